@@ -1,0 +1,84 @@
+"""The Starlette application: routes, and a lifespan that opens one driver for the process."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lineage_graph import __version__
+from lineage_graph.config import Settings
+from lineage_graph.domain.errors import Unavailable
+from lineage_graph.graphql.schema import build_schema
+from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.services.container import Services
+from lineage_graph.store.constraints import apply_constraints
+from lineage_graph.store.graph import GraphSettings, Neo4jGraph
+
+logger = logging.getLogger(__name__)
+
+
+class State(TypedDict):
+    services: Services
+
+
+def graph_settings(settings: Settings) -> GraphSettings:
+    if settings.neo4j_uri is None or settings.neo4j_password is None:
+        raise ValueError("NEO4J_URI and NEO4J_PASSWORD must be set (`serve` sets them for the managed Neo4j)")
+    return GraphSettings(
+        uri=settings.neo4j_uri,
+        user=settings.neo4j_user,
+        password=settings.neo4j_password,
+        database=settings.neo4j_database,
+        connection_timeout=settings.neo4j_connection_timeout,
+        acquire_timeout=settings.neo4j_acquire_timeout,
+        retry_time=settings.neo4j_retry_time,
+        query_timeout=settings.neo4j_query_timeout,
+        pool_size=settings.neo4j_pool_size,
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.state.services
+    try:
+        await services.system.check_ready(timeout=2.0)
+    except Unavailable as exc:
+        return JSONResponse({"status": "unavailable", "reason": exc.message}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the app; the driver is opened when it starts serving and closed when it stops."""
+    connection = graph_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        graph = Neo4jGraph.connect(connection)
+        try:
+            try:
+                await apply_constraints(graph)
+            except Unavailable:
+                # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
+                logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
+            yield {"services": Services.build(graph)}
+        finally:
+            await graph.close()
+
+    schema = build_schema(introspection=settings.introspection)
+    graphql_app = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    routes = [
+        Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,179 @@
+"""The `lineage-graph` command: wiring only; each subcommand delegates to services or neo4j_local."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lineage_graph.config import Settings
+from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
+
+
+def local_neo4j(settings: Settings) -> LocalNeo4j:
+    return LocalNeo4j(
+        home=settings.data_dir / "neo4j",
+        cache_dir=settings.cache_dir,
+        bolt_port=settings.neo4j_bolt_port,
+        heap=settings.neo4j_heap,
+        pagecache=settings.neo4j_pagecache,
+    )
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)  # the CLI's output is its interface
+
+
+# ---- neo4j ------------------------------------------------------------------------------------------
+def cmd_neo4j(args: argparse.Namespace, settings: Settings) -> int:
+    instance = local_neo4j(settings)
+    if args.action == "install":
+        instance.ensure_installed()
+        _print(f"Neo4j {NEO4J_VERSION} is in {instance.lib_dir}")
+    elif args.action == "start":
+        _print(f"Starting Neo4j (data in {instance.home}) …")
+        conn = instance.start()
+        _print(f"Neo4j is up.\n  NEO4J_URI={conn.uri}\n  NEO4J_USER={conn.user}\n  NEO4J_PASSWORD={conn.password}")
+    elif args.action == "stop":
+        _print("Neo4j stopped." if instance.stop() else "Neo4j was not running.")
+    elif args.action == "status":
+        pid = instance.running_pid()
+        if pid is None:
+            _print("Neo4j is not running.")
+            return 3
+        conn = instance.credentials()
+        _print(f"Neo4j is running (pid {pid}) at {conn.uri}, user {conn.user}, password {conn.password}")
+    return 0
+
+
+# ---- serve ------------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from lineage_graph.app import create_app
+
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    instance = None
+    if settings.managed_neo4j:
+        instance = local_neo4j(settings)
+        already_running = instance.running_pid() is not None
+        _print(f"No NEO4J_URI set: using the managed local Neo4j (data in {instance.home}) …")
+        conn = instance.start()
+        _print(f"Neo4j is up at {conn.uri}")
+        overrides.update(neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password)
+        if already_running:
+            instance = None  # someone else started it; leave it running when we exit
+    settings = settings.model_copy(update=overrides)
+    try:
+        app = create_app(settings)
+        _print(f"GraphQL at http://{settings.host}:{settings.port}/graphql")
+        uvicorn.run(
+            app, host=settings.host, port=settings.port, log_level=settings.log_level, timeout_graceful_shutdown=10
+        )
+    finally:
+        if instance is not None:
+            _print("Stopping the managed Neo4j …")
+            instance.stop()
+    return 0
+
+
+# ---- schema -----------------------------------------------------------------------------------------
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from lineage_graph.graphql.schema import print_schema
+
+    sdl = print_schema()
+    if args.action == "export":
+        if args.output == "-":
+            sys.stdout.write(sdl)
+        else:
+            Path(args.output).write_text(sdl)
+            _print(f"wrote {args.output}")
+        return 0
+    if args.action == "check":
+        current = Path(args.output).read_text() if Path(args.output).exists() else ""
+        if current != sdl:
+            _print(f"{args.output} is stale: run `lineage-graph schema export`")
+            return 1
+        _print(f"{args.output} matches the code")
+        return 0
+    # apply
+    from lineage_graph.store.constraints import apply_constraints
+
+    async def apply() -> int:
+        async with _graph(settings) as graph:
+            return await apply_constraints(graph)
+
+    _print(f"applied {asyncio.run(apply())} constraint and index statements")
+    return 0
+
+
+def _graph(settings: Settings):  # type: ignore[no-untyped-def]
+    from contextlib import asynccontextmanager
+
+    from lineage_graph.app import graph_settings
+    from lineage_graph.store.graph import Neo4jGraph
+
+    if settings.managed_neo4j:
+        conn = local_neo4j(settings).start()
+        settings = settings.model_copy(
+            update={"neo4j_uri": conn.uri, "neo4j_user": conn.user, "neo4j_password": conn.password}
+        )
+
+    @asynccontextmanager
+    async def opened():  # type: ignore[no-untyped-def]
+        graph = Neo4jGraph.connect(graph_settings(settings))
+        try:
+            yield graph
+        finally:
+            await graph.close()
+
+    return opened()
+
+
+# ---- parser -----------------------------------------------------------------------------------------
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lineage-graph", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the GraphQL server (starts a local Neo4j if NEO4J_URI is unset)")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    neo4j = sub.add_parser("neo4j", help="manage the local Neo4j")
+    neo4j.add_argument("action", choices=["install", "start", "stop", "status"])
+    neo4j.set_defaults(handler=cmd_neo4j)
+
+    schema = sub.add_parser("schema", help="export or check the GraphQL SDL; apply Neo4j constraints")
+    schema.add_argument("action", choices=["export", "check", "apply"])
+    schema.add_argument("--output", default="schema/schema.graphql")
+    schema.set_defaults(handler=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler: Command = args.handler
+    try:
+        return handler(args, settings)
+    except LocalNeo4jError as exc:
+        _print(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

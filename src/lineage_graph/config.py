@@ -1,0 +1,51 @@
+"""Settings, read once from the environment when a command or app starts (never at import time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    # The standard NEO4J_* names first, so a platform's existing Neo4j variables just work.
+    return AliasChoices(name, f"LINEAGE_GRAPH_{name}")
+
+
+class Settings(BaseSettings):
+    """Every knob of the server; README's configuration table lists them with their defaults."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LINEAGE_GRAPH_", extra="ignore", frozen=True, validate_by_name=True, validate_by_alias=True
+    )
+
+    neo4j_uri: str | None = Field(default=None, validation_alias=_env("NEO4J_URI"))
+    neo4j_user: str = Field(default="neo4j", validation_alias=_env("NEO4J_USER"))
+    neo4j_password: str | None = Field(default=None, validation_alias=_env("NEO4J_PASSWORD"))
+    neo4j_database: str = Field(default="neo4j", validation_alias=_env("NEO4J_DATABASE"))
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "info"
+
+    data_dir: Path = Path.home() / ".local" / "share" / "lineage-graph"
+    cache_dir: Path = Path.home() / ".cache" / "lineage-graph"
+    neo4j_bolt_port: int = Field(default=7687, ge=1, le=65535)
+    neo4j_heap: str = "1g"
+    neo4j_pagecache: str = "512m"
+
+    # Per-request budgets: an interactive API fails fast rather than queue behind a dead database.
+    neo4j_connection_timeout: float = Field(default=2.0, gt=0)
+    neo4j_acquire_timeout: float = Field(default=5.0, gt=0)
+    neo4j_retry_time: float = Field(default=5.0, ge=0)
+    neo4j_query_timeout: float = Field(default=15.0, gt=0)
+    neo4j_pool_size: int = Field(default=50, ge=1)
+
+    graphiql: bool = True
+    introspection: bool = True
+
+    @property
+    def managed_neo4j(self) -> bool:
+        """True when no NEO4J_URI is configured and the server runs its own local Neo4j."""
+        return self.neo4j_uri is None

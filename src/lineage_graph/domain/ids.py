@@ -1,0 +1,93 @@
+"""Typed identities of graph nodes, kept as parts, with one canonical opaque form (the Relay global id).
+
+Parts are stored as separate node properties; the global id is base64 of a JSON array, so colons, slashes
+or anything else in a dataset name or URI survive the round trip without a regex.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from enum import Enum
+
+from lineage_graph.domain.errors import ValidationFailed
+
+
+class NodeKind(Enum):
+    """Every node label of the graph, with the properties that form its natural key."""
+
+    MODEL_GROUP = ("ModelGroup", ("name",))
+    MODEL_VERSION = ("ModelVersion", ("group", "version"))
+    DATASET = ("Dataset", ("namespace", "name"))
+    DATASET_VERSION = ("DatasetVersion", ("namespace", "name", "version"))
+    CODE_VERSION = ("CodeVersion", ("repository", "commit"))
+    JOB = ("Job", ("namespace", "name"))
+    RUN = ("Run", ("run_id",))
+    DEPLOYMENT = ("Deployment", ("deployment_id",))
+    APPROVAL_DECISION = ("ApprovalDecision", ("decision_id",))
+    AUDIT_EVENT = ("AuditEvent", ("sequence",))
+
+    def __init__(self, label: str, keys: tuple[str, ...]) -> None:
+        self.label = label
+        self.keys = keys
+
+    @classmethod
+    def from_label(cls, label: str) -> NodeKind:
+        for kind in cls:
+            if kind.label == label:
+                return kind
+        raise ValueError(label)
+
+
+KeyPart = str | int
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """A node's identity: its kind and the values of its key properties, in `kind.keys` order."""
+
+    kind: NodeKind
+    parts: tuple[KeyPart, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.parts) != len(self.kind.keys):
+            raise ValueError(f"{self.kind.label} needs {len(self.kind.keys)} key parts")
+
+    @property
+    def key(self) -> dict[str, KeyPart]:
+        return dict(zip(self.kind.keys, self.parts, strict=True))
+
+    @property
+    def global_id(self) -> str:
+        raw = json.dumps([self.kind.label, *self.parts], separators=(",", ":"), ensure_ascii=False)
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def __str__(self) -> str:
+        return f"{self.kind.label}:" + "/".join(str(p) for p in self.parts)
+
+    @classmethod
+    def of(cls, kind: NodeKind, *parts: KeyPart) -> NodeRef:
+        return cls(kind, tuple(parts))
+
+    @classmethod
+    def parse(cls, global_id: str, field: str = "id") -> NodeRef:
+        """Decode a global id; a malformed one is a validation error naming `field`."""
+        try:
+            padded = global_id + "=" * (-len(global_id) % 4)
+            decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+            label, *parts = decoded
+            kind = NodeKind.from_label(label)
+            if not all(isinstance(p, str | int) and not isinstance(p, bool) for p in parts):
+                raise ValueError("bad part")
+            return cls(kind, tuple(parts))
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+            raise ValidationFailed.field(field, f"{global_id[:80]!r} is not a valid node id") from None
+
+    def expect(self, *kinds: NodeKind, field: str = "id") -> NodeRef:
+        """Return self if it is one of `kinds`, else a validation error naming `field`."""
+        if self.kind not in kinds:
+            wanted = " or ".join(k.label for k in kinds)
+            raise ValidationFailed.field(field, f"expected the id of a {wanted}, got a {self.kind.label}")
+        return self

@@ -1,0 +1,56 @@
+"""How failures reach clients: domain errors keep their message and gain a code; anything else is masked."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from lineage_graph.domain.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+
+def problem_extensions(error: DomainError) -> dict[str, Any]:
+    return {
+        "code": error.code,
+        "problems": [{"field": p.field, "message": p.message, "code": p.code} for p in error.problems],
+    }
+
+
+class ErrorPolicy(MaskErrors):
+    """No stack traces, Cypher or driver text in responses: unexpected errors become "Internal server error"
+    (and are logged here); domain errors carry `extensions.code` and `extensions.problems`."""
+
+    def __init__(self) -> None:
+        super().__init__(error_message="Internal server error")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [self._process(error) for error in errors]
+
+    def _process(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is None:
+            return error  # a parse or validation error: it describes the document, not the server
+        if isinstance(original, DomainError):
+            return GraphQLError(
+                original.message,
+                nodes=error.nodes,
+                source=error.source,
+                positions=error.positions,
+                path=error.path,
+                extensions=problem_extensions(original),
+            )
+        if isinstance(original, GraphQLError):
+            return error
+        logger.error("unexpected error in %s", error.path, exc_info=original)
+        return GraphQLError(
+            self.error_message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions={"code": "INTERNAL"},
+        )

@@ -1,0 +1,44 @@
+"""Server and database facts, the one query that proves every layer works end to end."""
+
+from __future__ import annotations
+
+import strawberry
+
+from lineage_graph.graphql.context import Context
+from lineage_graph.services.system import ServerInfo as ServerInfoModel
+
+
+@strawberry.type(description="The Neo4j database this server reads and writes.")
+class DatabaseInfo:
+    name: str
+    version: str
+    edition: str
+    node_count: int
+    relationship_count: int
+
+
+@strawberry.type(description="This lineage-graph server and the database behind it.")
+class ServerInfo:
+    version: str
+    database: DatabaseInfo
+
+    @classmethod
+    def from_model(cls, info: ServerInfoModel) -> ServerInfo:
+        db = info.database
+        return cls(
+            version=info.version,
+            database=DatabaseInfo(
+                name=db.name,
+                version=db.version,
+                edition=db.edition,
+                node_count=db.node_count,
+                relationship_count=db.relationship_count,
+            ),
+        )
+
+
+@strawberry.type
+class SystemQuery:
+    @strawberry.field(description="The server's version and the Neo4j it runs on.")
+    async def server_info(self, info: strawberry.Info[Context, None]) -> ServerInfo:
+        return ServerInfo.from_model(await info.context.services.system.server_info())

@@ -1,0 +1,1 @@
+"""Use cases: the one entry point every adapter (GraphQL, CLI, OpenLineage, SageMaker) calls."""

@@ -1,0 +1,99 @@
+"""One Neo4j for the whole session (a private managed one, or NEO4J_URI when set) and a clean graph per test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from neo4j import Driver, GraphDatabase
+
+from lineage_graph.app import graph_settings
+from lineage_graph.config import Settings
+from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port
+from lineage_graph.store.constraints import apply_constraints
+from lineage_graph.store.graph import Neo4jGraph
+from tests.support import GraphQLClient, live_server
+
+
+@pytest.fixture(scope="session")
+def neo4j_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j | None]:
+    """The managed Neo4j the session started, or None when NEO4J_URI points at an existing one."""
+    if os.environ.get("NEO4J_URI"):
+        yield None
+        return
+    instance = LocalNeo4j(
+        home=tmp_path_factory.mktemp("neo4j"),
+        cache_dir=Settings().cache_dir,
+        bolt_port=free_port(),
+        heap="1g",
+        pagecache="256m",
+    )
+    instance.start()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="session")
+def neo4j_connection(neo4j_instance: LocalNeo4j | None) -> Connection:
+    if neo4j_instance is None:
+        return Connection(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"), os.environ["NEO4J_PASSWORD"])
+    return neo4j_instance.credentials()
+
+
+@pytest.fixture(scope="session")
+def settings(neo4j_connection: Connection, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        neo4j_uri=neo4j_connection.uri,
+        neo4j_user=neo4j_connection.user,
+        neo4j_password=neo4j_connection.password,
+        data_dir=Path(tmp_path_factory.mktemp("data")),
+    )
+
+
+@pytest.fixture(scope="session")
+def driver(settings: Settings) -> Iterator[Driver]:
+    """A plain sync driver for arranging and inspecting the graph directly, beside the API under test."""
+
+    async def apply() -> None:
+        graph = Neo4jGraph.connect(graph_settings(settings))
+        try:
+            await apply_constraints(graph)
+        finally:
+            await graph.close()
+
+    asyncio.run(apply())
+    assert settings.neo4j_uri is not None
+    assert settings.neo4j_password is not None
+    with GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password)) as drv:
+        version = drv.execute_query("CALL dbms.components() YIELD versions RETURN versions[0] AS v").records
+        print(f"tests run against Neo4j {version[0]['v']} at {settings.neo4j_uri}")
+        yield drv
+
+
+@pytest.fixture
+def db(driver: Driver) -> Driver:
+    """The driver, with the graph emptied before the test (constraints and indexes stay)."""
+    with driver.session() as session:  # CALL … IN TRANSACTIONS needs an auto-commit transaction
+        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+    return driver
+
+
+@pytest.fixture(scope="session")
+def base_url(settings: Settings, driver: Driver) -> Iterator[str]:
+    with live_server(settings) as url:
+        yield url
+
+
+@pytest.fixture
+def http(base_url: str, db: Driver) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.Client) -> GraphQLClient:
+    return GraphQLClient(http)

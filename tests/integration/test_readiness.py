@@ -1,0 +1,51 @@
+"""/readyz follows Neo4j down and back up while the server keeps running (a private Neo4j for this test)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lineage_graph.config import Settings
+from lineage_graph.neo4j_local import LocalNeo4j, free_port
+from tests.support import live_server
+
+
+def _wait_for(client: httpx.Client, status: int, within: float) -> float:
+    start = time.monotonic()
+    while time.monotonic() - start < within:
+        if client.get("/readyz").status_code == status:
+            return time.monotonic() - start
+        time.sleep(0.2)
+    raise AssertionError(f"/readyz did not become {status} within {within}s")
+
+
+@pytest.mark.slow
+def test_readyz_follows_neo4j_down_and_up(tmp_path: Path) -> None:
+    instance = LocalNeo4j(
+        home=tmp_path / "neo4j", cache_dir=Settings().cache_dir, bolt_port=free_port(), heap="512m", pagecache="64m"
+    )
+    conn = instance.start()
+    settings = Settings(neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, data_dir=tmp_path)
+    try:
+        with live_server(settings) as url, httpx.Client(base_url=url, timeout=10) as client:
+            assert client.get("/readyz").status_code == 200
+            instance.stop()
+            started = time.monotonic()
+            response = client.get("/readyz")
+            assert response.status_code == 503
+            assert time.monotonic() - started < 3, "readiness must fail fast"
+            assert response.json()["status"] == "unavailable"
+            assert client.get("/healthz").status_code == 200, "the process stays up"
+            body = client.post("/graphql", json={"query": "{ serverInfo { version } }"}).json()
+            assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+
+            instance.start()
+            _wait_for(client, 200, within=30)
+            body = client.post("/graphql", json={"query": "{ serverInfo { database { edition } } }"}).json()
+            assert body["data"]["serverInfo"]["database"]["edition"] == "community"
+    finally:
+        instance.stop()
+    assert instance.running_pid() is None
