@@ -15,6 +15,7 @@ CREATE CONSTRAINT deployment_id IF NOT EXISTS FOR (d:Deployment) REQUIRE d.deplo
 CREATE CONSTRAINT endpoint_name IF NOT EXISTS FOR (e:Endpoint) REQUIRE e.name IS UNIQUE;
 CREATE CONSTRAINT approval_decision_id IF NOT EXISTS FOR (d:ApprovalDecision) REQUIRE d.decision_id IS UNIQUE;
 CREATE CONSTRAINT audit_event_sequence IF NOT EXISTS FOR (e:AuditEvent) REQUIRE e.sequence IS UNIQUE;
+CREATE CONSTRAINT audit_head_id IF NOT EXISTS FOR (h:AuditHead) REQUIRE h.id IS UNIQUE;
 CREATE CONSTRAINT principal_name IF NOT EXISTS FOR (p:Principal) REQUIRE p.name IS UNIQUE;
 CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.token_hash IS UNIQUE;
 

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from lineage_graph.domain.auth import Principal
 from lineage_graph.services.container import Services
 
 
@@ -16,3 +17,4 @@ class Context:
     services: Services
     request: Request | WebSocket
     response: Response | None
+    principal: Principal

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from lineage_graph.domain.auth import SYSTEM
 from lineage_graph.graphql.context import Context
 
 
@@ -19,6 +20,8 @@ class GraphQLView(GraphQL[Context, None]):
             services=request.state.services,
             request=request,
             response=response if isinstance(response, Response) else None,
+            # Until authentication lands every caller acts as the local system principal.
+            principal=SYSTEM,
         )
 
     async def get_root_value(self, request: Any) -> None:
