@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from lineage_graph.domain.auth import Principal
+from lineage_graph.graphql.loaders import Loaders
 from lineage_graph.services.container import Services
 
 
@@ -18,3 +19,4 @@ class Context:
     request: Request | WebSocket
     response: Response | None
     principal: Principal
+    loaders: Loaders

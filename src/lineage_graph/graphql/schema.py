@@ -8,16 +8,19 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
 
 from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.registry_mutations import RegistryMutation
+from lineage_graph.graphql.registry_queries import RegistryQuery
 from lineage_graph.graphql.system import SystemQuery
 
-Query = merge_types("Query", (SystemQuery,))
+Query = merge_types("Query", (SystemQuery, RegistryQuery))
+Mutation = merge_types("Mutation", (RegistryMutation,))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[type[SchemaExtension]] = [ErrorPolicy]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def print_schema() -> str:

@@ -11,17 +11,20 @@ from strawberry.asgi import GraphQL
 
 from lineage_graph.domain.auth import SYSTEM
 from lineage_graph.graphql.context import Context
+from lineage_graph.graphql.loaders import Loaders
 
 
 class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # The lifespan's state is copied into every request's scope by Starlette.
+        services = request.state.services
         return Context(
-            services=request.state.services,
+            services=services,
             request=request,
             response=response if isinstance(response, Response) else None,
             # Until authentication lands every caller acts as the local system principal.
             principal=SYSTEM,
+            loaders=Loaders.build(services),
         )
 
     async def get_root_value(self, request: Any) -> None:

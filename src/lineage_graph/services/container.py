@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lineage_graph.services.discovery import DiscoveryService
+from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.system import SystemService
+from lineage_graph.store.catalog import CatalogStore
+from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.graph import Neo4jGraph
+from lineage_graph.store.registry import RegistryStore
 
 
 @dataclass(frozen=True)
 class Services:
     graph: Neo4jGraph
     system: SystemService
+    registry: RegistryService
+    discovery: DiscoveryService
 
     @classmethod
-    def build(cls, graph: Neo4jGraph) -> Services:
-        return cls(graph=graph, system=SystemService(graph))
+    def build(cls, graph: Neo4jGraph, production_environments: Sequence[str] = ("production", "prod")) -> Services:
+        registry_store = RegistryStore(graph)
+        catalog = CatalogStore(graph)
+        return cls(
+            graph=graph,
+            system=SystemService(graph),
+            registry=RegistryService(registry_store, catalog, DeploymentStore(graph), production_environments),
+            discovery=DiscoveryService(registry_store, catalog),
+        )

@@ -1,0 +1,472 @@
+"""Datasets, dataset versions, code versions, jobs and runs: the things models are made from.
+
+Everything here is keyed by its natural key and written with MERGE, so replaying a registration or a run
+record converges on the same nodes instead of duplicating them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+
+from lineage_graph.domain.audit import AuditEntry
+from lineage_graph.domain.commands import CodeVersionSpec, RecordRun, RegisterDataset, RegisterDatasetVersion
+from lineage_graph.domain.errors import Problem, ValidationFailed
+from lineage_graph.domain.ids import NodeRef
+from lineage_graph.domain.models import CodeVersion, Dataset, DatasetVersion, Job, Run
+from lineage_graph.store.audit import append_audit_event
+from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
+from lineage_graph.store.records import (
+    dumps,
+    metrics_to_json,
+    to_code_version,
+    to_dataset,
+    to_dataset_version,
+    to_job,
+    to_run,
+)
+
+_REGISTER_DATASET = """
+MERGE (d:Dataset {namespace: $namespace, name: $name})
+  ON CREATE SET d.created_at = $now, d.tags = [], d.search_tags = ''
+SET d.description = coalesce($description, d.description),
+    d.tags = CASE WHEN size($tags) = 0 THEN d.tags ELSE $tags END,
+    d.search_tags = CASE WHEN size($tags) = 0 THEN d.search_tags ELSE $search_tags END
+RETURN d {.*} AS d
+"""
+
+_DATASET_VERSION_DIGEST = """
+MATCH (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
+RETURN v.digest AS digest, v.uri AS uri
+"""
+
+_REGISTER_DATASET_VERSION = """
+MERGE (d:Dataset {namespace: $namespace, name: $name})
+  ON CREATE SET d.created_at = $now, d.tags = [], d.search_tags = ''
+MERGE (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
+  ON CREATE SET v.created_at = $now, v.tags = [], v.search_tags = ''
+SET v.uri = coalesce(v.uri, $uri), v.digest = coalesce(v.digest, $digest),
+    v.tags = CASE WHEN size($tags) = 0 THEN v.tags ELSE $tags END,
+    v.search_tags = CASE WHEN size($tags) = 0 THEN v.search_tags ELSE $search_tags END
+MERGE (v)-[:VERSION_OF]->(d)
+RETURN v {.*} AS v
+"""
+
+_REGISTER_CODE = """
+MERGE (c:CodeVersion {repository: $repository, commit: $commit})
+  ON CREATE SET c.created_at = $now, c.path = $path, c.branch = $branch
+RETURN c {.*} AS c
+"""
+
+_MISSING_DATASET_VERSIONS = """
+UNWIND range(0, size($keys) - 1) AS i
+WITH i, $keys[i] AS k
+WHERE NOT EXISTS { MATCH (:DatasetVersion {namespace: k.namespace, name: k.name, version: k.version}) }
+RETURN i
+"""
+
+_RECORD_RUN = """
+MERGE (j:Job {namespace: $job_namespace, name: $job_name})
+  ON CREATE SET j.created_at = $now, j.facets = '{}'
+MERGE (r:Run {run_id: $run_id})
+  ON CREATE SET r.created_at = $now, r.facets = '{}'
+SET r.job_namespace = $job_namespace, r.job_name = $job_name, r.kind = $kind, r.status = $status,
+    r.started_at = coalesce($started_at, r.started_at), r.ended_at = coalesce($ended_at, r.ended_at),
+    r.parameters = $parameters, r.metrics = $metrics
+MERGE (r)-[:INSTANCE_OF]->(j)
+WITH r
+CALL (r) {
+  UNWIND $inputs AS k
+  MERGE (ds:Dataset {namespace: k.namespace, name: k.name})
+    ON CREATE SET ds.created_at = $now, ds.tags = [], ds.search_tags = ''
+  MERGE (d:DatasetVersion {namespace: k.namespace, name: k.name, version: k.version})
+    ON CREATE SET d.uri = k.uri, d.digest = k.digest, d.created_at = $now, d.tags = [], d.search_tags = ''
+  MERGE (d)-[:VERSION_OF]->(ds)
+  MERGE (d)-[:INPUT_TO]->(r)
+}
+CALL (r) {
+  UNWIND $outputs AS k
+  MERGE (ds:Dataset {namespace: k.namespace, name: k.name})
+    ON CREATE SET ds.created_at = $now, ds.tags = [], ds.search_tags = ''
+  MERGE (d:DatasetVersion {namespace: k.namespace, name: k.name, version: k.version})
+    ON CREATE SET d.uri = k.uri, d.digest = k.digest, d.created_at = $now, d.tags = [], d.search_tags = ''
+  MERGE (d)-[:VERSION_OF]->(ds)
+  MERGE (r)-[:OUTPUT]->(d)
+}
+CALL (r) {
+  UNWIND $code AS c
+  MERGE (cv:CodeVersion {repository: c.repository, commit: c.commit})
+    ON CREATE SET cv.path = c.path, cv.branch = c.branch, cv.created_at = $now
+  MERGE (cv)-[:EXECUTED_BY]->(r)
+}
+RETURN r {.*} AS r
+"""
+
+_DATASETS_BY_KEY = """
+UNWIND $keys AS k MATCH (d:Dataset {namespace: k.namespace, name: k.name})
+RETURN k.namespace AS namespace, k.name AS name, d {.*} AS d
+"""
+_DATASET_VERSIONS_BY_KEY = """
+UNWIND $keys AS k MATCH (d:DatasetVersion {namespace: k.namespace, name: k.name, version: k.version})
+RETURN d {.*} AS d
+"""
+_CODE_BY_KEY = """
+UNWIND $keys AS k MATCH (c:CodeVersion {repository: k.repository, commit: k.commit}) RETURN c {.*} AS c
+"""
+_JOBS_BY_KEY = "UNWIND $keys AS k MATCH (j:Job {namespace: k.namespace, name: k.name}) RETURN j {.*} AS j"
+_RUNS_BY_ID = "UNWIND $ids AS id MATCH (r:Run {run_id: id}) RETURN r {.*} AS r"
+
+_LIST_DATASETS = """
+MATCH (d:Dataset)
+WHERE ($namespace IS NULL OR d.namespace = $namespace)
+  AND ($name_contains IS NULL OR toLower(d.name) CONTAINS toLower($name_contains))
+  AND ($tag IS NULL OR $tag IN d.tags)
+WITH d ORDER BY d.namespace, d.name
+WITH collect(d) AS all
+RETURN size(all) AS total, [d IN all[$offset..($offset + $limit)] | d {.*}] AS page
+"""
+
+_LIST_RUNS = """
+MATCH (r:Run)
+WHERE ($job_namespace IS NULL OR r.job_namespace = $job_namespace)
+  AND ($job_name IS NULL OR r.job_name = $job_name)
+  AND ($status IS NULL OR r.status = $status)
+  AND ($kind IS NULL OR r.kind = $kind)
+WITH r ORDER BY r.created_at DESC, r.run_id
+WITH collect(r) AS all
+RETURN size(all) AS total, [r IN all[$offset..($offset + $limit)] | r {.*}] AS page
+"""
+
+# ---- relationship loaders: one query for a whole batch of parents --------------------------------------
+_VERSIONS_OF_DATASETS = """
+UNWIND $keys AS k
+MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {namespace: k.namespace, name: k.name})
+WITH k, v ORDER BY v.created_at DESC, v.version DESC
+RETURN k.namespace AS namespace, k.name AS name, collect(v {.*}) AS versions
+"""
+
+_RUN_NEIGHBOURS = """
+UNWIND $ids AS id
+MATCH (r:Run {run_id: id})
+RETURN id,
+  COLLECT { MATCH (d:DatasetVersion)-[:INPUT_TO]->(r) RETURN d {.*} ORDER BY d.namespace, d.name } AS inputs,
+  COLLECT { MATCH (r)-[:OUTPUT]->(d:DatasetVersion) RETURN d {.*} ORDER BY d.namespace, d.name } AS outputs,
+  COLLECT { MATCH (r)-[:OUTPUT]->(m:ModelVersion) RETURN [m.group, m.version] } AS models,
+  COLLECT { MATCH (c:CodeVersion)-[:EXECUTED_BY]->(r) RETURN c {.*} } AS code,
+  COLLECT { MATCH (r)-[:CHILD_OF]->(p:Run) RETURN p.run_id } AS parents
+"""
+
+# A model version's training data: trained on directly, or read by the run that produced it.
+_MODEL_LINEAGE = """
+UNWIND $keys AS k
+MATCH (v:ModelVersion {group: k.group, version: k.version})
+RETURN k.group AS group, k.version AS version,
+  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*}
+            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v) RETURN d {.*} } AS datasets,
+  COLLECT { MATCH (r:Run)-[:OUTPUT]->(v) RETURN r {.*} } AS runs,
+  COLLECT { MATCH (c:CodeVersion)-[:BUILT]->(v) RETURN c {.*}
+            UNION MATCH (c:CodeVersion)-[:EXECUTED_BY]->(:Run)-[:OUTPUT]->(v) RETURN c {.*} } AS code,
+  COLLECT { MATCH (v)-[:DERIVED_FROM]->(p:ModelVersion) RETURN [p.group, p.version] } AS parents,
+  COLLECT { MATCH (c:ModelVersion)-[:DERIVED_FROM]->(v) RETURN [c.group, c.version] } AS children
+"""
+
+_SEARCH = """
+CALL db.index.fulltext.queryNodes('registry_search', $text, {limit: $limit}) YIELD node, score
+WITH node, score, labels(node)[0] AS label
+WHERE size($labels) = 0 OR label IN $labels
+RETURN label, node {.*} AS props, score
+ORDER BY score DESC
+LIMIT $limit
+"""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _spec_key(ref: NodeRef) -> dict[str, Any]:
+    namespace, name, version = ref.parts
+    return {"namespace": namespace, "name": name, "version": version, "uri": None, "digest": None}
+
+
+class CatalogStore:
+    def __init__(self, graph: Neo4jGraph) -> None:
+        self._graph = graph
+
+    # ---- writes ------------------------------------------------------------------------------------
+    async def register_dataset(self, cmd: RegisterDataset, actor: str) -> Dataset:
+        async def work(tx: AsyncManagedTransaction) -> Dataset:
+            row = await fetch_one(
+                tx,
+                _REGISTER_DATASET,
+                namespace=cmd.namespace,
+                name=cmd.name,
+                description=cmd.description,
+                tags=list(cmd.tags),
+                search_tags=" ".join(cmd.tags),
+                now=_now(),
+            )
+            assert row is not None
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "dataset.register",
+                    f"Dataset:{cmd.namespace}/{cmd.name}",
+                    {"description": cmd.description, "tags": list(cmd.tags)},
+                ),
+            )
+            return to_dataset(row["d"])
+
+        return await self._graph.write(work)
+
+    async def register_dataset_version(self, cmd: RegisterDatasetVersion, actor: str) -> DatasetVersion:
+        """Create or find the version; a digest that differs from the recorded one is refused."""
+        key = {"namespace": cmd.namespace, "name": cmd.name, "version": cmd.version}
+
+        async def work(tx: AsyncManagedTransaction) -> DatasetVersion:
+            existing = await fetch_one(tx, _DATASET_VERSION_DIGEST, **key)
+            if existing and existing["digest"] and cmd.digest and existing["digest"] != cmd.digest:
+                raise ValidationFailed.field(
+                    "digest",
+                    f"dataset version {cmd.namespace}/{cmd.name}@{cmd.version} "
+                    f"is recorded with digest {existing['digest']}",
+                    "CONFLICT",
+                )
+            row = await fetch_one(
+                tx,
+                _REGISTER_DATASET_VERSION,
+                **key,
+                uri=cmd.uri,
+                digest=cmd.digest,
+                tags=list(cmd.tags),
+                search_tags=" ".join(cmd.tags),
+                now=_now(),
+            )
+            assert row is not None
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "dataset_version.register",
+                    f"DatasetVersion:{cmd.namespace}/{cmd.name}/{cmd.version}",
+                    {"uri": cmd.uri, "digest": cmd.digest},
+                ),
+            )
+            return to_dataset_version(row["v"])
+
+        return await self._graph.write(work)
+
+    async def register_code_version(self, spec: CodeVersionSpec, actor: str) -> CodeVersion:
+        async def work(tx: AsyncManagedTransaction) -> CodeVersion:
+            row = await fetch_one(
+                tx,
+                _REGISTER_CODE,
+                repository=spec.repository,
+                commit=spec.commit,
+                path=spec.path,
+                branch=spec.branch,
+                now=_now(),
+            )
+            assert row is not None
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "code_version.register",
+                    f"CodeVersion:{spec.repository}/{spec.commit}",
+                    {"path": spec.path, "branch": spec.branch},
+                ),
+            )
+            return to_code_version(row["c"])
+
+        return await self._graph.write(work)
+
+    async def record_run(self, cmd: RecordRun, actor: str) -> Run:
+        """Upsert the run and its edges; inputs and outputs given by id must exist."""
+        inputs = [_spec_key(r) for r in cmd.inputs] + [vars_of(s) for s in cmd.input_specs]
+        outputs = [_spec_key(r) for r in cmd.outputs] + [vars_of(s) for s in cmd.output_specs]
+
+        async def work(tx: AsyncManagedTransaction) -> Run:
+            problems: list[Problem] = []
+            for field, refs in (("inputs", cmd.inputs), ("outputs", cmd.outputs)):
+                rows = await fetch_all(tx, _MISSING_DATASET_VERSIONS, keys=[_spec_key(r) for r in refs])
+                problems += [
+                    Problem(f"{field}[{r['i']}]", f"dataset version {refs[r['i']]} does not exist", "NOT_FOUND")
+                    for r in rows
+                ]
+            if problems:
+                raise ValidationFailed.of(problems)
+            row = await fetch_one(
+                tx,
+                _RECORD_RUN,
+                run_id=cmd.run_id,
+                job_namespace=cmd.job_namespace,
+                job_name=cmd.job_name,
+                kind=cmd.kind.value,
+                status=cmd.status.value,
+                started_at=cmd.started_at,
+                ended_at=cmd.ended_at,
+                parameters=dumps(dict(cmd.parameters)),
+                metrics=metrics_to_json(cmd.metrics),
+                inputs=inputs,
+                outputs=outputs,
+                code=[vars_of_code(cmd.code)] if cmd.code else [],
+                now=_now(),
+            )
+            assert row is not None
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "run.record",
+                    f"Run:{cmd.run_id}",
+                    {
+                        "job": f"{cmd.job_namespace}/{cmd.job_name}",
+                        "kind": cmd.kind.value,
+                        "status": cmd.status.value,
+                        "inputs": len(inputs),
+                        "outputs": len(outputs),
+                    },
+                ),
+            )
+            return to_run(row["r"])
+
+        return await self._graph.write(work)
+
+    # ---- batched reads (DataLoader back-ends) ------------------------------------------------------
+    async def datasets_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Dataset]:
+        rows = await self._graph.rows(_DATASETS_BY_KEY, keys=[{"namespace": n, "name": m} for n, m in keys])
+        return {(r["namespace"], r["name"]): to_dataset(r["d"]) for r in rows}
+
+    async def dataset_versions_by_key(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], DatasetVersion]:
+        rows = await self._graph.rows(
+            _DATASET_VERSIONS_BY_KEY, keys=[{"namespace": n, "name": m, "version": v} for n, m, v in keys]
+        )
+        found = [to_dataset_version(r["d"]) for r in rows]
+        return {(d.namespace, d.name, d.version): d for d in found}
+
+    async def code_versions_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], CodeVersion]:
+        rows = await self._graph.rows(_CODE_BY_KEY, keys=[{"repository": r, "commit": c} for r, c in keys])
+        found = [to_code_version(r["c"]) for r in rows]
+        return {(c.repository, c.commit): c for c in found}
+
+    async def jobs_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Job]:
+        rows = await self._graph.rows(_JOBS_BY_KEY, keys=[{"namespace": n, "name": m} for n, m in keys])
+        found = [to_job(r["j"]) for r in rows]
+        return {(j.namespace, j.name): j for j in found}
+
+    async def runs_by_id(self, ids: Sequence[str]) -> dict[str, Run]:
+        rows = await self._graph.rows(_RUNS_BY_ID, ids=list(ids))
+        found = [to_run(r["r"]) for r in rows]
+        return {r.run_id: r for r in found}
+
+    async def versions_of_datasets(
+        self, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[DatasetVersion]]:
+        rows = await self._graph.rows(_VERSIONS_OF_DATASETS, keys=[{"namespace": n, "name": m} for n, m in keys])
+        return {(r["namespace"], r["name"]): [to_dataset_version(v) for v in r["versions"]] for r in rows}
+
+    async def run_neighbours(self, ids: Sequence[str]) -> dict[str, RunNeighbours]:
+        rows = await self._graph.rows(_RUN_NEIGHBOURS, ids=list(ids))
+        return {
+            r["id"]: RunNeighbours(
+                inputs=[to_dataset_version(d) for d in r["inputs"]],
+                outputs=[to_dataset_version(d) for d in r["outputs"]],
+                models=[(g, int(v)) for g, v in r["models"]],
+                code=[to_code_version(c) for c in r["code"]],
+                parents=list(r["parents"]),
+            )
+            for r in rows
+        }
+
+    async def model_lineage(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ModelLineage]:
+        rows = await self._graph.rows(_MODEL_LINEAGE, keys=[{"group": g, "version": v} for g, v in keys])
+        return {
+            (r["group"], int(r["version"])): ModelLineage(
+                datasets=_unique_dataset_versions(r["datasets"]),
+                runs=[to_run(x) for x in r["runs"]],
+                code=list({(c.repository, c.commit): c for c in map(to_code_version, r["code"])}.values()),
+                parents=[(g, int(v)) for g, v in r["parents"]],
+                children=sorted((g, int(v)) for g, v in r["children"]),
+            )
+            for r in rows
+        }
+
+    # ---- lists and search --------------------------------------------------------------------------
+    async def list_datasets(
+        self, namespace: str | None, name_contains: str | None, tag: str | None, offset: int, limit: int
+    ) -> tuple[list[Dataset], int]:
+        rows = await self._graph.rows(
+            _LIST_DATASETS, namespace=namespace, name_contains=name_contains, tag=tag, offset=offset, limit=limit
+        )
+        return [to_dataset(d) for d in rows[0]["page"]], int(rows[0]["total"])
+
+    async def list_runs(
+        self,
+        job_namespace: str | None,
+        job_name: str | None,
+        status: str | None,
+        kind: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Run], int]:
+        rows = await self._graph.rows(
+            _LIST_RUNS,
+            job_namespace=job_namespace,
+            job_name=job_name,
+            status=status,
+            kind=kind,
+            offset=offset,
+            limit=limit,
+        )
+        return [to_run(r) for r in rows[0]["page"]], int(rows[0]["total"])
+
+    async def search(self, text: str, labels: Sequence[str], limit: int) -> list[tuple[str, dict[str, Any], float]]:
+        rows = await self._graph.rows(_SEARCH, text=text, labels=list(labels), limit=limit)
+        return [(r["label"], r["props"], float(r["score"])) for r in rows]
+
+
+@dataclass(frozen=True)
+class RunNeighbours:
+    inputs: list[DatasetVersion]
+    outputs: list[DatasetVersion]
+    models: list[tuple[str, int]]
+    code: list[CodeVersion]
+    parents: list[str]
+
+
+@dataclass(frozen=True)
+class ModelLineage:
+    """What a model version was made from, as recorded at registration or by its producing run."""
+
+    datasets: list[DatasetVersion]
+    runs: list[Run]
+    code: list[CodeVersion]
+    parents: list[tuple[str, int]]
+    children: list[tuple[str, int]]
+
+
+def _unique_dataset_versions(rows: Sequence[Mapping[str, Any]]) -> list[DatasetVersion]:
+    found = {(d.namespace, d.name, d.version): d for d in map(to_dataset_version, rows)}
+    return [found[k] for k in sorted(found)]
+
+
+def vars_of(spec: Any) -> dict[str, Any]:
+    return {
+        "namespace": spec.namespace,
+        "name": spec.name,
+        "version": spec.version,
+        "uri": spec.uri,
+        "digest": spec.digest,
+    }
+
+
+def vars_of_code(spec: CodeVersionSpec) -> dict[str, Any]:
+    return {"repository": spec.repository, "commit": spec.commit, "path": spec.path, "branch": spec.branch}

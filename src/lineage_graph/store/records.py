@@ -1,0 +1,163 @@
+"""Node properties → domain entities, one function per entity. Driver types stop here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from lineage_graph.domain.models import (
+    ApprovalStatus,
+    CodeVersion,
+    Dataset,
+    DatasetVersion,
+    Deployment,
+    DeploymentStatus,
+    Job,
+    Metric,
+    ModelGroup,
+    ModelVersion,
+    Run,
+    RunKind,
+    RunStatus,
+)
+
+Props = Mapping[str, Any]
+
+
+def to_datetime(value: Any) -> datetime:
+    native = value.to_native() if hasattr(value, "to_native") else value
+    assert isinstance(native, datetime)
+    return native if native.tzinfo else native.replace(tzinfo=UTC)
+
+
+def _opt_datetime(value: Any) -> datetime | None:
+    return None if value is None else to_datetime(value)
+
+
+def _json(value: str | None, default: Any) -> Any:
+    return default if value is None else json.loads(value)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def metrics_to_json(metrics: Sequence[Metric]) -> str:
+    return dumps([{"name": m.name, "value": m.value, "step": m.step, "split": m.split} for m in metrics])
+
+
+def metrics_from_json(value: str | None) -> tuple[Metric, ...]:
+    return tuple(Metric(m["name"], float(m["value"]), m.get("step"), m.get("split")) for m in _json(value, []))
+
+
+def to_model_group(p: Props) -> ModelGroup:
+    return ModelGroup(
+        name=p["name"],
+        description=p.get("description"),
+        owner=p.get("owner"),
+        tags=tuple(p.get("tags") or ()),
+        created_by=p.get("created_by"),
+        created_at=to_datetime(p["created_at"]),
+        updated_at=to_datetime(p.get("updated_at") or p["created_at"]),
+        version_count=int(p.get("latest_version") or 0),
+    )
+
+
+def to_model_version(p: Props, aliases: Sequence[str] = ()) -> ModelVersion:
+    return ModelVersion(
+        group=p["group"],
+        version=int(p["version"]),
+        artifact_uri=p["artifact_uri"],
+        artifact_digest=p.get("artifact_digest"),
+        framework=p.get("framework"),
+        framework_version=p.get("framework_version"),
+        description=p.get("description"),
+        hyperparameters=_json(p.get("hyperparameters"), {}),
+        metrics=metrics_from_json(p.get("metrics")),
+        custom_properties=_json(p.get("custom_properties"), {}),
+        tags=tuple(p.get("tags") or ()),
+        approval_status=ApprovalStatus(p.get("approval_status") or "PENDING_MANUAL_APPROVAL"),
+        archived=bool(p.get("archived")),
+        created_by=p.get("created_by"),
+        created_at=to_datetime(p["created_at"]),
+        updated_at=to_datetime(p.get("updated_at") or p["created_at"]),
+        aliases=tuple(sorted(aliases)),
+        artifact_size=p.get("artifact_size"),
+        artifact_etag=p.get("artifact_etag"),
+    )
+
+
+def to_dataset(p: Props) -> Dataset:
+    return Dataset(
+        namespace=p["namespace"],
+        name=p["name"],
+        description=p.get("description"),
+        tags=tuple(p.get("tags") or ()),
+        created_at=to_datetime(p["created_at"]),
+    )
+
+
+def to_dataset_version(p: Props) -> DatasetVersion:
+    return DatasetVersion(
+        namespace=p["namespace"],
+        name=p["name"],
+        version=str(p["version"]),
+        uri=p.get("uri"),
+        digest=p.get("digest"),
+        tags=tuple(p.get("tags") or ()),
+        created_at=to_datetime(p["created_at"]),
+        facets=_json(p.get("facets"), {}),
+    )
+
+
+def to_code_version(p: Props) -> CodeVersion:
+    return CodeVersion(
+        repository=p["repository"],
+        commit=p["commit"],
+        path=p.get("path"),
+        branch=p.get("branch"),
+        created_at=to_datetime(p["created_at"]),
+    )
+
+
+def to_job(p: Props) -> Job:
+    return Job(
+        namespace=p["namespace"],
+        name=p["name"],
+        description=p.get("description"),
+        created_at=to_datetime(p["created_at"]),
+        facets=_json(p.get("facets"), {}),
+    )
+
+
+def to_run(p: Props) -> Run:
+    return Run(
+        run_id=p["run_id"],
+        job_namespace=p.get("job_namespace") or "",
+        job_name=p.get("job_name") or "",
+        kind=RunKind(p.get("kind") or "OTHER"),
+        status=RunStatus(p.get("status") or "NEW"),
+        started_at=_opt_datetime(p.get("started_at")),
+        ended_at=_opt_datetime(p.get("ended_at")),
+        parameters=_json(p.get("parameters"), {}),
+        metrics=metrics_from_json(p.get("metrics")),
+        created_at=to_datetime(p["created_at"]),
+        facets=_json(p.get("facets"), {}),
+    )
+
+
+def to_deployment(p: Props) -> Deployment:
+    return Deployment(
+        deployment_id=p["deployment_id"],
+        endpoint=p["endpoint"],
+        environment=p["environment"],
+        group=p["group"],
+        version=int(p["version"]),
+        traffic_share=float(p["traffic_share"]),
+        status=DeploymentStatus(p["status"]),
+        deployed_by=p.get("deployed_by"),
+        deployed_at=to_datetime(p["deployed_at"]),
+        retired_at=_opt_datetime(p.get("retired_at")),
+    )

@@ -1,0 +1,608 @@
+"""Model groups, model versions and aliases in Neo4j.
+
+Version numbers: registering locks the group node (`SET g._lock`) before reading `latest_version`, so
+concurrent registrations into one group queue on that lock and each sees the number its predecessor
+committed; the (group, version) uniqueness constraint is the database's guarantee on top. A rolled-back
+registration rolls back its increment too, so numbers have no gaps. Client tokens are checked under the
+same lock, which makes a retried request return the version it already created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from neo4j import AsyncManagedTransaction
+from neo4j.exceptions import ConstraintError
+
+from lineage_graph.domain.audit import AuditEntry
+from lineage_graph.domain.commands import (
+    CreateModelGroup,
+    DatasetVersionSpec,
+    RegisterModelVersion,
+    UpdateModelGroup,
+    UpdateModelVersion,
+)
+from lineage_graph.domain.errors import AlreadyExists, NotFound, Problem, ValidationFailed
+from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
+from lineage_graph.store.audit import append_audit_event
+from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
+from lineage_graph.store.records import dumps, metrics_to_json, to_model_group, to_model_version
+
+VersionKey = tuple[str, int]
+
+_VERSION = "v {.*} AS v, COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name } AS aliases"
+
+_CREATE_GROUP = """
+CREATE (g:ModelGroup {name: $name, description: $description, owner: $owner, tags: $tags,
+                      search_tags: $search_tags, created_by: $actor, created_at: $now, updated_at: $now,
+                      latest_version: 0, four_eyes: true})
+RETURN g {.*} AS g
+"""
+
+_UPDATE_GROUP = """
+MATCH (g:ModelGroup {name: $name})
+SET g.description = coalesce($description, g.description), g.owner = coalesce($owner, g.owner),
+    g.tags = coalesce($tags, g.tags), g.search_tags = coalesce($search_tags, g.search_tags), g.updated_at = $now
+RETURN g {.*} AS g
+"""
+
+_GROUPS_BY_NAME = "UNWIND $names AS name MATCH (g:ModelGroup {name: name}) RETURN g {.*} AS g"
+
+_GROUP_FILTER = """
+MATCH (g:ModelGroup)
+WHERE ($name_contains IS NULL OR toLower(g.name) CONTAINS toLower($name_contains))
+  AND ($owner IS NULL OR g.owner = $owner)
+  AND ($tag IS NULL OR $tag IN g.tags)
+"""
+
+_LIST_GROUPS = (
+    _GROUP_FILTER
+    + """
+WITH g ORDER BY
+  CASE WHEN $descending THEN null ELSE CASE $sort WHEN 'CREATED_AT' THEN toString(g.created_at) ELSE g.name END END ASC,
+  CASE WHEN $descending THEN CASE $sort WHEN 'CREATED_AT' THEN toString(g.created_at) ELSE g.name END END DESC
+SKIP $offset LIMIT $limit
+RETURN g {.*} AS g
+"""
+)
+
+_COUNT_GROUPS = _GROUP_FILTER + "RETURN count(g) AS total"
+
+# ---- registration -------------------------------------------------------------------------------------
+_LOCK_GROUP = """
+MATCH (g:ModelGroup {name: $group})
+SET g._lock = true
+WITH g
+OPTIONAL MATCH (t:ClientToken {group: $group, token: $token})
+RETURN g.latest_version AS latest, t.version AS existing
+"""
+
+_CHECK_REFERENCES = """
+RETURN
+  [i IN range(0, size($dataset_ids) - 1) WHERE NOT EXISTS {
+     MATCH (:DatasetVersion {namespace: $dataset_ids[i].namespace, name: $dataset_ids[i].name,
+                             version: $dataset_ids[i].version}) }] AS missing_datasets,
+  [i IN range(0, size($dataset_specs) - 1) WHERE EXISTS {
+     MATCH (d:DatasetVersion {namespace: $dataset_specs[i].namespace, name: $dataset_specs[i].name,
+                              version: $dataset_specs[i].version})
+     WHERE $dataset_specs[i].digest IS NOT NULL AND d.digest IS NOT NULL AND d.digest <> $dataset_specs[i].digest
+  }] AS digest_conflicts,
+  CASE WHEN $parent IS NULL THEN true
+       ELSE EXISTS { MATCH (:ModelVersion {group: $parent.group, version: $parent.version}) } END AS parent_exists
+"""
+
+_CREATE_VERSION = """
+MATCH (g:ModelGroup {name: $group})
+SET g.latest_version = $version, g.updated_at = $now
+REMOVE g._lock
+CREATE (v:ModelVersion)
+SET v = $props
+CREATE (v)-[:IN_GROUP]->(g)
+WITH v
+CALL (v) {
+  UNWIND $datasets AS k
+  MERGE (ds:Dataset {namespace: k.namespace, name: k.name})
+    ON CREATE SET ds.created_at = $now, ds.tags = [], ds.search_tags = ''
+  MERGE (d:DatasetVersion {namespace: k.namespace, name: k.name, version: k.version})
+    ON CREATE SET d.uri = k.uri, d.digest = k.digest, d.created_at = $now, d.tags = [], d.search_tags = ''
+  MERGE (d)-[:VERSION_OF]->(ds)
+  RETURN collect(d) AS datasets
+}
+CALL (v, datasets) {
+  UNWIND $runs AS run_id
+  MERGE (r:Run {run_id: run_id})
+    ON CREATE SET r.status = 'NEW', r.kind = 'TRAINING', r.created_at = $now, r.parameters = '{}',
+                  r.metrics = '[]', r.job_namespace = '', r.job_name = ''
+  MERGE (r)-[:OUTPUT]->(v)
+  WITH r
+  UNWIND datasets AS d
+  MERGE (d)-[:INPUT_TO]->(r)
+}
+CALL (v, datasets) {
+  WITH v, datasets WHERE size($runs) = 0
+  UNWIND datasets AS d
+  MERGE (d)-[:TRAINED]->(v)
+}
+CALL (v) {
+  UNWIND $code AS c
+  MERGE (cv:CodeVersion {repository: c.repository, commit: c.commit})
+    ON CREATE SET cv.path = c.path, cv.branch = c.branch, cv.created_at = $now
+  WITH cv
+  OPTIONAL MATCH (r:Run {run_id: $runs[0]})
+  FOREACH (_ IN CASE WHEN r IS NULL THEN [1] ELSE [] END | MERGE (cv)-[:BUILT]->(v))
+  FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END | MERGE (cv)-[:EXECUTED_BY]->(r))
+}
+CALL (v) {
+  UNWIND $parents AS p
+  MATCH (parent:ModelVersion {group: p.group, version: p.version})
+  MERGE (v)-[:DERIVED_FROM]->(parent)
+}
+CALL (v) {
+  UNWIND $tokens AS token
+  CREATE (:ClientToken {group: v.group, token: token, version: v.version})
+}
+RETURN v {.*} AS v, [] AS aliases
+"""
+
+_VERSIONS_BY_KEY = (
+    "UNWIND $keys AS k MATCH (v:ModelVersion {group: k.group, version: k.version}) RETURN k.group AS g, "
+    "k.version AS n, " + _VERSION
+)
+
+_VERSION_FILTER = """
+MATCH (v:ModelVersion)
+WHERE ($group IS NULL OR v.group = $group)
+  AND ($status IS NULL OR v.approval_status = $status)
+  AND ($tag IS NULL OR $tag IN v.tags)
+  AND ($created_after IS NULL OR v.created_at >= $created_after)
+  AND ($created_before IS NULL OR v.created_at < $created_before)
+  AND ($archived IS NULL OR coalesce(v.archived, false) = $archived)
+"""
+
+_LIST_VERSIONS = (
+    _VERSION_FILTER
+    + """
+WITH v ORDER BY
+  CASE WHEN $descending THEN null ELSE CASE $sort WHEN 'CREATED_AT' THEN toString(v.created_at) ELSE null END END ASC,
+  CASE WHEN $descending THEN null ELSE v.group END ASC,
+  CASE WHEN $descending THEN null ELSE v.version END ASC,
+  CASE WHEN $descending THEN CASE $sort WHEN 'CREATED_AT' THEN toString(v.created_at) ELSE null END END DESC,
+  CASE WHEN $descending THEN v.group END DESC,
+  CASE WHEN $descending THEN v.version END DESC
+SKIP $offset LIMIT $limit
+RETURN """
+    + _VERSION
+)
+
+_COUNT_VERSIONS = _VERSION_FILTER + "RETURN count(v) AS total"
+
+_LATEST_VERSION = (
+    """
+MATCH (v:ModelVersion {group: $group})
+WHERE ($status IS NULL OR v.approval_status = $status) AND NOT coalesce(v.archived, false)
+WITH v ORDER BY v.version DESC LIMIT 1
+RETURN """
+    + _VERSION
+)
+
+_UPDATE_VERSION = (
+    """
+MATCH (v:ModelVersion {group: $group, version: $version})
+SET v.description = coalesce($description, v.description), v.tags = coalesce($tags, v.tags),
+    v.search_tags = coalesce($search_tags, v.search_tags),
+    v.custom_properties = coalesce($custom_properties, v.custom_properties), v.updated_at = $now
+RETURN """
+    + _VERSION
+)
+
+_LOCK_VERSION = """
+MATCH (v:ModelVersion {group: $group, version: $version})
+SET v._lock = true
+RETURN v {.*} AS v
+"""
+
+_SET_METRICS = (
+    """
+MATCH (v:ModelVersion {group: $group, version: $version})
+SET v.metrics = $metrics, v.updated_at = $now
+REMOVE v._lock
+RETURN """
+    + _VERSION
+)
+
+_SET_ARCHIVED = (
+    """
+MATCH (v:ModelVersion {group: $group, version: $version})
+SET v.archived = $archived, v.updated_at = $now
+RETURN """
+    + _VERSION
+)
+
+_SET_ALIAS = """
+MATCH (v:ModelVersion {group: $group, version: $version})
+MERGE (a:Alias {group: $group, name: $alias})
+WITH a, v
+OPTIONAL MATCH (a)-[old:POINTS_TO]->(previous:ModelVersion)
+DELETE old
+WITH a, v, previous
+CREATE (a)-[:POINTS_TO]->(v)
+RETURN previous.version AS previous
+"""
+
+_DELETE_ALIAS = """
+MATCH (a:Alias {group: $group, name: $alias})-[:POINTS_TO]->(v:ModelVersion)
+DETACH DELETE a
+RETURN v.version AS version
+"""
+
+_VERSION_BY_ALIAS = "MATCH (:Alias {group: $group, name: $alias})-[:POINTS_TO]->(v:ModelVersion) RETURN " + _VERSION
+
+
+@dataclass(frozen=True)
+class GroupFilter:
+    name_contains: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class VersionFilter:
+    group: str | None = None
+    approval_status: ApprovalStatus | None = None
+    tag: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    archived: bool | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _key(spec: DatasetVersionSpec) -> dict[str, Any]:
+    return {
+        "namespace": spec.namespace,
+        "name": spec.name,
+        "version": spec.version,
+        "uri": spec.uri,
+        "digest": spec.digest,
+    }
+
+
+def _version_row(row: Mapping[str, Any]) -> ModelVersion:
+    return to_model_version(row["v"], row["aliases"])
+
+
+class RegistryStore:
+    """Model groups, versions and aliases. Every write appends its audit event in the same transaction."""
+
+    def __init__(self, graph: Neo4jGraph) -> None:
+        self._graph = graph
+
+    # ---- groups ------------------------------------------------------------------------------------
+    async def create_group(self, cmd: CreateModelGroup, actor: str) -> ModelGroup:
+        """Create a group; AlreadyExists when the name is taken (the constraint decides, not a pre-read)."""
+
+        async def work(tx: AsyncManagedTransaction) -> ModelGroup:
+            row = await fetch_one(
+                tx,
+                _CREATE_GROUP,
+                name=cmd.name,
+                description=cmd.description,
+                owner=cmd.owner,
+                tags=list(cmd.tags),
+                search_tags=" ".join(cmd.tags),
+                actor=actor,
+                now=_now(),
+            )
+            assert row is not None
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "model_group.create",
+                    f"ModelGroup:{cmd.name}",
+                    {"description": cmd.description, "owner": cmd.owner, "tags": list(cmd.tags)},
+                ),
+            )
+            return to_model_group(row["g"])
+
+        try:
+            return await self._graph.write(work)
+        except ConstraintError:
+            raise AlreadyExists("model group", cmd.name, "name") from None
+
+    async def update_group(self, cmd: UpdateModelGroup, actor: str) -> ModelGroup:
+        async def work(tx: AsyncManagedTransaction) -> ModelGroup:
+            tags = list(cmd.tags) if cmd.tags is not None else None
+            row = await fetch_one(
+                tx,
+                _UPDATE_GROUP,
+                name=cmd.name,
+                description=cmd.description,
+                owner=cmd.owner,
+                tags=tags,
+                search_tags=" ".join(tags) if tags is not None else None,
+                now=_now(),
+            )
+            if row is None:
+                raise NotFound("model group", cmd.name, "name")
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "model_group.update",
+                    f"ModelGroup:{cmd.name}",
+                    {"description": cmd.description, "owner": cmd.owner, "tags": tags},
+                ),
+            )
+            return to_model_group(row["g"])
+
+        return await self._graph.write(work)
+
+    async def groups_by_name(self, names: Sequence[str]) -> dict[str, ModelGroup]:
+        rows = await self._graph.rows(_GROUPS_BY_NAME, names=list(names))
+        return {row["g"]["name"]: to_model_group(row["g"]) for row in rows}
+
+    async def list_groups(
+        self, flt: GroupFilter, sort: str, descending: bool, offset: int, limit: int
+    ) -> tuple[list[ModelGroup], int]:
+        params = {"name_contains": flt.name_contains, "owner": flt.owner, "tag": flt.tag}
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[list[ModelGroup], int]:
+            rows = await fetch_all(
+                tx, _LIST_GROUPS, **params, sort=sort, descending=descending, offset=offset, limit=limit
+            )
+            total = await fetch_one(tx, _COUNT_GROUPS, **params)
+            return [to_model_group(r["g"]) for r in rows], int(total["total"]) if total else 0
+
+        return await self._graph.read(work)
+
+    # ---- versions ----------------------------------------------------------------------------------
+    async def register_version(
+        self, cmd: RegisterModelVersion, props: Mapping[str, Any], actor: str
+    ) -> tuple[ModelVersion, bool]:
+        """Create the next version of `cmd.group` with its lineage edges in one transaction.
+        Returns (version, created); created is False when the client token was already used."""
+        datasets = [
+            {"namespace": r.parts[0], "name": r.parts[1], "version": r.parts[2], "uri": None, "digest": None}
+            for r in cmd.trained_on
+        ] + [_key(s) for s in cmd.trained_on_specs]
+        parent = cmd.derived_from.key if cmd.derived_from is not None else None
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[ModelVersion, bool]:
+            locked = await fetch_one(tx, _LOCK_GROUP, group=cmd.group, token=cmd.client_token)
+            if locked is None:
+                raise NotFound("model group", cmd.group, "group")
+            if locked["existing"] is not None:
+                rows = await fetch_all(tx, _VERSIONS_BY_KEY, keys=[{"group": cmd.group, "version": locked["existing"]}])
+                return _version_row(rows[0]), False
+            check = await fetch_one(
+                tx,
+                _CHECK_REFERENCES,
+                dataset_ids=datasets[: len(cmd.trained_on)],
+                dataset_specs=[_key(s) for s in cmd.trained_on_specs],
+                parent=parent,
+            )
+            assert check is not None
+            problems = [
+                Problem(f"trainedOn[{i}]", f"dataset version {cmd.trained_on[i]} does not exist", "NOT_FOUND")
+                for i in check["missing_datasets"]
+            ]
+            problems += [
+                Problem(
+                    f"trainedOnDatasets[{i}].digest",
+                    "differs from the digest already recorded for this dataset version",
+                    "CONFLICT",
+                )
+                for i in check["digest_conflicts"]
+            ]
+            if not check["parent_exists"]:
+                problems.append(Problem("derivedFrom", f"model version {cmd.derived_from} does not exist", "NOT_FOUND"))
+            if problems:
+                raise ValidationFailed.of(problems)
+            version = int(locked["latest"] or 0) + 1
+            now = _now()
+            full_props = {
+                **props,
+                "group": cmd.group,
+                "version": version,
+                "name": f"{cmd.group}/{version}",
+                "created_by": actor,
+                "created_at": now,
+                "updated_at": now,
+            }
+            row = await fetch_one(
+                tx,
+                _CREATE_VERSION,
+                group=cmd.group,
+                version=version,
+                now=now,
+                props=full_props,
+                datasets=datasets,
+                runs=[cmd.produced_by.run_id] if cmd.produced_by else [],
+                code=[
+                    {
+                        "repository": cmd.code.repository,
+                        "commit": cmd.code.commit,
+                        "path": cmd.code.path,
+                        "branch": cmd.code.branch,
+                    }
+                ]
+                if cmd.code
+                else [],
+                parents=[parent] if parent else [],
+                tokens=[cmd.client_token] if cmd.client_token else [],
+            )
+            assert row is not None
+            created = _version_row(row)
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "model_version.register",
+                    str(created.ref),
+                    {
+                        "artifact_uri": cmd.artifact_uri,
+                        "artifact_digest": cmd.artifact_digest,
+                        "trained_on": [f"{d['namespace']}/{d['name']}@{d['version']}" for d in datasets],
+                        "produced_by": cmd.produced_by.run_id if cmd.produced_by else None,
+                        "code": f"{cmd.code.repository}@{cmd.code.commit}" if cmd.code else None,
+                        "derived_from": str(cmd.derived_from) if cmd.derived_from else None,
+                    },
+                ),
+            )
+            return created, True
+
+        return await self._graph.write(work)
+
+    async def versions_by_key(self, keys: Sequence[VersionKey]) -> dict[VersionKey, ModelVersion]:
+        rows = await self._graph.rows(_VERSIONS_BY_KEY, keys=[{"group": g, "version": n} for g, n in keys])
+        return {(row["g"], row["n"]): _version_row(row) for row in rows}
+
+    async def list_versions(
+        self, flt: VersionFilter, sort: str, descending: bool, offset: int, limit: int
+    ) -> tuple[list[ModelVersion], int]:
+        params = {
+            "group": flt.group,
+            "status": flt.approval_status.value if flt.approval_status else None,
+            "tag": flt.tag,
+            "created_after": flt.created_after,
+            "created_before": flt.created_before,
+            "archived": flt.archived,
+        }
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[list[ModelVersion], int]:
+            rows = await fetch_all(
+                tx, _LIST_VERSIONS, **params, sort=sort, descending=descending, offset=offset, limit=limit
+            )
+            total = await fetch_one(tx, _COUNT_VERSIONS, **params)
+            return [_version_row(r) for r in rows], int(total["total"]) if total else 0
+
+        return await self._graph.read(work)
+
+    async def latest_version(self, group: str, status: ApprovalStatus | None) -> ModelVersion | None:
+        rows = await self._graph.rows(_LATEST_VERSION, group=group, status=status.value if status else None)
+        return _version_row(rows[0]) if rows else None
+
+    async def update_version(
+        self, cmd: UpdateModelVersion, actor: str, merge: Callable[[Mapping[str, str]], dict[str, str]]
+    ) -> ModelVersion:
+        """Read the current map under the version's lock, let `merge` compute the new one, write it."""
+        group, version = cmd.ref.parts
+
+        async def work(tx: AsyncManagedTransaction) -> ModelVersion:
+            locked = await fetch_one(tx, _LOCK_VERSION, group=group, version=version)
+            if locked is None:
+                raise NotFound("model version", str(cmd.ref), "id")
+            current = to_model_version(locked["v"]).custom_properties
+            new_map = merge(current)
+            tags = list(cmd.tags) if cmd.tags is not None else None
+            row = await fetch_one(
+                tx,
+                _UPDATE_VERSION,
+                group=group,
+                version=version,
+                description=cmd.description,
+                tags=tags,
+                search_tags=" ".join(tags) if tags is not None else None,
+                custom_properties=dumps(new_map),
+                now=_now(),
+            )
+            assert row is not None
+            await tx.run(
+                "MATCH (v:ModelVersion {group: $group, version: $version}) REMOVE v._lock", group=group, version=version
+            )
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "model_version.update",
+                    str(cmd.ref),
+                    {"description": cmd.description, "tags": tags, "custom_properties": new_map},
+                ),
+            )
+            return _version_row(row)
+
+        return await self._graph.write(work)
+
+    async def add_metrics(
+        self, group: str, version: int, actor: str, merge: Callable[[tuple[Metric, ...]], tuple[Metric, ...]]
+    ) -> ModelVersion:
+        """Lock the version, let `merge(existing)` compute the new metric list (it refuses overwrites)."""
+
+        async def work(tx: AsyncManagedTransaction) -> ModelVersion:
+            locked = await fetch_one(tx, _LOCK_VERSION, group=group, version=version)
+            if locked is None:
+                raise NotFound("model version", f"{group}/{version}", "id")
+            merged = merge(to_model_version(locked["v"]).metrics)
+            row = await fetch_one(
+                tx, _SET_METRICS, group=group, version=version, metrics=metrics_to_json(merged), now=_now()
+            )
+            assert row is not None
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "model_version.add_metrics",
+                    f"ModelVersion:{group}/{version}",
+                    {"metrics": metrics_to_json(merged)},
+                ),
+            )
+            return _version_row(row)
+
+        return await self._graph.write(work)
+
+    async def set_archived(self, group: str, version: int, archived: bool, actor: str) -> ModelVersion:
+        async def work(tx: AsyncManagedTransaction) -> ModelVersion:
+            row = await fetch_one(tx, _SET_ARCHIVED, group=group, version=version, archived=archived, now=_now())
+            if row is None:
+                raise NotFound("model version", f"{group}/{version}", "id")
+            action = "model_version.archive" if archived else "model_version.restore"
+            await append_audit_event(tx, AuditEntry(actor, action, f"ModelVersion:{group}/{version}", {}))
+            return _version_row(row)
+
+        return await self._graph.write(work)
+
+    # ---- aliases -----------------------------------------------------------------------------------
+    async def set_alias(self, group: str, alias: str, version: int, actor: str) -> int | None:
+        """Point `alias` at `version` in one transaction; returns the version it pointed at before."""
+
+        async def work(tx: AsyncManagedTransaction) -> int | None:
+            row = await fetch_one(tx, _SET_ALIAS, group=group, alias=alias, version=version)
+            if row is None:
+                raise NotFound("model version", f"{group}/{version}", "version")
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "alias.set",
+                    f"ModelGroup:{group}",
+                    {"alias": alias, "version": version, "previous": row["previous"]},
+                ),
+            )
+            previous: int | None = row["previous"]
+            return previous
+
+        return await self._graph.write(work)
+
+    async def delete_alias(self, group: str, alias: str, actor: str) -> int:
+        async def work(tx: AsyncManagedTransaction) -> int:
+            row = await fetch_one(tx, _DELETE_ALIAS, group=group, alias=alias)
+            if row is None:
+                raise NotFound("alias", f"{group}@{alias}", "alias")
+            await append_audit_event(
+                tx,
+                AuditEntry(actor, "alias.delete", f"ModelGroup:{group}", {"alias": alias, "version": row["version"]}),
+            )
+            version: int = row["version"]
+            return version
+
+        return await self._graph.write(work)
+
+    async def version_by_alias(self, group: str, alias: str) -> ModelVersion | None:
+        rows = await self._graph.rows(_VERSION_BY_ALIAS, group=group, alias=alias)
+        return _version_row(rows[0]) if rows else None
