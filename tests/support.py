@@ -59,3 +59,20 @@ class GraphQLClient:
         assert not body.get("errors"), body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+
+def graph_counts(driver: Any) -> tuple[int, int]:
+    """(nodes, relationships) in the whole graph: a rejected request must leave both unchanged."""
+    records = driver.execute_query(
+        "CALL () { MATCH (n) RETURN count(n) AS nodes } CALL () { MATCH ()-[r]->() RETURN count(r) AS rels } "
+        "RETURN nodes, rels"
+    ).records
+    return int(records[0]["nodes"]), int(records[0]["rels"])
+
+
+def error_codes(body: dict[str, Any]) -> list[str]:
+    return [e.get("extensions", {}).get("code", "") for e in body.get("errors") or []]
+
+
+def problem_fields(body: dict[str, Any]) -> list[str]:
+    return [p["field"] for e in body.get("errors") or [] for p in e.get("extensions", {}).get("problems", [])]
