@@ -126,8 +126,8 @@ WHERE ($namespace IS NULL OR d.namespace = $namespace)
   AND ($name_contains IS NULL OR toLower(d.name) CONTAINS toLower($name_contains))
   AND ($tag IS NULL OR $tag IN d.tags)
 WITH d ORDER BY d.namespace, d.name
-WITH collect(d) AS all
-RETURN size(all) AS total, [d IN all[$offset..($offset + $limit)] | d {.*}] AS page
+WITH collect(d) AS found
+RETURN size(found) AS total, [d IN found[$offset..($offset + $limit)] | d {.*}] AS page
 """
 
 _LIST_RUNS = """
@@ -137,8 +137,8 @@ WHERE ($job_namespace IS NULL OR r.job_namespace = $job_namespace)
   AND ($status IS NULL OR r.status = $status)
   AND ($kind IS NULL OR r.kind = $kind)
 WITH r ORDER BY r.created_at DESC, r.run_id
-WITH collect(r) AS all
-RETURN size(all) AS total, [r IN all[$offset..($offset + $limit)] | r {.*}] AS page
+WITH collect(r) AS found
+RETURN size(found) AS total, [r IN found[$offset..($offset + $limit)] | r {.*}] AS page
 """
 
 # ---- relationship loaders: one query for a whole batch of parents --------------------------------------

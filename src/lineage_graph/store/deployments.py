@@ -57,8 +57,8 @@ WHERE ($endpoint IS NULL OR d.endpoint = $endpoint)
   AND ($group IS NULL OR d.group = $group)
   AND ($version IS NULL OR d.version = $version)
 WITH d ORDER BY d.deployed_at DESC, d.deployment_id
-WITH collect(d) AS all
-RETURN size(all) AS total, [d IN all[$offset..($offset + $limit)] | d {.*}] AS page
+WITH collect(d) AS found
+RETURN size(found) AS total, [d IN found[$offset..($offset + $limit)] | d {.*}] AS page
 """
 
 _FOR_VERSIONS = """
