@@ -137,6 +137,23 @@ def _graph(settings: Settings):  # type: ignore[no-untyped-def]
     return opened()
 
 
+# ---- demo -------------------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from lineage_graph.services.container import Services
+    from lineage_graph.services.demo import load_demo
+    from lineage_graph.store.constraints import apply_constraints
+
+    async def load() -> list[str]:
+        async with _graph(settings) as graph:
+            await apply_constraints(graph)
+            return await load_demo(Services.build(graph).registry)
+
+    for line in asyncio.run(load()):
+        _print(f"- {line}")
+    _print('Demo data loaded: open /graphql and try `{ modelGroup(name: "fraud-detector") { name } }`')
+    return 0
+
+
 # ---- parser -----------------------------------------------------------------------------------------
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -158,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("action", choices=["export", "check", "apply"])
     schema.add_argument("--output", default="schema/schema.graphql")
     schema.set_defaults(handler=cmd_schema)
+    demo = sub.add_parser("demo", help="load a small example graph (idempotent)")
+    demo.set_defaults(handler=cmd_demo)
     return parser
 
 

@@ -58,16 +58,24 @@ def test_concurrent_dataset_registrations_never_duplicate(base_url: str, gql: Gr
     with ThreadPoolExecutor(max_workers=16) as pool:
         ids = set(pool.map(register, range(16)))
     assert len(ids) == 1
-    counts = db.execute_query("MATCH (d:Dataset) WITH count(d) AS ds MATCH (v:DatasetVersion) "
-                              "RETURN ds, count(v) AS vs").records[0]
+    counts = db.execute_query(
+        "MATCH (d:Dataset) WITH count(d) AS ds MATCH (v:DatasetVersion) RETURN ds, count(v) AS vs"
+    ).records[0]
     assert (counts["ds"], counts["vs"]) == (1, 1)
 
 
 def test_run_with_unknown_input_id_and_bad_times_writes_nothing(gql: GraphQLClient, db: Driver) -> None:
     before = graph_counts(db)
-    body = gql.execute(RECORD_RUN, {"input": _run_input(
-        inputs=["WyJEYXRhc2V0VmVyc2lvbiIsIm5zIiwibWlzc2luZyIsIjEiXQ"],
-        startedAt="2024-06-02T00:00:00Z", endedAt="2024-06-01T00:00:00Z")})
+    body = gql.execute(
+        RECORD_RUN,
+        {
+            "input": _run_input(
+                inputs=["WyJEYXRhc2V0VmVyc2lvbiIsIm5zIiwibWlzc2luZyIsIjEiXQ"],
+                startedAt="2024-06-02T00:00:00Z",
+                endedAt="2024-06-01T00:00:00Z",
+            )
+        },
+    )
     assert error_codes(body) == ["VALIDATION_FAILED"]
     assert "endedAt" in problem_fields(body)
     assert graph_counts(db) == before
@@ -89,8 +97,11 @@ def test_dataset_version_digest_conflict_is_refused(gql: GraphQLClient, db: Driv
 
 def _deployable_version(gql: GraphQLClient) -> str:
     gql.data('mutation { createModelGroup(input: {name: "ranker"}) { name } }')
-    return str(gql.data('mutation { registerModelVersion(input: {group: "ranker", artifactUri: "s3://m/r"}) '
-                        "{ id } }")["registerModelVersion"]["id"])
+    return str(
+        gql.data('mutation { registerModelVersion(input: {group: "ranker", artifactUri: "s3://m/r"}) { id } }')[
+            "registerModelVersion"
+        ]["id"]
+    )
 
 
 DEPLOY = """mutation($input: CreateDeploymentInput!) { createDeployment(input: $input) {
@@ -99,19 +110,25 @@ DEPLOY = """mutation($input: CreateDeploymentInput!) { createDeployment(input: $
 
 def test_traffic_shares_never_exceed_100(gql: GraphQLClient, db: Driver) -> None:
     v1 = _deployable_version(gql)
-    v2 = str(gql.data('mutation { registerModelVersion(input: {group: "ranker", artifactUri: "s3://m/r2"}) '
-                      "{ id } }")["registerModelVersion"]["id"])
-    first = gql.data(DEPLOY, {"input": {"endpoint": "ranker-ep", "environment": "staging",
-                                        "modelVersionId": v1, "trafficShare": 70}})["createDeployment"]
+    v2 = str(
+        gql.data('mutation { registerModelVersion(input: {group: "ranker", artifactUri: "s3://m/r2"}) { id } }')[
+            "registerModelVersion"
+        ]["id"]
+    )
+    first = gql.data(
+        DEPLOY, {"input": {"endpoint": "ranker-ep", "environment": "staging", "modelVersionId": v1, "trafficShare": 70}}
+    )["createDeployment"]
     assert first["status"] == "ACTIVE"
     before = graph_counts(db)
-    body = gql.execute(DEPLOY, {"input": {"endpoint": "ranker-ep", "environment": "staging",
-                                          "modelVersionId": v2, "trafficShare": 40}})
+    body = gql.execute(
+        DEPLOY, {"input": {"endpoint": "ranker-ep", "environment": "staging", "modelVersionId": v2, "trafficShare": 40}}
+    )
     assert error_codes(body) == ["CONFLICT"]
     assert problem_fields(body) == ["trafficShare"]
     assert graph_counts(db) == before
-    gql.data(DEPLOY, {"input": {"endpoint": "ranker-ep", "environment": "staging", "modelVersionId": v2,
-                                "trafficShare": 30}})
+    gql.data(
+        DEPLOY, {"input": {"endpoint": "ranker-ep", "environment": "staging", "modelVersionId": v2, "trafficShare": 30}}
+    )
     retired = gql.data("mutation($id: ID!) { retireDeployment(id: $id) { status retiredAt } }", {"id": first["id"]})
     assert retired["retireDeployment"]["status"] == "RETIRED"
     history = gql.data('{ deployments(filter: {endpoint: "ranker-ep"}) { totalCount nodes { status } } }')
@@ -124,30 +141,44 @@ def test_concurrent_deployments_respect_the_cap(base_url: str, gql: GraphQLClien
     _deployable_version(gql)
     ids = []
     for i in range(8):
-        created = gql.data(f'mutation {{ registerModelVersion(input: {{group: "ranker", artifactUri: "s3://m/{i}"}}) '
-                           "{ id } }")
+        created = gql.data(
+            f'mutation {{ registerModelVersion(input: {{group: "ranker", artifactUri: "s3://m/{i}"}}) {{ id }} }}'
+        )
         ids.append(created["registerModelVersion"]["id"])
 
     def deploy(version_id: str) -> bool:
         with httpx.Client(base_url=base_url, timeout=60, headers=gql.http.headers) as client:
-            body = client.post("/graphql", json={"query": DEPLOY, "variables": {"input": {
-                "endpoint": "busy", "environment": "staging", "modelVersionId": version_id,
-                "trafficShare": 30}}}).json()
+            body = client.post(
+                "/graphql",
+                json={
+                    "query": DEPLOY,
+                    "variables": {
+                        "input": {
+                            "endpoint": "busy",
+                            "environment": "staging",
+                            "modelVersionId": version_id,
+                            "trafficShare": 30,
+                        }
+                    },
+                },
+            ).json()
             return not body.get("errors")
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         accepted = sum(pool.map(deploy, ids))
     assert accepted == 3
-    total = db.execute_query("MATCH (d:Deployment {endpoint: 'busy', status: 'ACTIVE'}) "
-                             "RETURN sum(d.traffic_share) AS s").records[0]["s"]
+    total = db.execute_query(
+        "MATCH (d:Deployment {endpoint: 'busy', status: 'ACTIVE'}) RETURN sum(d.traffic_share) AS s"
+    ).records[0]["s"]
     assert total == 90
 
 
 def test_bad_deployment_input(gql: GraphQLClient, db: Driver) -> None:
     v1 = _deployable_version(gql)
     before = graph_counts(db)
-    body = gql.execute(DEPLOY, {"input": {"endpoint": "e", "environment": "Bad Env", "modelVersionId": v1,
-                                          "trafficShare": 120}})
+    body = gql.execute(
+        DEPLOY, {"input": {"endpoint": "e", "environment": "Bad Env", "modelVersionId": v1, "trafficShare": 120}}
+    )
     assert set(problem_fields(body)) == {"environment", "trafficShare"}
     body = gql.execute(DEPLOY, {"input": {"endpoint": "e", "environment": "production", "modelVersionId": v1}})
     assert error_codes(body) == ["CONFLICT"]

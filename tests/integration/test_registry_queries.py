@@ -11,29 +11,48 @@ from tests.support import GraphQLClient, error_codes, problem_fields
 
 
 def _seed(gql: GraphQLClient) -> list[dict[str, Any]]:
-    gql.data('mutation { createModelGroup(input: {name: "churn", owner: "growth", tags: ["tabular"], '
-             'description: "Predicts customer churn"}) { name } }')
+    gql.data(
+        'mutation { createModelGroup(input: {name: "churn", owner: "growth", tags: ["tabular"], '
+        'description: "Predicts customer churn"}) { name } }'
+    )
     gql.data('mutation { createModelGroup(input: {name: "fraud-detector", owner: "risk"}) { name } }')
     versions = []
     for i, (auc, loss, depth) in enumerate([(0.81, 0.42, 4), (0.86, 0.37, 6), (0.84, 0.35, 6)]):
-        versions.append(gql.data("""mutation($input: RegisterModelVersionInput!) {
-            registerModelVersion(input: $input) { id version } }""", {"input": {
-            "group": "churn", "artifactUri": f"s3://models/churn/{i}", "tags": ["gbm"] if i else ["baseline"],
-            "hyperparameters": {"depth": depth, "lr": 0.1},
-            "metrics": [{"name": "auc", "value": auc}, {"name": "log_loss", "value": loss}],
-            "trainedOnDatasets": [{"namespace": "s3://lake", "name": "customers", "version": f"v{min(i, 1)}"}],
-        }})["registerModelVersion"])
+        versions.append(
+            gql.data(
+                """mutation($input: RegisterModelVersionInput!) {
+            registerModelVersion(input: $input) { id version } }""",
+                {
+                    "input": {
+                        "group": "churn",
+                        "artifactUri": f"s3://models/churn/{i}",
+                        "tags": ["gbm"] if i else ["baseline"],
+                        "hyperparameters": {"depth": depth, "lr": 0.1},
+                        "metrics": [{"name": "auc", "value": auc}, {"name": "log_loss", "value": loss}],
+                        "trainedOnDatasets": [
+                            {"namespace": "s3://lake", "name": "customers", "version": f"v{min(i, 1)}"}
+                        ],
+                    }
+                },
+            )["registerModelVersion"]
+        )
     return versions
 
 
 def test_node_resolves_every_kind_by_global_id(gql: GraphQLClient, db: Driver) -> None:
     versions = _seed(gql)
-    found = gql.data("query($id: ID!) { node(id: $id) { id __typename ... on ModelVersion { version groupName "
-                     "group { name owner } trainedOn { id } } } }", {"id": versions[1]["id"]})["node"]
+    found = gql.data(
+        "query($id: ID!) { node(id: $id) { id __typename ... on ModelVersion { version groupName "
+        "group { name owner } trainedOn { id } } } }",
+        {"id": versions[1]["id"]},
+    )["node"]
     assert found["__typename"] == "ModelVersion"
     assert found["group"] == {"name": "churn", "owner": "growth"}
-    dataset_version = gql.data("query($id: ID!) { node(id: $id) { __typename ... on DatasetVersion { name "
-                               "dataset { id versions { version } } } } }", {"id": found["trainedOn"][0]["id"]})
+    dataset_version = gql.data(
+        "query($id: ID!) { node(id: $id) { __typename ... on DatasetVersion { name "
+        "dataset { id versions { version } } } } }",
+        {"id": found["trainedOn"][0]["id"]},
+    )
     dv = dataset_version["node"]
     assert dv["__typename"] == "DatasetVersion"
     assert {v["version"] for v in dv["dataset"]["versions"]} == {"v0", "v1"}
@@ -54,11 +73,15 @@ def test_version_pages_filters_and_sort(gql: GraphQLClient, db: Driver) -> None:
     assert [n["version"] for n in page1["nodes"]] == [1, 2]
     assert page1["totalCount"] == 3
     assert page1["pageInfo"]["hasNextPage"] is True
-    page2 = gql.data(query, {"first": 2, "after": page1["pageInfo"]["endCursor"],
-                             "filter": {"group": "churn"}})["modelVersions"]
+    page2 = gql.data(query, {"first": 2, "after": page1["pageInfo"]["endCursor"], "filter": {"group": "churn"}})[
+        "modelVersions"
+    ]
     assert [n["version"] for n in page2["nodes"]] == [3]
-    assert page2["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": True,
-                                 "endCursor": page2["pageInfo"]["endCursor"]}
+    assert page2["pageInfo"] == {
+        "hasNextPage": False,
+        "hasPreviousPage": True,
+        "endCursor": page2["pageInfo"]["endCursor"],
+    }
     desc = gql.data(query, {"filter": {"group": "churn"}, "dir": "DESC"})["modelVersions"]
     assert [n["version"] for n in desc["nodes"]] == [3, 2, 1]
     tagged = gql.data(query, {"filter": {"tag": "gbm", "approvalStatus": "PENDING_MANUAL_APPROVAL"}})
@@ -78,9 +101,9 @@ def test_group_list_filters(gql: GraphQLClient, db: Driver) -> None:
     _seed(gql)
     query = """query($f: ModelGroupFilter) { modelGroups(filter: $f) { totalCount nodes { name versionCount } } }"""
     assert gql.data(query, {"f": {"nameContains": "FRAUD"}})["modelGroups"]["nodes"] == [
-        {"name": "fraud-detector", "versionCount": 0}]
-    assert gql.data(query, {"f": {"owner": "growth"}})["modelGroups"]["nodes"] == [
-        {"name": "churn", "versionCount": 3}]
+        {"name": "fraud-detector", "versionCount": 0}
+    ]
+    assert gql.data(query, {"f": {"owner": "growth"}})["modelGroups"]["nodes"] == [{"name": "churn", "versionCount": 3}]
     assert gql.data(query, {"f": {"tag": "tabular"}})["modelGroups"]["totalCount"] == 1
     assert gql.data(query, {})["modelGroups"]["totalCount"] == 2
     looked_up = gql.data('{ modelGroup(name: "churn") { latestVersion { version } } }')
@@ -92,7 +115,9 @@ def test_search_uses_the_fulltext_index(gql: GraphQLClient, db: Driver) -> None:
     _seed(gql)
     hits = gql.data('{ search(text: "customer churn") { score node { __typename ... on ModelGroup { name } } } }')
     assert hits["search"][0]["node"] == {"__typename": "ModelGroup", "name": "churn"}
-    by_tag = gql.data('{ search(text: "baseline", types: [MODEL_VERSION]) { node { ... on ModelVersion { version } } } }')
+    by_tag = gql.data(
+        '{ search(text: "baseline", types: [MODEL_VERSION]) { node { ... on ModelVersion { version } } } }'
+    )
     assert [h["node"] for h in by_tag["search"]] == [{"version": 1}]
     # Lucene syntax in user text is escaped, never interpreted (and never an error)
     assert gql.data('{ search(text: "fraud-detector) OR *:* AND \\"") { score } }')["search"] is not None
@@ -102,12 +127,15 @@ def test_search_uses_the_fulltext_index(gql: GraphQLClient, db: Driver) -> None:
 
 def test_compare_marks_best_metric_and_lists_differences(gql: GraphQLClient, db: Driver) -> None:
     versions = _seed(gql)
-    result = gql.data("""query($ids: [ID!]!) { compareModelVersions(ids: $ids) {
+    result = gql.data(
+        """query($ids: [ID!]!) { compareModelVersions(ids: $ids) {
         versions { version }
         metrics { name values bestIndex higherIsBetter }
         hyperparameterDifferences { name values }
         datasetDifferences { key usedBy }
-        commonDatasets } }""", {"ids": [v["id"] for v in versions]})["compareModelVersions"]
+        commonDatasets } }""",
+        {"ids": [v["id"] for v in versions]},
+    )["compareModelVersions"]
     metrics = {m["name"]: m for m in result["metrics"]}
     assert metrics["auc"]["bestIndex"] == 1
     assert metrics["auc"]["higherIsBetter"] is True
@@ -118,6 +146,7 @@ def test_compare_marks_best_metric_and_lists_differences(gql: GraphQLClient, db:
         {"key": "s3://lake/customers@v0", "usedBy": [True, False, False]},
         {"key": "s3://lake/customers@v1", "usedBy": [False, True, True]},
     ]
-    body = gql.execute("query($ids: [ID!]!) { compareModelVersions(ids: $ids) { commonDatasets } }",
-                       {"ids": [versions[0]["id"]]})
+    body = gql.execute(
+        "query($ids: [ID!]!) { compareModelVersions(ids: $ids) { commonDatasets } }", {"ids": [versions[0]["id"]]}
+    )
     assert problem_fields(body) == ["ids"]

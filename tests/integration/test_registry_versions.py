@@ -12,7 +12,9 @@ from neo4j import Driver
 
 from tests.support import GraphQLClient, error_codes, graph_counts, problem_fields
 
-CREATE_GROUP = """mutation($input: CreateModelGroupInput!) { createModelGroup(input: $input) { id name versionCount } }"""
+CREATE_GROUP = (
+    """mutation($input: CreateModelGroupInput!) { createModelGroup(input: $input) { id name versionCount } }"""
+)
 REGISTER = """
 mutation($input: RegisterModelVersionInput!) {
   registerModelVersion(input: $input) {
@@ -77,8 +79,13 @@ def test_32_concurrent_registrations_get_versions_1_to_32(base_url: str, gql: Gr
 
     def register(i: int) -> int:
         with httpx.Client(base_url=base_url, timeout=60, headers=gql.http.headers) as client:
-            body = client.post("/graphql", json={"query": REGISTER, "variables": {"input": {
-                "group": "fraud-detector", "artifactUri": f"s3://models/{i}.tar.gz"}}}).json()
+            body = client.post(
+                "/graphql",
+                json={
+                    "query": REGISTER,
+                    "variables": {"input": {"group": "fraud-detector", "artifactUri": f"s3://models/{i}.tar.gz"}},
+                },
+            ).json()
             assert not body.get("errors"), body
             return int(body["data"]["registerModelVersion"]["version"])
 
@@ -95,9 +102,19 @@ def test_client_token_makes_retries_idempotent(base_url: str, gql: GraphQLClient
     def register(i: int) -> int:
         token = f"token-{i // 2}"  # pairs of clients send the same request with the same token
         with httpx.Client(base_url=base_url, timeout=60, headers=gql.http.headers) as client:
-            body = client.post("/graphql", json={"query": REGISTER, "variables": {"input": {
-                "group": "fraud-detector", "artifactUri": f"s3://models/{token}.tar.gz",
-                "clientToken": token}}}).json()
+            body = client.post(
+                "/graphql",
+                json={
+                    "query": REGISTER,
+                    "variables": {
+                        "input": {
+                            "group": "fraud-detector",
+                            "artifactUri": f"s3://models/{token}.tar.gz",
+                            "clientToken": token,
+                        }
+                    },
+                },
+            ).json()
             assert not body.get("errors"), body
             return int(body["data"]["registerModelVersion"]["version"])
 
@@ -123,8 +140,11 @@ def test_client_token_makes_retries_idempotent(base_url: str, gql: GraphQLClient
         ({"tags": ["has space"]}, "tags[0]", "VALIDATION_FAILED"),
         ({"trainedOn": ["bm90LWFuLWlk"]}, "trainedOn[0]", "VALIDATION_FAILED"),
         ({"code": {"repository": "r", "commit": "not-hex!"}}, "code.commit", "VALIDATION_FAILED"),
-        ({"metrics": [{"name": "auc", "value": 0.9}, {"name": "auc", "value": 0.8}]}, "metrics[1]",
-         "VALIDATION_FAILED"),
+        (
+            {"metrics": [{"name": "auc", "value": 0.9}, {"name": "auc", "value": 0.8}]},
+            "metrics[1]",
+            "VALIDATION_FAILED",
+        ),
         ({"description": "d" * 1025}, "description", "VALIDATION_FAILED"),
     ],
 )
@@ -146,8 +166,17 @@ def test_unknown_referenced_ids_are_refused(gql: GraphQLClient, db: Driver) -> N
     dv_id = "WyJEYXRhc2V0VmVyc2lvbiIsIm5zIiwibmFtZSIsIjEiXQ"  # a well-formed id of a missing node
     missing_parent = v1["id"].replace(v1["id"], "WyJNb2RlbFZlcnNpb24iLCJmcmF1ZC1kZXRlY3RvciIsOTld")
     before = graph_counts(db)
-    body = gql.execute(REGISTER, {"input": {"group": "fraud-detector", "artifactUri": "s3://m/x",
-                                            "trainedOn": [dv_id], "derivedFrom": missing_parent}})
+    body = gql.execute(
+        REGISTER,
+        {
+            "input": {
+                "group": "fraud-detector",
+                "artifactUri": "s3://m/x",
+                "trainedOn": [dv_id],
+                "derivedFrom": missing_parent,
+            }
+        },
+    )
     assert error_codes(body) == ["VALIDATION_FAILED"]
     assert set(problem_fields(body)) == {"trainedOn[0]", "derivedFrom"}
     assert graph_counts(db) == before
@@ -169,16 +198,20 @@ def test_bad_group_names_and_duplicates(gql: GraphQLClient, db: Driver) -> None:
 def test_edits_metrics_archive_and_restore(gql: GraphQLClient, db: Driver) -> None:
     _group(gql)
     v = _register(gql, metrics=[{"name": "auc", "value": 0.9, "split": "validation"}], customProperties={"a": "1"})
-    updated = gql.data("""mutation($id: ID!) { updateModelVersion(id: $id, input: {description: "tuned",
+    updated = gql.data(
+        """mutation($id: ID!) { updateModelVersion(id: $id, input: {description: "tuned",
         tags: ["prod-candidate"], customProperties: {b: "2"}}) { description tags customProperties } }""",
-                       {"id": v["id"]})["updateModelVersion"]
+        {"id": v["id"]},
+    )["updateModelVersion"]
     assert updated == {"description": "tuned", "tags": ["prod-candidate"], "customProperties": {"a": "1", "b": "2"}}
 
     add = """mutation($id: ID!, $m: [MetricInput!]!) { addModelVersionMetrics(id: $id, metrics: $m) {
              metrics { name value split } } }"""
     added = gql.data(add, {"id": v["id"], "m": [{"name": "auc", "value": 0.88, "split": "test"}]})
     assert {(m["split"], m["value"]) for m in added["addModelVersionMetrics"]["metrics"]} == {
-        ("validation", 0.9), ("test", 0.88)}
+        ("validation", 0.9),
+        ("test", 0.88),
+    }
     # replaying the same value is a no-op; a different value for the same key is refused, nothing written
     gql.data(add, {"id": v["id"], "m": [{"name": "auc", "value": 0.88, "split": "test"}]})
     before = graph_counts(db)
@@ -193,7 +226,8 @@ def test_edits_metrics_archive_and_restore(gql: GraphQLClient, db: Driver) -> No
     assert latest["latestModelVersion"] is None
     gql.data("mutation($id: ID!) { restoreModelVersion(id: $id) { archived } }", {"id": v["id"]})
     assert gql.data('{ latestModelVersion(group: "fraud-detector") { version } }')["latestModelVersion"] == {
-        "version": 1}
+        "version": 1
+    }
 
 
 def test_aliases_move_atomically_and_stay_in_their_group(gql: GraphQLClient, db: Driver) -> None:
@@ -204,7 +238,9 @@ def test_aliases_move_atomically_and_stay_in_their_group(gql: GraphQLClient, db:
     set_alias = """mutation($g: String!, $a: String!, $id: ID!) {
         setModelAlias(group: $g, alias: $a, modelVersionId: $id) { version aliases } }"""
     assert gql.data(set_alias, {"g": "fraud-detector", "a": "champion", "id": v1["id"]})["setModelAlias"] == {
-        "version": 1, "aliases": ["champion"]}
+        "version": 1,
+        "aliases": ["champion"],
+    }
     gql.data(set_alias, {"g": "fraud-detector", "a": "champion", "id": v2["id"]})
     by_alias = gql.data('{ modelVersionByAlias(group: "fraud-detector", alias: "champion") { version } }')
     assert by_alias["modelVersionByAlias"] == {"version": 2}

@@ -26,12 +26,18 @@ LIST = """query($first: Int!) { modelVersions(first: $first) { totalCount nodes 
 def _seed(gql: GraphQLClient, count: int) -> None:
     gql.data('mutation { createModelGroup(input: {name: "ranker", owner: "search"}) { name } }')
     for i in range(count):
-        gql.data("""mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { id } }""",
-                 {"input": {"group": "ranker", "artifactUri": f"s3://m/{i}",
-                            "trainedOnDatasets": [{"namespace": "s3://lake", "name": f"clicks-{i % 7}",
-                                                   "version": str(i)}],
-                            "producedBy": {"runId": f"run-{i}"},
-                            "code": {"repository": "github.com/acme/ranker", "commit": f"{i:07x}"}}})
+        gql.data(
+            """mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { id } }""",
+            {
+                "input": {
+                    "group": "ranker",
+                    "artifactUri": f"s3://m/{i}",
+                    "trainedOnDatasets": [{"namespace": "s3://lake", "name": f"clicks-{i % 7}", "version": str(i)}],
+                    "producedBy": {"runId": f"run-{i}"},
+                    "code": {"repository": "github.com/acme/ranker", "commit": f"{i:07x}"},
+                }
+            },
+        )
 
 
 def _round_trips(settings: Settings, first: int) -> int:
@@ -39,8 +45,13 @@ def _round_trips(settings: Settings, first: int) -> int:
         graph = Neo4jGraph.connect(graph_settings(settings))
         try:
             services = Services.build(graph)
-            context = Context(services=services, request=Request({"type": "http", "headers": []}), response=None,
-                              principal=SYSTEM, loaders=Loaders.build(services))
+            context = Context(
+                services=services,
+                request=Request({"type": "http", "headers": []}),
+                response=None,
+                principal=SYSTEM,
+                loaders=Loaders.build(services),
+            )
             before = graph.round_trips
             result = await build_schema().execute(LIST, variable_values={"first": first}, context_value=context)
             assert result.errors is None, result.errors
