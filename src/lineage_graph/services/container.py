@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.discovery import DiscoveryService
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.system import SystemService
+from lineage_graph.store.approvals import ApprovalStore
 from lineage_graph.store.catalog import CatalogStore
 from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.graph import Neo4jGraph
@@ -20,6 +22,7 @@ class Services:
     system: SystemService
     registry: RegistryService
     discovery: DiscoveryService
+    approvals: ApprovalService
 
     @classmethod
     def build(cls, graph: Neo4jGraph, production_environments: Sequence[str] = ("production", "prod")) -> Services:
@@ -30,4 +33,5 @@ class Services:
             system=SystemService(graph),
             registry=RegistryService(registry_store, catalog, DeploymentStore(graph), production_environments),
             discovery=DiscoveryService(registry_store, catalog),
+            approvals=ApprovalService(ApprovalStore(graph)),
         )
