@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lineage_graph.config import Settings
+from lineage_graph.logs import configure_logging
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
 
 
@@ -74,8 +74,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         app = create_app(settings)
         _print(f"GraphQL at http://{settings.host}:{settings.port}/graphql")
+        # log_config=None keeps the JSON logging configured in main(); the middleware writes the access log
+        # (with the request id), so Uvicorn's own is off.
         uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level, timeout_graceful_shutdown=10
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
         )
     finally:
         if instance is not None:
@@ -164,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     handler: Command = args.handler
     try:
         return handler(args, settings)

@@ -8,13 +8,15 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
 
 from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.observability import OperationObserver
 from lineage_graph.graphql.system import SystemQuery
 
 Query = merge_types("Query", (SystemQuery,))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension]] = [ErrorPolicy]
+    # OperationObserver first: extensions exit in reverse order, so it sees the errors ErrorPolicy has coded.
+    extensions: list[type[SchemaExtension]] = [OperationObserver, ErrorPolicy]
     if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, extensions=extensions)

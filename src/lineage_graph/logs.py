@@ -1,0 +1,66 @@
+"""Structured logs: one JSON object per line, each stamped with the id of the request it belongs to."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+LogFormat = Literal["json", "text"]
+
+# Set by the request middleware for the duration of one HTTP request; every record emitted meanwhile by the
+# code serving it (the same task, or tasks it spawns, which copy the context) carries the id.
+request_id_var: ContextVar[str | None] = ContextVar("lineage_graph_request_id", default=None)
+
+# The attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id", "taskName"}
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps `record.request_id` (None outside a request) so both formats can print it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"ts", "level", "logger", "message", "request_id"?, …extra fields, "exception"?}` on one line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id is not None:
+            payload["request_id"] = request_id
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        # ensure_ascii keeps each record on one line whatever a client put in a logged value.
+        return json.dumps(payload, default=str)
+
+
+def configure_logging(level: str = "info", fmt: LogFormat = "json") -> None:
+    """Route every logger (ours, Uvicorn's, the driver's) to stderr in one format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # The driver logs every retried connection attempt at INFO/WARNING; our metrics count those instead.
+    logging.getLogger("neo4j").setLevel(max(root.level, logging.WARNING))
