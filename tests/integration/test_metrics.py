@@ -31,21 +31,27 @@ def test_graphql_operations_are_counted_by_name_and_type(http: httpx.Client, gql
         gql.data("query MetricsProbe { serverInfo { version database { nodeCount } } }")
     after = _samples(http)
     ok = {"operation": "MetricsProbe", "type": "query", "outcome": "ok"}
-    assert _value(after, "lineage_graph_graphql_operations_total", **ok) - _value(
-        before, "lineage_graph_graphql_operations_total", **ok
-    ) == 3
+    assert (
+        _value(after, "lineage_graph_graphql_operations_total", **ok)
+        - _value(before, "lineage_graph_graphql_operations_total", **ok)
+        == 3
+    )
     latency = {"operation": "MetricsProbe", "type": "query"}
     assert _value(after, "lineage_graph_graphql_operation_duration_seconds_count", **latency) >= 3
     assert _value(after, "lineage_graph_graphql_operation_duration_seconds_sum", **latency) > 0
     route = {"method": "POST", "route": "/graphql", "status": "200"}
-    assert _value(after, "lineage_graph_http_requests_total", **route) - _value(
-        before, "lineage_graph_http_requests_total", **route
-    ) >= 3
+    assert (
+        _value(after, "lineage_graph_http_requests_total", **route)
+        - _value(before, "lineage_graph_http_requests_total", **route)
+        >= 3
+    )
     # Each serverInfo ran one read transaction against the real Neo4j, counted by the store.
     reads = {"kind": "read", "outcome": "ok"}
-    assert _value(after, "lineage_graph_neo4j_transactions_total", **reads) - _value(
-        before, "lineage_graph_neo4j_transactions_total", **reads
-    ) >= 3
+    assert (
+        _value(after, "lineage_graph_neo4j_transactions_total", **reads)
+        - _value(before, "lineage_graph_neo4j_transactions_total", **reads)
+        >= 3
+    )
     assert _value(after, "lineage_graph_neo4j_transaction_attempts_total", kind="read") >= 3
     assert _value(after, "lineage_graph_neo4j_pool_max_size") == 50
     assert _value(after, "lineage_graph_neo4j_up") == 1
@@ -57,14 +63,18 @@ def test_errors_are_counted_by_code(http: httpx.Client, gql: GraphQLClient) -> N
     gql.execute("query Unfinished { serverInfo {")
     after = _samples(http)
     invalid = {"operation": "Broken", "code": "GRAPHQL_VALIDATION_FAILED"}
-    assert _value(after, "lineage_graph_graphql_errors_total", **invalid) - _value(
-        before, "lineage_graph_graphql_errors_total", **invalid
-    ) == 1
+    assert (
+        _value(after, "lineage_graph_graphql_errors_total", **invalid)
+        - _value(before, "lineage_graph_graphql_errors_total", **invalid)
+        == 1
+    )
     # A document that does not parse has no operation name the server could trust.
     unparsed = {"operation": "anonymous", "code": "GRAPHQL_PARSE_FAILED"}
-    assert _value(after, "lineage_graph_graphql_errors_total", **unparsed) - _value(
-        before, "lineage_graph_graphql_errors_total", **unparsed
-    ) == 1
+    assert (
+        _value(after, "lineage_graph_graphql_errors_total", **unparsed)
+        - _value(before, "lineage_graph_graphql_errors_total", **unparsed)
+        == 1
+    )
     failed = {"operation": "Broken", "type": "query", "outcome": "error"}
     assert _value(after, "lineage_graph_graphql_operations_total", **failed) >= 1
 
