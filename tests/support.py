@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from neo4j import Driver
 
 from lineage_graph.app import create_app
 from lineage_graph.config import Settings
@@ -59,3 +60,29 @@ class GraphQLClient:
         assert not body.get("errors"), body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+
+# The audit log records refused attempts too, so "nothing written" means nothing outside it.
+AUDIT_LABELS = ("AuditEvent", "AuditHead")
+
+_FINGERPRINT_NODES = """
+MATCH (n) WHERE none(label IN labels(n) WHERE label IN $excluded)
+RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props
+"""
+_FINGERPRINT_EDGES = """
+MATCH (a)-[r]->(b)
+WHERE none(label IN labels(a) + labels(b) WHERE label IN $excluded)
+RETURN elementId(a) AS start, type(r) AS type, elementId(b) AS end, properties(r) AS props
+"""
+
+
+def graph_fingerprint(driver: Driver, excluded: tuple[str, ...] = ()) -> list[str]:
+    """Every node and relationship with its labels and properties, as sorted text: equal iff the graphs are
+    equal. Nodes are named by their content, not element ids, so a restored copy of a graph compares equal."""
+    nodes = driver.execute_query(_FINGERPRINT_NODES, excluded=list(excluded)).records
+    names = {r["id"]: f"{sorted(r['labels'])}{sorted(r['props'].items())}" for r in nodes}
+    edges = driver.execute_query(_FINGERPRINT_EDGES, excluded=list(excluded)).records
+    return sorted(
+        [f"node {text}" for text in names.values()]
+        + [f"edge {names[r['start']]}-[{r['type']} {sorted(r['props'].items())}]->{names[r['end']]}" for r in edges]
+    )

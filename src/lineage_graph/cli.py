@@ -46,7 +46,24 @@ def cmd_neo4j(args: argparse.Namespace, settings: Settings) -> int:
             return 3
         conn = instance.credentials()
         _print(f"Neo4j is running (pid {pid}) at {conn.uri}, user {conn.user}, password {conn.password}")
+    elif args.action == "dump":
+        if args.to is None:
+            raise LocalNeo4jError("`neo4j dump` needs --to DIR, the directory to write the dump into.")
+        _print_pause(instance)
+        _print(f"Dump written to {instance.dump(args.to)}")
+    elif args.action == "load":
+        if args.from_ is None:
+            raise LocalNeo4jError("`neo4j load` needs --from FILE, a dump written by `neo4j dump`.")
+        _print_pause(instance)
+        instance.load(args.from_)
+        _print(f"Loaded {args.from_} into the managed Neo4j.")
     return 0
+
+
+def _print_pause(instance: LocalNeo4j) -> None:
+    if instance.running_pid() is not None:
+        # Community edition can only dump or load a stopped database.
+        _print("Stopping Neo4j for the duration (a running server answers 503 meanwhile) …")
 
 
 # ---- serve ------------------------------------------------------------------------------------------
@@ -159,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     neo4j = sub.add_parser("neo4j", help="manage the local Neo4j")
-    neo4j.add_argument("action", choices=["install", "start", "stop", "status"])
+    neo4j.add_argument("action", choices=["install", "start", "stop", "status", "dump", "load"])
+    neo4j.add_argument("--to", type=Path, help="dump: directory to write <database>-<time>.dump into")
+    neo4j.add_argument("--from", dest="from_", type=Path, help="load: the dump file to restore")
     neo4j.set_defaults(handler=cmd_neo4j)
 
     schema = sub.add_parser("schema", help="export or check the GraphQL SDL; apply Neo4j constraints")
