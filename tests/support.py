@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -86,3 +87,25 @@ def graph_fingerprint(driver: Driver, excluded: tuple[str, ...] = ()) -> list[st
         [f"node {text}" for text in names.values()]
         + [f"edge {names[r['start']]}-[{r['type']} {sorted(r['props'].items())}]->{names[r['end']]}" for r in edges]
     )
+
+
+# Text that only a leaked exception, driver error or query could put in a response.
+LEAKS = re.compile(
+    r"Traceback \(most recent call last\)|File \"/|neo4j\.exceptions|Neo\.(Client|Transient|Database)Error"
+    r"|\b(MATCH|MERGE|UNWIND|OPTIONAL MATCH)\s*\(|bolt://|site-packages|\.py\b"
+)
+
+
+def check_response(response: httpx.Response) -> dict[str, Any] | None:
+    """The invariants of every answer to hostile input; returns the JSON body when there is one."""
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+    assert LEAKS.search(response.text) is None, response.text[:2000]
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        assert response.status_code >= 400, "a non-JSON answer must be a client error"
+        return None
+    body: dict[str, Any] = response.json()
+    for error in body.get("errors") or []:
+        code = (error.get("extensions") or {}).get("code")
+        assert code != "INTERNAL", f"an unexpected exception, masked: {error}"
+        assert error.get("message"), error
+    return body

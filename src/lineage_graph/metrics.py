@@ -111,7 +111,7 @@ class _GraphCollector(Collector):
         stats = self._graph.stats
         transactions = CounterMetricFamily(
             "lineage_graph_neo4j_transactions",
-            "Managed transactions by kind and outcome (ok, unavailable, transient, timeout, error).",
+            "Managed transactions by kind and outcome (ok, unavailable, transient, timeout, pool_exhausted, error).",
             labels=["kind", "outcome"],
         )
         for (kind, outcome), count in sorted(stats.transactions.items()):

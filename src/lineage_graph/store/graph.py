@@ -13,6 +13,7 @@ import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 from neo4j.exceptions import (
     ClientError,
+    ConnectionAcquisitionTimeoutError,
     DriverError,
     Neo4jError,
     ServiceUnavailable,
@@ -160,6 +161,10 @@ class Neo4jGraph:
                 outcome = "timeout"
                 raise Unavailable("the query exceeded its time budget") from None
             raise
+        except ConnectionAcquisitionTimeoutError:
+            # Every pooled connection is busy: the server is saturated, the database is not down.
+            outcome = "pool_exhausted"
+            raise Unavailable("the server is busy: no database connection was free in time, try again") from None
         except DriverError as exc:
             outcome = "unavailable"
             self._mark_down()
