@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     # Per-request budgets: an interactive API fails fast rather than queue behind a dead database.
     neo4j_connection_timeout: float = Field(default=2.0, gt=0)
     neo4j_acquire_timeout: float = Field(default=5.0, gt=0)
-    neo4j_retry_time: float = Field(default=5.0, ge=0)
+    neo4j_retry_time: float = Field(default=2.5, ge=0)
     neo4j_query_timeout: float = Field(default=15.0, gt=0)
     neo4j_pool_size: int = Field(default=50, ge=1)
 

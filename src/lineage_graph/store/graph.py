@@ -35,7 +35,7 @@ class GraphSettings:
     database: str = "neo4j"
     connection_timeout: float = 2.0
     acquire_timeout: float = 5.0
-    retry_time: float = 5.0
+    retry_time: float = 2.5
     query_timeout: float = 15.0
     pool_size: int = 50
 
@@ -63,7 +63,7 @@ class Neo4jGraph:
     driver: AsyncDriver
     database: str
     query_timeout: float
-    retry_time: float = 5.0
+    retry_time: float = 2.5
     round_trips: int = field(default=0)
     stats: GraphStats = field(default_factory=GraphStats)
     down_since: float | None = None
