@@ -9,6 +9,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from lineage_graph.domain.errors import DomainError
+
 LogFormat = Literal["json", "text"]
 
 # Set by the request middleware for the duration of one HTTP request; every record emitted meanwhile by the
@@ -25,6 +27,16 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         return True
+
+
+class ClientErrorsAreNotServerErrors(logging.Filter):
+    """Strawberry logs every GraphQL error at ERROR level. Those the client caused (a document that does not
+    parse or validate, a DomainError such as NOT_FOUND) are expected outcomes, already logged at info by the
+    GraphQL layer and counted in metrics; dropping them here keeps ERROR meaning "a bug or an outage"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return error is not None and not isinstance(error, DomainError)
 
 
 class JsonFormatter(logging.Formatter):
@@ -62,5 +74,8 @@ def configure_logging(level: str = "info", fmt: LogFormat = "json") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    strawberry = logging.getLogger("strawberry.execution")
+    if not any(isinstance(f, ClientErrorsAreNotServerErrors) for f in strawberry.filters):
+        strawberry.addFilter(ClientErrorsAreNotServerErrors())
     # The driver logs every retried connection attempt at INFO/WARNING; our metrics count those instead.
     logging.getLogger("neo4j").setLevel(max(root.level, logging.WARNING))

@@ -77,6 +77,7 @@ def test_every_line_is_json_and_carries_its_request_id(neo4j_connection: Connect
     mine = [record for record in records if record.get("request_id") == "trace-abc-123"]
     messages = {record["message"] for record in mine}
     assert {"graphql errors", "request completed"} <= messages, mine
+    assert all(record["level"] == "info" for record in mine), "a client's mistake is not a server error"
     completed = next(record for record in mine if record["message"] == "request completed")
     assert completed["status"] == 200
     assert completed["route"] == "/graphql"

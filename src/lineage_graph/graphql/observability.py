@@ -51,7 +51,9 @@ class OperationObserver(SchemaExtension):
             observation.operation_type = kind
             observation.error_codes = codes
         if codes:
-            logger.info("graphql errors", extra={"operation": (name or "")[:200], "error_codes": codes})
+            # The server's own trouble (database down, a bug) is a warning; a client's mistake is information.
+            level = logging.WARNING if {Unavailable.code, "INTERNAL"} & set(codes) else logging.INFO
+            logger.log(level, "graphql errors", extra={"operation": (name or "")[:200], "error_codes": codes})
         if (
             codes
             and all(code == Unavailable.code for code in codes)
