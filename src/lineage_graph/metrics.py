@@ -29,6 +29,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._operations: set[str] = set()
+        self._graph_collector: _GraphCollector | None = None
         r = self.registry
         self.requests = Counter(
             "lineage_graph_http_requests",
@@ -68,8 +69,11 @@ class Metrics:
         )
 
     def watch(self, graph: Neo4jGraph, pool_size: int) -> None:
-        """Expose the store's transaction counters; called once the lifespan has opened the graph."""
-        self.registry.register(_GraphCollector(graph, pool_size))
+        """Expose the store's transaction counters; called each time the lifespan opens the graph."""
+        if self._graph_collector is not None:
+            self.registry.unregister(self._graph_collector)  # the app is starting again with a new driver
+        self._graph_collector = _GraphCollector(graph, pool_size)
+        self.registry.register(self._graph_collector)
 
     def operation_label(self, name: str | None) -> str:
         """A bounded label for a client-chosen operation name."""
