@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from neo4j import Driver
 
 from lineage_graph.app import create_app
 from lineage_graph.config import Settings
@@ -76,3 +78,51 @@ def error_codes(body: dict[str, Any]) -> list[str]:
 
 def problem_fields(body: dict[str, Any]) -> list[str]:
     return [p["field"] for e in body.get("errors") or [] for p in e.get("extensions", {}).get("problems", [])]
+
+
+# The audit log records refused attempts too, so "nothing written" means nothing outside it.
+AUDIT_LABELS = ("AuditEvent", "AuditHead")
+
+_FINGERPRINT_NODES = """
+MATCH (n) WHERE none(label IN labels(n) WHERE label IN $excluded)
+RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props
+"""
+_FINGERPRINT_EDGES = """
+MATCH (a)-[r]->(b)
+WHERE none(label IN labels(a) + labels(b) WHERE label IN $excluded)
+RETURN elementId(a) AS start, type(r) AS type, elementId(b) AS end, properties(r) AS props
+"""
+
+
+def graph_fingerprint(driver: Driver, excluded: tuple[str, ...] = ()) -> list[str]:
+    """Every node and relationship with its labels and properties, as sorted text: equal iff the graphs are
+    equal. Nodes are named by their content, not element ids, so a restored copy of a graph compares equal."""
+    nodes = driver.execute_query(_FINGERPRINT_NODES, excluded=list(excluded)).records
+    names = {r["id"]: f"{sorted(r['labels'])}{sorted(r['props'].items())}" for r in nodes}
+    edges = driver.execute_query(_FINGERPRINT_EDGES, excluded=list(excluded)).records
+    return sorted(
+        [f"node {text}" for text in names.values()]
+        + [f"edge {names[r['start']]}-[{r['type']} {sorted(r['props'].items())}]->{names[r['end']]}" for r in edges]
+    )
+
+
+# Text that only a leaked exception, driver error or query could put in a response.
+LEAKS = re.compile(
+    r"Traceback \(most recent call last\)|File \"/|neo4j\.exceptions|Neo\.(Client|Transient|Database)Error"
+    r"|\b(MATCH|MERGE|UNWIND|OPTIONAL MATCH)\s*\(|bolt://|site-packages|\.py\b"
+)
+
+
+def check_response(response: httpx.Response) -> dict[str, Any] | None:
+    """The invariants of every answer to hostile input; returns the JSON body when there is one."""
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:500]}"
+    assert LEAKS.search(response.text) is None, response.text[:2000]
+    if not response.headers.get("content-type", "").startswith("application/json"):
+        assert response.status_code >= 400, "a non-JSON answer must be a client error"
+        return None
+    body: dict[str, Any] = response.json()
+    for error in body.get("errors") or []:
+        code = (error.get("extensions") or {}).get("code")
+        assert code != "INTERNAL", f"an unexpected exception, masked: {error}"
+        assert error.get("message"), error
+    return body

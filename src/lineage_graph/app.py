@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import TypedDict
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,6 +18,8 @@ from lineage_graph.config import Settings
 from lineage_graph.domain.errors import Unavailable
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.metrics import CONTENT_TYPE, Metrics
+from lineage_graph.observability import ObservabilityMiddleware
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
@@ -60,10 +63,15 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings) -> Starlette:
     """Build the app; the driver is opened when it starts serving and closed when it stops."""
     connection = graph_settings(settings)
+    metrics = Metrics()
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         graph = Neo4jGraph.connect(connection)
+        metrics.watch(graph, connection.pool_size)
         try:
             try:
                 await apply_constraints(graph)
@@ -80,5 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(ObservabilityMiddleware, metrics=metrics)]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lineage_graph.config import Settings
+from lineage_graph.logs import configure_logging
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
 
 
@@ -46,7 +46,24 @@ def cmd_neo4j(args: argparse.Namespace, settings: Settings) -> int:
             return 3
         conn = instance.credentials()
         _print(f"Neo4j is running (pid {pid}) at {conn.uri}, user {conn.user}, password {conn.password}")
+    elif args.action == "dump":
+        if args.to is None:
+            raise LocalNeo4jError("`neo4j dump` needs --to DIR, the directory to write the dump into.")
+        _print_pause(instance)
+        _print(f"Dump written to {instance.dump(args.to)}")
+    elif args.action == "load":
+        if args.from_ is None:
+            raise LocalNeo4jError("`neo4j load` needs --from FILE, a dump written by `neo4j dump`.")
+        _print_pause(instance)
+        instance.load(args.from_)
+        _print(f"Loaded {args.from_} into the managed Neo4j.")
     return 0
+
+
+def _print_pause(instance: LocalNeo4j) -> None:
+    if instance.running_pid() is not None:
+        # Community edition can only dump or load a stopped database.
+        _print("Stopping Neo4j for the duration (a running server answers 503 meanwhile) …")
 
 
 # ---- serve ------------------------------------------------------------------------------------------
@@ -74,8 +91,16 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         app = create_app(settings)
         _print(f"GraphQL at http://{settings.host}:{settings.port}/graphql")
+        # log_config=None keeps the JSON logging configured in main(); the middleware writes the access log
+        # (with the request id), so Uvicorn's own is off.
         uvicorn.run(
-            app, host=settings.host, port=settings.port, log_level=settings.log_level, timeout_graceful_shutdown=10
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
         )
     finally:
         if instance is not None:
@@ -168,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     neo4j = sub.add_parser("neo4j", help="manage the local Neo4j")
-    neo4j.add_argument("action", choices=["install", "start", "stop", "status"])
+    neo4j.add_argument("action", choices=["install", "start", "stop", "status", "dump", "load"])
+    neo4j.add_argument("--to", type=Path, help="dump: directory to write <database>-<time>.dump into")
+    neo4j.add_argument("--from", dest="from_", type=Path, help="load: the dump file to restore")
     neo4j.set_defaults(handler=cmd_neo4j)
 
     schema = sub.add_parser("schema", help="export or check the GraphQL SDL; apply Neo4j constraints")
@@ -183,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     handler: Command = args.handler
     try:
         return handler(args, settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
+    # One JSON object per line with the request id (docs/operations.md); "text" for a human at a terminal.
+    log_format: Literal["json", "text"] = "json"
 
     data_dir: Path = Path.home() / ".local" / "share" / "lineage-graph"
     cache_dir: Path = Path.home() / ".cache" / "lineage-graph"
@@ -38,7 +41,7 @@ class Settings(BaseSettings):
     # Per-request budgets: an interactive API fails fast rather than queue behind a dead database.
     neo4j_connection_timeout: float = Field(default=2.0, gt=0)
     neo4j_acquire_timeout: float = Field(default=5.0, gt=0)
-    neo4j_retry_time: float = Field(default=5.0, ge=0)
+    neo4j_retry_time: float = Field(default=2.5, ge=0)
     neo4j_query_timeout: float = Field(default=15.0, gt=0)
     neo4j_pool_size: int = Field(default=50, ge=1)
 

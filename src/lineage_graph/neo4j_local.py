@@ -21,8 +21,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 NEO4J_VERSION = "5.26.30"
@@ -30,6 +32,7 @@ ENTRY_CLASS = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_CLASS = "org.neo4j.cli.AdminTool"
 MIN_JAVA = 17
 USER = "neo4j"
+DATABASE = "neo4j"
 
 _POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
@@ -267,6 +270,54 @@ class LocalNeo4j:
             cwd=self.home,
         )
 
+    # ---- backup ------------------------------------------------------------------------------------
+    def dump(self, to_dir: Path, database: str = DATABASE) -> Path:
+        """Write `database` to `to_dir/<database>-<UTC time>.dump` and return that file.
+
+        Community edition dumps only a stopped database, so a running instance is stopped (cleanly, with a
+        checkpoint) for the dump and started again afterwards; a server using it answers 503 meanwhile and
+        recovers by itself. The dump holds the graph, its constraints and indexes, not the `system` database
+        (users and password), which is why a dump loads into any instance whatever its password."""
+        to_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        target = to_dir / f"{database}-{stamp}.dump"
+        # neo4j-admin names the file after the database: dump beside the target, then rename atomically so a
+        # half-written dump never carries a backup's name.
+        with self._stopped(), tempfile.TemporaryDirectory(dir=to_dir, prefix=".dumping-") as work:
+            self._admin_or_raise("dump", ["database", "dump", database, f"--to-path={work}"])
+            os.replace(Path(work) / f"{database}.dump", target)
+        return target
+
+    def load(self, dump_file: Path, database: str = DATABASE) -> None:
+        """Replace `database` with the contents of `dump_file` (as written by `dump`); everything written
+        since that dump is gone. The instance is stopped for the load and started again if it was running."""
+        if not dump_file.is_file():
+            raise LocalNeo4jError(f"{dump_file} is not a file; pass a dump written by `lineage-graph neo4j dump`.")
+        with self._stopped(), tempfile.TemporaryDirectory(prefix="lineage-graph-load-") as work:
+            # neo4j-admin reads `<database>.dump` from a directory: link the chosen file under that name.
+            os.symlink(dump_file.resolve(), Path(work) / f"{database}.dump")
+            self._admin_or_raise(
+                "load", ["database", "load", database, f"--from-path={work}", "--overwrite-destination=true"]
+            )
+
+    @contextmanager
+    def _stopped(self) -> Iterator[None]:
+        was_running = self.running_pid() is not None
+        if was_running:
+            self.stop()
+        try:
+            yield
+        finally:
+            if was_running:
+                self.start()
+
+    def _admin_or_raise(self, what: str, args: Sequence[str]) -> None:
+        result = self.admin(args)
+        if result.returncode != 0:
+            errors = [line for line in (result.stdout + result.stderr).splitlines() if "ERROR" in line]
+            detail = "\n".join(errors[-3:]) or _last_lines(result.stderr or result.stdout, 5)
+            raise LocalNeo4jError(f"neo4j-admin {what} failed (exit {result.returncode}):\n{detail}")
+
     # ---- helpers -----------------------------------------------------------------------------------
     def _env(self) -> dict[str, str]:
         return {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
@@ -413,6 +464,10 @@ def _wait_for_bolt(conn: Connection, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise LocalNeo4jError(f"Neo4j is running but does not answer on {conn.uri}")
         time.sleep(0.5)
+
+
+def _last_lines(text: str, lines: int) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -39,13 +39,27 @@ def test_readyz_follows_neo4j_down_and_up(tmp_path: Path) -> None:
             assert time.monotonic() - started < 3, "readiness must fail fast"
             assert response.json()["status"] == "unavailable"
             assert client.get("/healthz").status_code == 200, "the process stays up"
-            body = client.post("/graphql", json={"query": "{ serverInfo { version } }"}).json()
-            assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+            # Every request fails fast while Neo4j is down: one attempt each, no 5 s retry loop per caller.
+            for _ in range(3):
+                started = time.monotonic()
+                response = client.post("/graphql", json={"query": "query Info { serverInfo { version } }"})
+                assert time.monotonic() - started < 2.5, "a request must not wait out the retry budget"
+                assert response.status_code == 503, "only UNAVAILABLE errors: the HTTP status says retry later"
+                assert response.headers["retry-after"] == "1"
+                body = response.json()
+                assert body["data"] is None
+                assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+                assert "127.0.0.1" not in response.text, "no driver text (addresses, stack traces) reaches clients"
+            metrics = client.get("/metrics").text
+            assert "lineage_graph_neo4j_up 0.0" in metrics
+            assert 'lineage_graph_graphql_errors_total{code="UNAVAILABLE",operation="Info"} 3.0' in metrics
 
             instance.start()
             _wait_for(client, 200, within=30)
-            body = client.post("/graphql", json={"query": "{ serverInfo { database { edition } } }"}).json()
-            assert body["data"]["serverInfo"]["database"]["edition"] == "community"
+            response = client.post("/graphql", json={"query": "{ serverInfo { database { edition } } }"})
+            assert response.status_code == 200
+            assert response.json()["data"]["serverInfo"]["database"]["edition"] == "community"
+            assert "lineage_graph_neo4j_up 1.0" in client.get("/metrics").text
     finally:
         instance.stop()
     assert instance.running_pid() is None

@@ -9,6 +9,7 @@ from strawberry.tools import merge_types
 
 from lineage_graph.graphql.approvals import ApprovalMutation, ApprovalQuery
 from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.observability import OperationObserver
 from lineage_graph.graphql.registry_mutations import RegistryMutation
 from lineage_graph.graphql.registry_queries import RegistryQuery
 from lineage_graph.graphql.system import SystemQuery
@@ -18,7 +19,8 @@ Mutation = merge_types("Mutation", (RegistryMutation, ApprovalMutation))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-    extensions: list[type[SchemaExtension]] = [ErrorPolicy]
+    # OperationObserver first: extensions exit in reverse order, so it sees the errors ErrorPolicy has coded.
+    extensions: list[type[SchemaExtension]] = [OperationObserver, ErrorPolicy]
     if not introspection:
         extensions.append(DisableIntrospection)
     return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)

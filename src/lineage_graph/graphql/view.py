@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -29,3 +30,14 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_root_value(self, request: Any) -> None:
         return None
+
+    def decode_json(self, data: str | bytes) -> object:
+        # Strawberry reads fields off the decoded body and answers 400 only for JSONDecodeError: a body that
+        # is valid JSON but not an object or a batch (`null`, `"text"`, `1`), or not UTF-8, would be a 500.
+        try:
+            value = json.loads(data)
+        except UnicodeDecodeError:
+            raise json.JSONDecodeError("the request body is not UTF-8", "", 0) from None
+        if not isinstance(value, dict | list):
+            raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
+        return value

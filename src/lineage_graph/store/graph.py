@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -11,6 +13,7 @@ import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
 from neo4j.exceptions import (
     ClientError,
+    ConnectionAcquisitionTimeoutError,
     DriverError,
     Neo4jError,
     ServiceUnavailable,
@@ -32,19 +35,38 @@ class GraphSettings:
     database: str = "neo4j"
     connection_timeout: float = 2.0
     acquire_timeout: float = 5.0
-    retry_time: float = 5.0
+    retry_time: float = 2.5
     query_timeout: float = 15.0
     pool_size: int = 50
 
 
 @dataclass
+class GraphStats:
+    """What the store saw, read by /metrics at scrape time (so the store itself knows nothing of Prometheus).
+
+    `attempts` counts runs of work functions: attempts minus transactions is the driver's retries."""
+
+    transactions: Counter[tuple[str, str]] = field(default_factory=Counter)  # (read|write, outcome)
+    attempts: Counter[str] = field(default_factory=Counter)
+    seconds: dict[str, float] = field(default_factory=dict)
+    in_flight: int = 0
+
+
+@dataclass
 class Neo4jGraph:
-    """The store's handle on Neo4j. `round_trips` counts transactions run, for the N+1 tests and metrics."""
+    """The store's handle on Neo4j. `round_trips` counts transactions run, for the N+1 tests and metrics.
+
+    Fail fast while the database is down: after a connection failure every transaction gets a single attempt
+    (no retry loop holding the request open for `retry_time`) until one succeeds again, so callers see
+    UNAVAILABLE in about `connection_timeout` and the first success restores normal retries, no restart."""
 
     driver: AsyncDriver
     database: str
     query_timeout: float
+    retry_time: float = 2.5
     round_trips: int = field(default=0)
+    stats: GraphStats = field(default_factory=GraphStats)
+    down_since: float | None = None
 
     @classmethod
     def connect(cls, settings: GraphSettings) -> Neo4jGraph:
@@ -58,7 +80,12 @@ class Neo4jGraph:
             max_connection_pool_size=settings.pool_size,
             liveness_check_timeout=30.0,
         )
-        return cls(driver=driver, database=settings.database, query_timeout=settings.query_timeout)
+        return cls(
+            driver=driver,
+            database=settings.database,
+            query_timeout=settings.query_timeout,
+            retry_time=settings.retry_time,
+        )
 
     async def close(self) -> None:
         await self.driver.close()
@@ -92,25 +119,64 @@ class Neo4jGraph:
         try:
             await asyncio.wait_for(self.driver.execute_query("RETURN 1", database_=self.database), timeout)
         except (TimeoutError, DriverError, Neo4jError, OSError) as exc:
+            self._mark_down()
             raise Unavailable(f"Neo4j is not answering: {type(exc).__name__}") from None
+        self.down_since = None
+
+    @property
+    def retry_budget(self) -> float:
+        """Seconds the driver may spend retrying the next transaction: none while the database is down."""
+        return 0.0 if self.down_since is not None else self.retry_time
 
     async def _run(self, work: Work[T], *, write: bool, timeout: float | None) -> T:
-        budget = timeout or self.query_timeout
-        wrapped = neo4j.unit_of_work(timeout=budget)(work)
+        kind = "write" if write else "read"
+        stats = self.stats
+
+        async def attempt(tx: AsyncManagedTransaction) -> T:
+            stats.attempts[kind] += 1
+            return await work(tx)
+
+        wrapped = neo4j.unit_of_work(timeout=timeout or self.query_timeout)(attempt)
         self.round_trips += 1
+        stats.in_flight += 1
+        started = time.monotonic()
+        outcome = "error"
         try:
-            async with self.driver.session(database=self.database) as session:
-                if write:
-                    return await session.execute_write(wrapped)
-                return await session.execute_read(wrapped)
-        except (ServiceUnavailable, SessionExpired, TransientError) as exc:
+            async with self.driver.session(
+                database=self.database, max_transaction_retry_time=self.retry_budget
+            ) as session:
+                result = await (session.execute_write(wrapped) if write else session.execute_read(wrapped))
+            outcome = "ok"
+            self.down_since = None
+            return result
+        except (ServiceUnavailable, SessionExpired) as exc:
+            outcome = "unavailable"
+            self._mark_down()
             raise Unavailable(f"the database is unavailable, try again: {type(exc).__name__}") from None
+        except TransientError as exc:
+            outcome = "transient"
+            raise Unavailable(f"the database is busy, try again: {type(exc).__name__}") from None
         except ClientError as exc:
             if exc.code and "TransactionTimedOut" in exc.code:
+                outcome = "timeout"
                 raise Unavailable("the query exceeded its time budget") from None
             raise
+        except ConnectionAcquisitionTimeoutError:
+            # Every pooled connection is busy: the server is saturated, the database is not down.
+            outcome = "pool_exhausted"
+            raise Unavailable("the server is busy: no database connection was free in time, try again") from None
         except DriverError as exc:
+            outcome = "unavailable"
+            self._mark_down()
             raise Unavailable(f"the database connection failed: {type(exc).__name__}") from None
+        finally:
+            stats.in_flight -= 1
+            stats.transactions[(kind, outcome)] += 1
+            stats.seconds[kind] = stats.seconds.get(kind, 0.0) + time.monotonic() - started
+
+    def _mark_down(self) -> None:
+        if self.down_since is None:
+            self.down_since = time.monotonic()
 
 
 async def fetch_all(tx: AsyncManagedTransaction, cypher: str, **params: Any) -> list[dict[str, Any]]:
