@@ -438,8 +438,19 @@ def _is_neo4j(pid: int) -> bool:
         return True  # no /proc: trust the pid file
 
 
+def _listening(uri: str) -> bool:
+    host, _, port = uri.rpartition("//")[2].partition(":")
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, int(port))) == 0
+
+
 def _bolt_answers(conn: Connection) -> bool:
     from neo4j import GraphDatabase
+
+    # A plain TCP probe first: the driver leaks a socket on every refused connection while the JVM boots.
+    if not _listening(conn.uri):
+        return False
     from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
     try:

@@ -30,11 +30,16 @@ from tests.support import AUDIT_LABELS, check_response, graph_fingerprint
 EXAMPLES = int(os.environ.get("LINEAGE_GRAPH_FUZZ_EXAMPLES", "100"))
 
 _SEED = """
-CREATE (g:ModelGroup {name: 'fuzz', description: 'seeded', tags: ['a'], search_tags: 'a', latest_version: 1})
+WITH datetime() AS now
+CREATE (g:ModelGroup {name: 'fuzz', description: 'seeded', tags: ['a'], search_tags: 'a', latest_version: 1,
+                      four_eyes: true, created_by: 'seed', created_at: now, updated_at: now})
 CREATE (v:ModelVersion {group: 'fuzz', version: 1, name: 'fuzz/1', approval_status: 'PENDING_MANUAL_APPROVAL',
-                        archived: false, tags: [], search_tags: ''})
-CREATE (d:Dataset {namespace: 's3://fuzz', name: 'd'})
-CREATE (dv:DatasetVersion {namespace: 's3://fuzz', name: 'd', version: '1'})
+                        artifact_uri: 's3://fuzz/model', hyperparameters: '{}', metrics: '[]',
+                        custom_properties: '{}', archived: false, tags: [], search_tags: '', created_by: 'seed',
+                        created_at: now, updated_at: now})
+CREATE (d:Dataset {namespace: 's3://fuzz', name: 'd', tags: [], search_tags: '', created_at: now})
+CREATE (dv:DatasetVersion {namespace: 's3://fuzz', name: 'd', version: '1', tags: [], search_tags: '',
+                           created_at: now})
 CREATE (v)-[:IN_GROUP]->(g), (dv)-[:VERSION_OF]->(d), (dv)-[:TRAINED]->(v)
 """
 

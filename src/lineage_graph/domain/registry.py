@@ -8,7 +8,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lineage_graph.domain.errors import Problem, ValidationFailed
@@ -155,8 +155,24 @@ class Checker:
             seen[metric.key] = metric.value
 
     def time_range(self, path: str, start: datetime | None, end: datetime | None) -> None:
-        if start is not None and end is not None and end < start:
+        if start is not None and end is not None and as_utc(end) < as_utc(start):
             self.fail(path, "ends before it starts")
+
+    def timestamp(self, path: str, value: datetime | None) -> None:
+        if value is None:
+            return
+        try:
+            in_utc = as_utc(value)
+        except (OverflowError, ValueError):
+            self.fail(path, "is not a representable point in time")
+            return
+        if not 1900 <= in_utc.year <= 9999:
+            self.fail(path, "must be between the years 1900 and 9999", "OUT_OF_RANGE")
+
+
+def as_utc(value: datetime) -> datetime:
+    """A timestamp in UTC; one without a zone is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def merge_metrics(existing: Iterable[Metric], added: Iterable[Metric]) -> tuple[Metric, ...]:

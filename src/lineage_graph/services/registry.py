@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lineage_graph.domain.auth import Principal, Role
@@ -32,7 +32,7 @@ from lineage_graph.domain.models import (
     ModelVersion,
     Run,
 )
-from lineage_graph.domain.registry import Checker, merge_metrics
+from lineage_graph.domain.registry import Checker, as_utc, merge_metrics
 from lineage_graph.services.authorization import require
 from lineage_graph.store.catalog import CatalogStore
 from lineage_graph.store.deployments import DeploymentFilter, DeploymentStore
@@ -279,6 +279,9 @@ class RegistryService:
         check.text("runId", cmd.run_id, 256, required=True)
         check.text("job.namespace", cmd.job_namespace, required=True)
         check.text("job.name", cmd.job_name, required=True)
+        check.timestamp("startedAt", cmd.started_at)
+        check.timestamp("endedAt", cmd.ended_at)
+        check.done()
         check.time_range("endedAt", cmd.started_at, cmd.ended_at)
         check.string_map("parameters", cmd.parameters)
         check.metrics("metrics", cmd.metrics)
@@ -292,6 +295,9 @@ class RegistryService:
         if cmd.code is not None:
             _check_code(check, "code", cmd.code)
         check.done()
+        cmd = replace(
+            cmd, started_at=cmd.started_at and as_utc(cmd.started_at), ended_at=cmd.ended_at and as_utc(cmd.ended_at)
+        )
         return await self.catalog.record_run(cmd, actor.name)
 
     # ---- deployments ---------------------------------------------------------------------------

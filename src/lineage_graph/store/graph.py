@@ -129,6 +129,14 @@ class Neo4jGraph:
         return 0.0 if self.down_since is not None else self.retry_time
 
     async def _run(self, work: Work[T], *, write: bool, timeout: float | None) -> T:
+        # GraphQL cancels sibling resolvers when one field fails; a driver cancelled while it opens a
+        # connection leaks the socket and may leave the pool confused. The transaction is therefore shielded:
+        # it runs to its end (bounded by its own timeouts) and a cancelled caller simply drops the result.
+        task = asyncio.ensure_future(self._transaction(work, write=write, timeout=timeout))
+        task.add_done_callback(_consume_exception)
+        return await asyncio.shield(task)
+
+    async def _transaction(self, work: Work[T], *, write: bool, timeout: float | None) -> T:
         kind = "write" if write else "read"
         stats = self.stats
 
@@ -188,3 +196,9 @@ async def fetch_one(tx: AsyncManagedTransaction, cypher: str, **params: Any) -> 
     result = await tx.run(cypher, params)
     record = await result.single()
     return None if record is None else record.data()
+
+
+def _consume_exception(task: asyncio.Future[Any]) -> None:
+    """Retrieve a shielded transaction's exception so an abandoned one is not reported as never retrieved."""
+    if not task.cancelled():
+        task.exception()
