@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
 from lineage_graph.domain.auth import ANONYMOUS, Principal
 from lineage_graph.graphql.context import Context
@@ -27,3 +31,27 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_root_value(self, request: Any) -> None:
         return None
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+        except HTTPException as refused:
+            # Strawberry answers a mutation over GET with 400; the method is what is wrong, so say 405.
+            if isinstance(refused.__cause__, InvalidOperationTypeError) and request_adapter.method == "GET":
+                raise HTTPException(405, refused.reason) from refused
+            raise
