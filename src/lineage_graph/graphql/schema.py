@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from lineage_graph.graphql.audit import AuditQuery
 from lineage_graph.graphql.auth import AuthMutation, AuthQuery
@@ -15,6 +18,19 @@ from lineage_graph.graphql.errors import ErrorPolicy
 from lineage_graph.graphql.hardening import Limits, limit_extensions
 from lineage_graph.graphql.permissions import RequireCaller
 from lineage_graph.graphql.system import SystemQuery
+
+logger = logging.getLogger(__name__)
+
+
+class LineageSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Strawberry logs every error with the offending source excerpt, so one hostile 250 KB line would be
+        # written to the log in full, per request. Unexpected errors are logged by ErrorPolicy with their
+        # trace; domain errors are expected; a refused document gets one short line.
+        for error in errors:
+            if error.original_error is None:
+                logger.info("refused document: %s", error.message[:200])
+
 
 Query = merge_types("Query", (SystemQuery, AuthQuery, AuditQuery))
 Mutation = merge_types("Mutation", (AuthMutation,))
@@ -28,7 +44,7 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return LineageSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def print_schema() -> str:
