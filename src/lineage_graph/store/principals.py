@@ -18,9 +18,11 @@ from lineage_graph.domain.errors import NotFound
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 
+# `revoked_at` and `revoked_by` are read through properties(t): until the first revocation the property keys do
+# not exist in the database, and naming them directly makes Neo4j attach a warning to every request's lookup.
 _AUTHENTICATE = """
 MATCH (t:ApiToken {token_hash: $token_hash})-[:ISSUED_TO]->(p:Principal)
-WHERE t.revoked_at IS NULL
+WHERE properties(t)['revoked_at'] IS NULL
 RETURN p.name AS name, p.role AS role, p.group_roles AS group_roles
 """
 
@@ -35,15 +37,16 @@ CREATE (t)-[:ISSUED_TO]->(p)
 """
 
 _TOKEN_FIELDS = """
+WITH t, p, properties(t) AS token
 RETURN t.token_id AS token_id, t.created_at AS created_at, t.created_by AS created_by,
-       t.revoked_at AS revoked_at, t.revoked_by AS revoked_by,
+       token['revoked_at'] AS revoked_at, token['revoked_by'] AS revoked_by,
        p.name AS name, p.role AS role, p.group_roles AS group_roles
 """
 
 _LIST_TOKENS = (
     """
 MATCH (t:ApiToken)-[:ISSUED_TO]->(p:Principal)
-WHERE $include_revoked OR t.revoked_at IS NULL
+WHERE $include_revoked OR properties(t)['revoked_at'] IS NULL
 """
     + _TOKEN_FIELDS
     + " ORDER BY t.created_at, t.token_id"
@@ -58,7 +61,7 @@ SET t.revoked_at = $at, t.revoked_by = $actor
 
 _ANY_ADMIN_TOKEN = """
 MATCH (t:ApiToken)-[:ISSUED_TO]->(p:Principal {role: 'admin'})
-WHERE t.revoked_at IS NULL
+WHERE properties(t)['revoked_at'] IS NULL
 RETURN count(t) > 0 AS present
 """
 
