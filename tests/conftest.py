@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,10 +13,19 @@ from neo4j import Driver, GraphDatabase
 
 from lineage_graph.app import graph_settings
 from lineage_graph.config import Settings
+from lineage_graph.domain.auth import Role
 from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import Neo4jGraph
-from tests.support import GraphQLClient, live_server
+from tests.support import SESSION_ADMIN, GraphQLClient, bearer, issue_token, live_server
+
+# Deletes everything but the session admin's principal and tokens, so `http`/`gql` stay authenticated.
+_WIPE = """
+MATCH (n)
+WHERE NOT (n:Principal AND n.name = $keep)
+  AND NOT (n:ApiToken AND EXISTS { (n)-[:ISSUED_TO]->(:Principal {name: $keep}) })
+CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
+"""
 
 
 @pytest.fixture(scope="session")
@@ -74,11 +83,18 @@ def driver(settings: Settings) -> Iterator[Driver]:
         yield drv
 
 
+@pytest.fixture(scope="session")
+def admin_token(settings: Settings, driver: Driver) -> str:
+    """An admin API token, issued once per session through the real token service."""
+    return issue_token(settings, SESSION_ADMIN, Role.ADMIN)
+
+
 @pytest.fixture
-def db(driver: Driver) -> Driver:
-    """The driver, with the graph emptied before the test (constraints and indexes stay)."""
+def db(driver: Driver, admin_token: str) -> Driver:
+    """The driver, with the graph emptied before the test (constraints, indexes and the session admin's
+    principal and token stay; the audit chain starts afresh)."""
     with driver.session() as session:  # CALL … IN TRANSACTIONS needs an auto-commit transaction
-        session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS").consume()
+        session.run(_WIPE, keep=SESSION_ADMIN).consume()
     return driver
 
 
@@ -89,9 +105,45 @@ def base_url(settings: Settings, driver: Driver) -> Iterator[str]:
 
 
 @pytest.fixture
-def http(base_url: str, db: Driver) -> Iterator[httpx.Client]:
+def http(base_url: str, db: Driver, admin_token: str) -> Iterator[httpx.Client]:
+    """An HTTP client of the live server, authenticated as the session admin."""
+    with httpx.Client(base_url=base_url, timeout=30, headers=bearer(admin_token)) as client:
+        yield client
+
+
+@pytest.fixture
+def anonymous_http(base_url: str, db: Driver) -> Iterator[httpx.Client]:
+    """An HTTP client of the live server that sends no token."""
     with httpx.Client(base_url=base_url, timeout=30) as client:
         yield client
+
+
+TokenFactory = Callable[..., str]
+
+
+@pytest.fixture
+def make_token(settings: Settings, db: Driver) -> TokenFactory:
+    """`make_token(name, role, group_roles=None)` → the secret of a new token for that principal."""
+
+    def make(name: str, role: Role, group_roles: dict[str, Role] | None = None) -> str:
+        return issue_token(settings, name, role, group_roles)
+
+    return make
+
+
+@pytest.fixture
+def client_as(base_url: str, make_token: TokenFactory) -> Iterator[Callable[..., GraphQLClient]]:
+    """`client_as(name, role, group_roles=None)` → a GraphQL client authenticated as a new principal."""
+    opened: list[httpx.Client] = []
+
+    def client(name: str, role: Role, group_roles: dict[str, Role] | None = None) -> GraphQLClient:
+        http = httpx.Client(base_url=base_url, timeout=30, headers=bearer(make_token(name, role, group_roles)))
+        opened.append(http)
+        return GraphQLClient(http)
+
+    yield client
+    for http in opened:
+        http.close()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Test wiring shared by every suite: a live Uvicorn server in a thread, and GraphQL over real HTTP."""
+"""Test wiring shared by every suite: a live Uvicorn server in a thread, GraphQL over real HTTP, API tokens."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -13,9 +14,33 @@ import httpx
 import uvicorn
 from neo4j import Driver
 
-from lineage_graph.app import create_app
+from lineage_graph.app import create_app, graph_settings
 from lineage_graph.config import Settings
+from lineage_graph.domain.auth import SYSTEM, Role
 from lineage_graph.neo4j_local import free_port
+from lineage_graph.services.auth import AuthService
+from lineage_graph.store.graph import Neo4jGraph
+
+# The session's admin principal: its Principal and ApiToken survive the per-test wipe (see conftest `db`).
+SESSION_ADMIN = "test-admin"
+
+
+def issue_token(settings: Settings, name: str, role: Role, group_roles: dict[str, Role] | None = None) -> str:
+    """Issue an API token through the real service (hashed, audited) and return its secret."""
+
+    async def issue() -> str:
+        graph = Neo4jGraph.connect(graph_settings(settings))
+        try:
+            issued = await AuthService(graph).create_token(SYSTEM, name, role, group_roles or {})
+            return issued.secret
+        finally:
+            await graph.close()
+
+    return asyncio.run(issue())
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 @contextmanager

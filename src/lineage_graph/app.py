@@ -16,9 +16,11 @@ from starlette.routing import Route
 from lineage_graph import __version__
 from lineage_graph.config import Settings
 from lineage_graph.domain.errors import Unavailable
+from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
+from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from lineage_graph.observability import ObservabilityMiddleware
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
@@ -82,7 +84,12 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await graph.close()
 
-    schema = build_schema(introspection=settings.introspection)
+    limits = Limits(
+        max_tokens=settings.graphql_max_tokens,
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+    )
+    schema = build_schema(introspection=settings.introspection, limits=limits)
     graphql_app = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
@@ -90,5 +97,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
     ]
-    middleware = [Middleware(ObservabilityMiddleware, metrics=metrics)]
+    middleware = [
+        Middleware(ObservabilityMiddleware, metrics=metrics),
+        # Then outermost first: an oversized body is refused before the token lookup touches Neo4j.
+        Middleware(BodyLimitMiddleware, max_bytes=settings.graphql_max_body_bytes),
+        Middleware(AuthenticationMiddleware, anonymous_role=settings.anonymous_role),
+    ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lineage_graph.config import Settings
+from lineage_graph.domain.auth import Principal, Role, parse_group_roles
+from lineage_graph.domain.errors import DomainError
 from lineage_graph.logs import configure_logging
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
 
@@ -78,7 +81,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.port:
         overrides["port"] = args.port
     instance = None
-    if settings.managed_neo4j:
+    managed = settings.managed_neo4j
+    if managed:
         instance = local_neo4j(settings)
         already_running = instance.running_pid() is not None
         _print(f"No NEO4J_URI set: using the managed local Neo4j (data in {instance.home}) …")
@@ -89,6 +93,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             instance = None  # someone else started it; leave it running when we exit
     settings = settings.model_copy(update=overrides)
     try:
+        if managed:
+            _print_first_admin_token(settings)
         app = create_app(settings)
         _print(f"GraphQL at http://{settings.host}:{settings.port}/graphql")
         # log_config=None keeps the JSON logging configured in main(); the middleware writes the access log
@@ -107,6 +113,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             _print("Stopping the managed Neo4j …")
             instance.stop()
     return 0
+
+
+def _print_first_admin_token(settings: Settings) -> None:
+    """The managed local default: on first start (no active admin token yet) issue one and print it once."""
+    from lineage_graph.services.auth import AuthService
+    from lineage_graph.store.constraints import apply_constraints
+
+    async def ensure() -> str | None:
+        async with _graph(settings) as graph:
+            await apply_constraints(graph)
+            issued = await AuthService(graph).ensure_admin_token(_operator())
+            return None if issued is None else issued.secret
+
+    secret = asyncio.run(ensure())
+    if secret is not None:
+        _print(
+            "First start: an admin API token was created. It is shown once; keep it (send it as\n"
+            f"`Authorization: Bearer <token>`, e.g. in GraphiQL's Headers tab):\n  {secret}"
+        )
 
 
 # ---- schema -----------------------------------------------------------------------------------------
@@ -179,6 +204,71 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# ---- token ------------------------------------------------------------------------------------------
+def _operator() -> Principal:
+    """Whoever runs the CLI holds the database credentials, so acts as admin; the audit log names them."""
+    return Principal(name=f"cli:{getpass.getuser()}", role=Role.ADMIN)
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from lineage_graph.services.auth import AuthService
+
+    async def run() -> int:
+        async with _graph(settings) as graph:
+            service = AuthService(graph)
+            if args.action == "create":
+                issued = await service.create_token(
+                    _operator(),
+                    args.name,
+                    Role.parse(args.role),
+                    parse_group_roles(args.group_role or [], "--group-role"),
+                )
+                _print(f"token {issued.token.token_id} for {args.name} ({args.role}); shown once, store it now:")
+                _print(issued.secret)
+            elif args.action == "list":
+                for token in await service.tokens(_operator(), include_revoked=args.all):
+                    grants = ",".join(f"{g}={r.value}" for g, r in sorted(token.principal.group_roles.items()))
+                    role = token.principal.role.value if token.principal.role else "-"
+                    state = "active" if token.active else f"revoked {token.revoked_at:%Y-%m-%dT%H:%M:%SZ}"
+                    _print(
+                        f"{token.token_id}  {token.principal.name}  {role}  {grants or '-'}  "
+                        f"created {token.created_at:%Y-%m-%dT%H:%M:%SZ} by {token.created_by}  {state}"
+                    )
+            else:
+                token = await service.revoke_token(_operator(), args.token_id)
+                _print(f"token {token.token_id} of {token.principal.name} is revoked")
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        _print(f"error: {exc.message}")
+        return 1
+
+
+# ---- audit ------------------------------------------------------------------------------------------
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from lineage_graph.services.audit import AuditService
+
+    async def run() -> int:
+        async with _graph(settings) as graph:
+            report = await AuditService(graph).verify(_operator())
+        if report.broken is not None:
+            _print(f"audit log BROKEN at sequence {report.broken.sequence}: {report.broken.reason}")
+            return 1
+        _print(
+            f"audit log intact: {report.events} events, last sequence {report.last_sequence}, "
+            f"head hash {report.last_hash}"
+        )
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        _print(f"error: {exc.message}")
+        return 2
+
+
 # ---- parser -----------------------------------------------------------------------------------------
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -204,6 +294,22 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=cmd_schema)
     demo = sub.add_parser("demo", help="load a small example graph (idempotent)")
     demo.set_defaults(handler=cmd_demo)
+
+    token = sub.add_parser("token", help="issue, list and revoke API tokens")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    create = token_sub.add_parser("create", help="issue a token (printed once; only its hash is stored)")
+    create.add_argument("--name", required=True, help="the principal (person or pipeline) the token acts as")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--group-role", action="append", metavar="GROUP=ROLE", help="a role for one model group")
+    listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
+    listing.add_argument("--all", action="store_true", help="include revoked tokens")
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id (see `token list`)")
+    revoke.add_argument("token_id")
+    token.set_defaults(handler=cmd_token)
+
+    audit = sub.add_parser("audit", help="verify the audit log's hash chain")
+    audit.add_argument("action", choices=["verify"])
+    audit.set_defaults(handler=cmd_audit)
     return parser
 
 

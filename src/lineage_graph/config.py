@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lineage_graph.domain.auth import Role
+
 
 def _env(name: str) -> AliasChoices:
     # The standard NEO4J_* names first, so a platform's existing Neo4j variables just work.
@@ -47,6 +49,15 @@ class Settings(BaseSettings):
 
     graphiql: bool = True
     introspection: bool = True
+
+    # Authentication: callers without a token get this role; unset (the default) means they are refused.
+    anonymous_role: Role | None = None
+
+    # GraphQL hardening: a hostile document is refused before any resolver (or Neo4j) runs.
+    graphql_max_body_bytes: int = Field(default=256 * 1024, ge=1024)  # the raw HTTP body of a POST
+    graphql_max_tokens: int = Field(default=5000, ge=10)  # lexer tokens in one document
+    graphql_max_depth: int = Field(default=20, ge=2)  # selection levels, introspection included (GraphiQL's needs 15)
+    graphql_max_aliases: int = Field(default=50, ge=1)  # aliased fields in one document
 
     @property
     def managed_neo4j(self) -> bool:

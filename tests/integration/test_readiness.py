@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from lineage_graph.config import Settings
+from lineage_graph.domain.auth import Role
 from lineage_graph.neo4j_local import LocalNeo4j, free_port
 from tests.support import live_server
 
@@ -28,7 +29,14 @@ def test_readyz_follows_neo4j_down_and_up(tmp_path: Path) -> None:
         home=tmp_path / "neo4j", cache_dir=Settings().cache_dir, bolt_port=free_port(), heap="512m", pagecache="64m"
     )
     conn = instance.start()
-    settings = Settings(neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, data_dir=tmp_path)
+    # Anonymous viewers, so the GraphQL probe needs no token (whose lookup would itself need Neo4j).
+    settings = Settings(
+        neo4j_uri=conn.uri,
+        neo4j_user=conn.user,
+        neo4j_password=conn.password,
+        data_dir=tmp_path,
+        anonymous_role=Role.VIEWER,
+    )
     try:
         with live_server(settings) as url, httpx.Client(base_url=url, timeout=10) as client:
             assert client.get("/readyz").status_code == 200

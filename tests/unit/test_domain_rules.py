@@ -13,7 +13,6 @@ from lineage_graph.domain.approval import (
     Evidence,
     MetricRequirement,
     decide,
-    may_approve,
 )
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.compare import compare
@@ -143,9 +142,9 @@ def test_decide_lists_every_reason() -> None:
 def test_n_of_m_and_group_grants() -> None:
     policy = ApprovalPolicy(min_approvers=2)
     bob = Principal("bob", Role.VIEWER, {"g": Role.APPROVER})
-    assert may_approve(bob, "g")
-    assert not may_approve(bob, "other")
-    assert not may_approve(Principal("root", Role.ADMIN), "g")
+    assert bob.may_approve("g")
+    assert not bob.may_approve("other")
+    assert not Principal("root", Role.ADMIN).may_approve("g")
     first = decide(Decision.APPROVE, bob, "g", policy, _evidence(), None)
     assert (first.to_status, first.approvals, first.approvals_needed) == (ApprovalStatus.PENDING_MANUAL_APPROVAL, 1, 2)
     second = decide(

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-from lineage_graph.domain.auth import Principal, Role
+from lineage_graph.domain.auth import Principal
 from lineage_graph.domain.errors import Problem, ValidationFailed
 from lineage_graph.domain.models import ApprovalStatus, Metric
 
@@ -131,11 +131,6 @@ class Outcome:
     problems: tuple[Problem, ...] = field(default=())
 
 
-def may_approve(principal: Principal, group: str) -> bool:
-    """Approving needs the approver role itself (globally or for this group); admin alone is not enough."""
-    return principal.role is Role.APPROVER or principal.group_roles.get(group) is Role.APPROVER
-
-
 def _metric_value(metrics: Sequence[Metric], req: MetricRequirement) -> float | None:
     candidates = [m for m in metrics if m.name == req.name and (req.split is None or m.split == req.split)]
     if not candidates:
@@ -149,7 +144,7 @@ def decide(
 ) -> Outcome:
     """Apply the rules; the outcome lists every unmet reason (empty when the decision may be recorded)."""
     problems: list[Problem] = []
-    if not may_approve(actor, group):
+    if not actor.may_approve(group):
         problems.append(Problem(None, f"{actor.name} needs the approver role for model group {group}", "MISSING_ROLE"))
     if policy.four_eyes and evidence.registered_by == actor.name:
         problems.append(

@@ -2,28 +2,55 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from lineage_graph.graphql.approvals import ApprovalMutation, ApprovalQuery
+from lineage_graph.graphql.audit import AuditQuery
+from lineage_graph.graphql.auth import AuthMutation, AuthQuery
 from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.hardening import Limits, limit_extensions
 from lineage_graph.graphql.observability import OperationObserver
+from lineage_graph.graphql.permissions import RequireCaller
 from lineage_graph.graphql.registry_mutations import RegistryMutation
 from lineage_graph.graphql.registry_queries import RegistryQuery
 from lineage_graph.graphql.system import SystemQuery
 
-Query = merge_types("Query", (SystemQuery, RegistryQuery, ApprovalQuery))
-Mutation = merge_types("Mutation", (RegistryMutation, ApprovalMutation))
+logger = logging.getLogger(__name__)
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+class LineageSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        # Strawberry logs every error with the offending source excerpt, so one hostile 250 KB line would be
+        # written to the log in full, per request. Unexpected errors are logged by ErrorPolicy with their
+        # trace; domain errors are expected; a refused document gets one short line.
+        for error in errors:
+            if error.original_error is None:
+                logger.info("refused document: %s", error.message[:200])
+
+
+Query = merge_types("Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, ApprovalQuery))
+Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, ApprovalMutation))
+
+
+def build_schema(*, introspection: bool = True, limits: Limits | None = None) -> strawberry.Schema:
     # OperationObserver first: extensions exit in reverse order, so it sees the errors ErrorPolicy has coded.
-    extensions: list[type[SchemaExtension]] = [OperationObserver, ErrorPolicy]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        OperationObserver,
+        ErrorPolicy,
+        *limit_extensions(limits or Limits()),
+        RequireCaller,
+    ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return LineageSchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def print_schema() -> str:

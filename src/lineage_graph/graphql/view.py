@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 
-from lineage_graph.domain.auth import SYSTEM
+from lineage_graph.domain.auth import ANONYMOUS, Principal
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.loaders import Loaders
 
@@ -19,12 +23,14 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # The lifespan's state is copied into every request's scope by Starlette.
         services = request.state.services
+        # The lifespan's state is copied into every request's scope by Starlette; the authentication
+        # middleware added the principal. Without it (an app wired without the middleware) nobody is trusted.
+        principal: Principal = getattr(request.state, "principal", ANONYMOUS)
         return Context(
             services=services,
             request=request,
             response=response if isinstance(response, Response) else None,
-            # Until authentication lands every caller acts as the local system principal.
-            principal=SYSTEM,
+            principal=principal,
             loaders=Loaders.build(services),
         )
 
@@ -41,3 +47,27 @@ class GraphQLView(GraphQL[Context, None]):
         if not isinstance(value, dict | list):
             raise json.JSONDecodeError("a GraphQL request is a JSON object", "", 0)
         return value
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request=request,
+                request_adapter=request_adapter,
+                sub_response=sub_response,
+                context=context,
+                root_value=root_value,
+                request_data=request_data,
+            )
+        except HTTPException as refused:
+            # Strawberry answers a mutation over GET with 400; the method is what is wrong, so say 405.
+            if isinstance(refused.__cause__, InvalidOperationTypeError) and request_adapter.method == "GET":
+                raise HTTPException(405, refused.reason) from refused
+            raise

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lineage_graph.services.approvals import ApprovalService
+from lineage_graph.services.audit import AuditService
+from lineage_graph.services.auth import AuthService
 from lineage_graph.services.discovery import DiscoveryService
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.system import SystemService
@@ -23,6 +25,8 @@ class Services:
     registry: RegistryService
     discovery: DiscoveryService
     approvals: ApprovalService
+    auth: AuthService
+    audit: AuditService
 
     @classmethod
     def build(cls, graph: Neo4jGraph, production_environments: Sequence[str] = ("production", "prod")) -> Services:
@@ -34,4 +38,6 @@ class Services:
             registry=RegistryService(registry_store, catalog, DeploymentStore(graph), production_environments),
             discovery=DiscoveryService(registry_store, catalog),
             approvals=ApprovalService(ApprovalStore(graph)),
+            auth=AuthService(graph),
+            audit=AuditService(graph),
         )

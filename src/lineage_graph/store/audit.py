@@ -8,13 +8,23 @@ the one committed before it; the uniqueness constraint on `AuditEvent.sequence` 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
+from neo4j.time import DateTime
 
-from lineage_graph.domain.audit import GENESIS_HASH, AuditEntry, AuditEvent, canonical_content, chain_hash
-from lineage_graph.store.graph import fetch_one
+from lineage_graph.domain.audit import (
+    GENESIS_HASH,
+    AuditEntry,
+    AuditEvent,
+    StoredAuditEvent,
+    canonical_content,
+    chain_hash,
+)
+from lineage_graph.store.graph import Neo4jGraph, fetch_one
 
 _LOCK_HEAD = """
 MERGE (head:AuditHead {id: 'audit'})
@@ -60,3 +70,108 @@ async def append_audit_event(tx: AsyncManagedTransaction, entry: AuditEntry) -> 
 
 def _dumps(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+# ---- the read side ------------------------------------------------------------------------------------
+# Newest first. `$before` is the sequence of the last event of the previous page (the cursor), so each page
+# is an index seek on the sequence constraint, never an OFFSET scan. `$limit` is a validated integer.
+_LIST = """
+MATCH (e:AuditEvent)
+WHERE ($before IS NULL OR e.sequence < $before)
+  AND ($subject IS NULL OR e.subject = $subject)
+  AND ($actor IS NULL OR e.actor = $actor)
+  AND ($action IS NULL OR e.action = $action)
+  AND ($from IS NULL OR e.at >= $from)
+  AND ($to IS NULL OR e.at < $to)
+RETURN e.sequence AS sequence, e.actor AS actor, e.action AS action, e.subject AS subject,
+       e.payload AS payload, e.outcome AS outcome, e.at AS at, e.previous_hash AS previous_hash, e.hash AS hash
+ORDER BY e.sequence DESC
+LIMIT $limit
+"""
+
+# Oldest first, in batches, for verification: memory stays bounded however long the log.
+_CHAIN_BATCH = """
+MATCH (e:AuditEvent)
+WHERE e.sequence > $after
+RETURN e.sequence AS sequence, e.actor AS actor, e.action AS action, e.subject AS subject,
+       e.payload AS payload, e.outcome AS outcome, e.at AS at, e.previous_hash AS previous_hash, e.hash AS hash
+ORDER BY e.sequence
+LIMIT $limit
+"""
+
+_HEAD = "MATCH (head:AuditHead {id: 'audit'}) RETURN head.sequence AS sequence, head.hash AS hash"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    subject: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    from_: datetime | None = None
+    to: datetime | None = None
+
+
+class AuditStore:
+    def __init__(self, graph: Neo4jGraph) -> None:
+        self._graph = graph
+
+    async def events(self, where: AuditFilter, *, before: int | None, limit: int) -> list[AuditEvent]:
+        """Events matching `where`, newest first, with sequence below `before`, at most `limit` of them."""
+        rows = await self._graph.rows(
+            _LIST,
+            before=before,
+            subject=where.subject,
+            actor=where.actor,
+            action=where.action,
+            limit=limit,
+            **{"from": where.from_, "to": where.to},
+        )
+        return [_to_event(row) for row in rows]
+
+    async def chain(self, batch_size: int = 1000) -> AsyncIterator[StoredAuditEvent]:
+        """Every event, oldest first, as stored (a field that no longer decodes is kept raw for verify)."""
+        after = 0
+        while True:
+            rows = await self._graph.rows(_CHAIN_BATCH, after=after, limit=batch_size)
+            for row in rows:
+                yield _to_stored(row)
+            if len(rows) < batch_size:
+                return
+            after = int(rows[-1]["sequence"])
+
+    async def head(self) -> tuple[int, str] | None:
+        """The head's (sequence, hash): what the chain must end at, so deleting the newest events shows."""
+        rows = await self._graph.rows(_HEAD)
+        return (int(rows[0]["sequence"]), str(rows[0]["hash"])) if rows else None
+
+
+def _to_event(row: dict[str, Any]) -> AuditEvent:
+    return AuditEvent(
+        sequence=int(row["sequence"]),
+        actor=row["actor"],
+        action=row["action"],
+        subject=row["subject"],
+        payload=json.loads(row["payload"]) if row["payload"] else {},
+        outcome=row["outcome"],
+        at=_native(row["at"]),
+        previous_hash=row["previous_hash"],
+        hash=row["hash"],
+    )
+
+
+def _to_stored(row: dict[str, Any]) -> StoredAuditEvent:
+    return StoredAuditEvent(
+        sequence=row["sequence"],
+        actor=row["actor"],
+        action=row["action"],
+        subject=row["subject"],
+        payload=row["payload"],
+        outcome=row["outcome"],
+        at=_native(row["at"]) if row["at"] is not None else None,
+        previous_hash=row["previous_hash"],
+        hash=row["hash"],
+    )
+
+
+def _native(value: Any) -> Any:
+    return value.to_native() if isinstance(value, DateTime) else value

@@ -1,0 +1,124 @@
+"""The audit log, newest first, filtered and paginated Relay-style (readers: approver and admin)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, cast
+
+import strawberry
+from strawberry.relay import PageInfo
+from strawberry.scalars import JSON
+
+from lineage_graph.domain.audit import AuditEvent as AuditEventModel
+from lineage_graph.domain.errors import ValidationFailed
+from lineage_graph.domain.ids import NodeKind, NodeRef
+from lineage_graph.graphql.context import Context
+from lineage_graph.graphql.permissions import IsApprover
+
+_CURSOR_PREFIX = "audit:"
+
+
+@strawberry.type(description="One recorded mutation (or refused attempt), chained to the one before by hash.")
+class AuditEvent:
+    id: strawberry.ID
+    sequence: int
+    actor: str = strawberry.field(description="The principal who acted.")
+    action: str = strawberry.field(description="What was done, e.g. `token.create`.")
+    subject: str | None = strawberry.field(description="What it was done to, e.g. `Principal:ci`.")
+    payload: JSON
+    outcome: str = strawberry.field(description="OK, or REFUSED for an attempt that was denied.")
+    at: datetime
+    previous_hash: str
+    hash: str = strawberry.field(description="SHA-256 over previousHash and this event's canonical content.")
+
+    @classmethod
+    def from_model(cls, event: AuditEventModel) -> AuditEvent:
+        return cls(
+            id=strawberry.ID(NodeRef.of(NodeKind.AUDIT_EVENT, event.sequence).global_id),
+            sequence=event.sequence,
+            actor=event.actor,
+            action=event.action,
+            subject=event.subject,
+            payload=cast(JSON, dict(event.payload)),
+            outcome=event.outcome,
+            at=event.at,
+            previous_hash=event.previous_hash,
+            hash=event.hash,
+        )
+
+
+@strawberry.type
+class AuditEventEdge:
+    cursor: str
+    node: AuditEvent
+
+
+@strawberry.type
+class AuditEventConnection:
+    edges: list[AuditEventEdge]
+    page_info: PageInfo
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(
+        description="Audit events, newest first. `subject` is as recorded (e.g. `ModelVersion:fraud/3`) or a node's "
+        "global id; `actor` a principal name; `from` inclusive, `to` exclusive. Approver or admin only.",
+        permission_classes=[IsApprover],
+    )
+    async def audit_log(
+        self,
+        info: strawberry.Info[Context, None],
+        subject: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> AuditEventConnection:
+        page = await info.context.services.audit.log(
+            info.context.principal,
+            subject=_subject(subject),
+            by=actor,
+            action=action,
+            from_=from_,
+            to=to,
+            first=first,
+            after=None if after is None else _decode_cursor(after),
+        )
+        edges = [AuditEventEdge(cursor=_cursor(e.sequence), node=AuditEvent.from_model(e)) for e in page.events]
+        return AuditEventConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+
+def _subject(value: str | None) -> str | None:
+    """A global id becomes the recorded form `Label:part/part`; anything else is taken as recorded."""
+    if value is None or ":" in value:
+        return value
+    try:
+        return str(NodeRef.parse(value, "subject"))
+    except ValidationFailed:
+        return value
+
+
+def _cursor(sequence: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{sequence}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if raw.startswith(_CURSOR_PREFIX) and raw[len(_CURSOR_PREFIX) :].isdigit():
+            return int(raw[len(_CURSOR_PREFIX) :])
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ValidationFailed.field("after", "not a cursor returned by auditLog")
