@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Annotated, cast
 
 import strawberry
-from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
 from lineage_graph.domain.audit import AuditEvent as AuditEventModel
 from lineage_graph.domain.errors import ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.graphql.context import Context
+from lineage_graph.graphql.pagination import PageInfo
 from lineage_graph.graphql.permissions import IsApprover
 
 _CURSOR_PREFIX = "audit:"
