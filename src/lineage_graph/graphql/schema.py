@@ -8,9 +8,10 @@ from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
 
 from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.lineage import LineageQuery
 from lineage_graph.graphql.system import SystemQuery
 
-Query = merge_types("Query", (SystemQuery,))
+Query = merge_types("Query", (SystemQuery, LineageQuery))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:

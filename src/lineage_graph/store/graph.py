@@ -18,7 +18,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from lineage_graph.domain.errors import Unavailable
+from lineage_graph.domain.errors import QueryTimedOut, Unavailable
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
@@ -107,7 +107,7 @@ class Neo4jGraph:
             raise Unavailable(f"the database is unavailable, try again: {type(exc).__name__}") from None
         except ClientError as exc:
             if exc.code and "TransactionTimedOut" in exc.code:
-                raise Unavailable("the query exceeded its time budget") from None
+                raise QueryTimedOut("the query exceeded its time budget") from None
             raise
         except DriverError as exc:
             raise Unavailable(f"the database connection failed: {type(exc).__name__}") from None
