@@ -185,6 +185,8 @@ class _Walk:
             if self.target is not None and self.target_distance is not None:
                 return
         for direction in self.directions:
+            if self.truncated is not None:
+                return
             if frontiers[direction] and await self._leads_further(tx, frontiers[direction], direction, visited):
                 self.truncated = Truncation.DEPTH
                 return
