@@ -87,3 +87,7 @@ class Unavailable(DomainError):
     """The database cannot be reached within the request's budget; safe to retry later."""
 
     code = "UNAVAILABLE"
+
+
+class QueryTimedOut(Unavailable):
+    """A query ran out of its server-side time budget (a traversal turns this into a truncated answer)."""

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from lineage_graph.domain import models
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.graphql.context import Context
+from lineage_graph.graphql.lineage import LineageGraph, lineage_field
 
 Info = strawberry.Info[Context, None]
 
@@ -70,6 +71,8 @@ class ModelGroup(Node):
     updated_at: datetime
     version_count: int = strawberry.field(description="Versions registered so far (numbers are never reused).")
 
+    lineage: LineageGraph = lineage_field()
+
     @classmethod
     def from_model(cls, g: models.ModelGroup) -> ModelGroup:
         return cls(
@@ -113,6 +116,8 @@ class ModelVersion(Node):
     created_by: str | None
     created_at: datetime
     updated_at: datetime
+
+    lineage: LineageGraph = lineage_field()
 
     @classmethod
     def from_model(cls, v: models.ModelVersion) -> ModelVersion:
@@ -193,6 +198,8 @@ class Dataset(Node):
     tags: list[str]
     created_at: datetime
 
+    lineage: LineageGraph = lineage_field()
+
     @classmethod
     def from_model(cls, d: models.Dataset) -> Dataset:
         return cls(
@@ -220,6 +227,8 @@ class DatasetVersion(Node):
     tags: list[str]
     created_at: datetime
     facets: JSON = strawberry.field(description="OpenLineage facets reported for this version (schema, …).")
+
+    lineage: LineageGraph = lineage_field()
 
     @classmethod
     def from_model(cls, d: models.DatasetVersion) -> DatasetVersion:
@@ -249,6 +258,8 @@ class CodeVersion(Node):
     path: str | None
     branch: str | None
     created_at: datetime
+
+    lineage: LineageGraph = lineage_field()
 
     @classmethod
     def from_model(cls, c: models.CodeVersion) -> CodeVersion:
@@ -295,6 +306,8 @@ class Run(Node):
     metrics: list[Metric]
     facets: JSON
     created_at: datetime
+
+    lineage: LineageGraph = lineage_field()
 
     @classmethod
     def from_model(cls, r: models.Run) -> Run:

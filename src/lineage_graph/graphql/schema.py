@@ -17,6 +17,7 @@ from lineage_graph.graphql.audit import AuditQuery
 from lineage_graph.graphql.auth import AuthMutation, AuthQuery
 from lineage_graph.graphql.errors import ErrorPolicy
 from lineage_graph.graphql.hardening import Limits, limit_extensions
+from lineage_graph.graphql.lineage import LineageQuery
 from lineage_graph.graphql.observability import OperationObserver
 from lineage_graph.graphql.permissions import RequireCaller
 from lineage_graph.graphql.registry_mutations import RegistryMutation
@@ -36,7 +37,7 @@ class LineageSchema(strawberry.Schema):
                 logger.info("refused document: %s", error.message[:200])
 
 
-Query = merge_types("Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, ApprovalQuery))
+Query = merge_types("Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, LineageQuery, ApprovalQuery))
 Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, ApprovalMutation))
 
 

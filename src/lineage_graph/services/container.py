@@ -9,6 +9,7 @@ from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.audit import AuditService
 from lineage_graph.services.auth import AuthService
 from lineage_graph.services.discovery import DiscoveryService
+from lineage_graph.services.lineage import LineageService
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.system import SystemService
 from lineage_graph.store.approvals import ApprovalStore
@@ -27,6 +28,7 @@ class Services:
     approvals: ApprovalService
     auth: AuthService
     audit: AuditService
+    lineage: LineageService
 
     @classmethod
     def build(cls, graph: Neo4jGraph, production_environments: Sequence[str] = ("production", "prod")) -> Services:
@@ -40,4 +42,5 @@ class Services:
             approvals=ApprovalService(ApprovalStore(graph)),
             auth=AuthService(graph),
             audit=AuditService(graph),
+            lineage=LineageService.over(graph),
         )

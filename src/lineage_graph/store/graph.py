@@ -21,7 +21,7 @@ from neo4j.exceptions import (
     TransientError,
 )
 
-from lineage_graph.domain.errors import Unavailable
+from lineage_graph.domain.errors import QueryTimedOut, Unavailable
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
@@ -167,7 +167,7 @@ class Neo4jGraph:
         except ClientError as exc:
             if exc.code and "TransactionTimedOut" in exc.code:
                 outcome = "timeout"
-                raise Unavailable("the query exceeded its time budget") from None
+                raise QueryTimedOut("the query exceeded its time budget") from None
             raise
         except ConnectionAcquisitionTimeoutError:
             # Every pooled connection is busy: the server is saturated, the database is not down.

@@ -1,0 +1,387 @@
+"""Lineage: what a traversal may be asked for, what it returns, and the pure rules (validation, impact order).
+
+The traversal itself is breadth-first and level by level (see `store/lineage.py`): every node and edge is
+visited once, so its cost follows the size of the subgraph, never the number of paths through it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from lineage_graph.domain.errors import Problem, ValidationFailed
+from lineage_graph.domain.ids import NodeKind, NodeRef
+from lineage_graph.domain.models import ApprovalStatus
+
+DEFAULT_DEPTH = 5
+MAX_DEPTH = 100
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 100_000
+# Edges a traversal may read per node it may return: generous for diamonds (a 10-wide complete lattice has
+# 10 edges per node), yet one hub with millions of edges cannot make a request unbounded.
+EDGES_PER_NODE = 20
+DEFAULT_IMPACT_LIMIT = 10_000
+DEFAULT_PATH_LIMIT = 10_000
+MAX_PATHS_LISTED = 100
+
+
+class Direction(Enum):
+    """UPSTREAM is against the data flow (what went into it), DOWNSTREAM with it (what it went into); BOTH is the
+    union of the two, each followed consistently (not an undirected walk, which would reach unrelated siblings)."""
+
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+class EdgeType(Enum):
+    """The lineage edges, as stored. `with_flow` is False for DERIVED_FROM, which points child -> parent."""
+
+    INPUT_TO = ("INPUT_TO", True)
+    OUTPUT = ("OUTPUT", True)
+    EXECUTED_BY = ("EXECUTED_BY", True)
+    TRAINED = ("TRAINED", True)
+    BUILT = ("BUILT", True)
+    DERIVED_FROM = ("DERIVED_FROM", False)
+    # Membership: followed only from a container at the start of a traversal, container -> members.
+    VERSION_OF = ("VERSION_OF", True)
+    IN_GROUP = ("IN_GROUP", True)
+    INSTANCE_OF = ("INSTANCE_OF", True)
+
+    def __init__(self, type_name: str, with_flow: bool) -> None:
+        self.type_name = type_name
+        self.with_flow = with_flow
+
+    @classmethod
+    def from_name(cls, name: str) -> EdgeType:
+        for edge_type in cls:
+            if edge_type.type_name == name:
+                return edge_type
+        raise ValueError(name)
+
+
+LINEAGE_EDGES: tuple[EdgeType, ...] = (
+    EdgeType.INPUT_TO,
+    EdgeType.OUTPUT,
+    EdgeType.EXECUTED_BY,
+    EdgeType.TRAINED,
+    EdgeType.BUILT,
+    EdgeType.DERIVED_FROM,
+)
+
+# Node kinds a traversal can start at, return, or filter on.
+LINEAGE_KINDS: tuple[NodeKind, ...] = (
+    NodeKind.MODEL_GROUP,
+    NodeKind.MODEL_VERSION,
+    NodeKind.DATASET,
+    NodeKind.DATASET_VERSION,
+    NodeKind.CODE_VERSION,
+    NodeKind.JOB,
+    NodeKind.RUN,
+)
+# Containers fan out to their members (the membership edge and its direction member -> container).
+CONTAINERS: dict[NodeKind, EdgeType] = {
+    NodeKind.DATASET: EdgeType.VERSION_OF,
+    NodeKind.MODEL_GROUP: EdgeType.IN_GROUP,
+    NodeKind.JOB: EdgeType.INSTANCE_OF,
+}
+IMPACT_KINDS: tuple[NodeKind, ...] = (
+    NodeKind.DATASET,
+    NodeKind.DATASET_VERSION,
+    NodeKind.CODE_VERSION,
+    NodeKind.MODEL_VERSION,
+    NodeKind.RUN,
+)
+PATH_KINDS: tuple[NodeKind, ...] = (
+    NodeKind.MODEL_VERSION,
+    NodeKind.DATASET_VERSION,
+    NodeKind.CODE_VERSION,
+    NodeKind.RUN,
+)
+
+
+class Truncation(Enum):
+    """Why a result is not the whole reachable subgraph."""
+
+    DEPTH = "DEPTH"
+    NODE_LIMIT = "NODE_LIMIT"
+    EDGE_LIMIT = "EDGE_LIMIT"
+    TIMEOUT = "TIMEOUT"
+
+
+@dataclass(frozen=True)
+class LineageRequest:
+    """A validated traversal request: build it with `LineageRequest.validate`."""
+
+    start: NodeRef
+    direction: Direction
+    depth: int
+    node_kinds: frozenset[NodeKind] | None
+    edge_types: tuple[EdgeType, ...]
+    limit: int
+
+    @property
+    def edge_budget(self) -> int:
+        return self.limit * EDGES_PER_NODE
+
+    @classmethod
+    def validate(
+        cls,
+        node_id: str,
+        direction: Direction = Direction.BOTH,
+        depth: int = DEFAULT_DEPTH,
+        node_types: Sequence[str] | None = None,
+        edge_types: Sequence[str] | None = None,
+        limit: int = DEFAULT_LIMIT,
+        *,
+        id_field: str = "id",
+        max_limit: int = MAX_LIMIT,
+    ) -> LineageRequest:
+        """Check every argument and report every bad one at once, each under its argument's name."""
+        problems: list[Problem] = []
+        start: NodeRef | None = None
+        try:
+            start = parse_lineage_id(node_id, id_field, LINEAGE_KINDS)
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+        problems.extend(check_range("depth", depth, 1, MAX_DEPTH))
+        problems.extend(check_range("limit", limit, 1, max_limit))
+        kinds = _parse_node_types(node_types, problems)
+        types = _parse_edge_types(edge_types, problems)
+        if problems or start is None:
+            raise ValidationFailed.of(problems)
+        return cls(start, direction, depth, kinds, types, limit)
+
+
+def parse_lineage_id(node_id: str, field_name: str, kinds: Sequence[NodeKind]) -> NodeRef:
+    return NodeRef.parse(node_id, field_name).expect(*kinds, field=field_name)
+
+
+def check_range(name: str, value: int, low: int, high: int) -> list[Problem]:
+    if low <= value <= high:
+        return []
+    return [Problem(name, f"must be between {low} and {high}, got {value}", "OUT_OF_RANGE")]
+
+
+def _parse_node_types(values: Sequence[str] | None, problems: list[Problem]) -> frozenset[NodeKind] | None:
+    if values is None:
+        return None
+    allowed = {kind.label: kind for kind in LINEAGE_KINDS}
+    kinds: set[NodeKind] = set()
+    for i, value in enumerate(values):
+        if value in allowed:
+            kinds.add(allowed[value])
+        else:
+            names = ", ".join(allowed)
+            problems.append(Problem(f"nodeTypes.{i}", f"{value[:80]!r} is not a node type; use {names}", "UNKNOWN"))
+    return frozenset(kinds)
+
+
+def _parse_edge_types(values: Sequence[str] | None, problems: list[Problem]) -> tuple[EdgeType, ...]:
+    if values is None:
+        return LINEAGE_EDGES
+    allowed = {edge.type_name: edge for edge in LINEAGE_EDGES}
+    chosen: list[EdgeType] = []
+    for i, value in enumerate(values):
+        if value in allowed:
+            if allowed[value] not in chosen:
+                chosen.append(allowed[value])
+        else:
+            names = ", ".join(allowed)
+            problems.append(Problem(f"edgeTypes.{i}", f"{value[:80]!r} is not a lineage edge; use {names}", "UNKNOWN"))
+    return tuple(chosen)
+
+
+def follow(edge_types: Iterable[EdgeType], direction: Direction) -> tuple[list[str], list[str]]:
+    """The relationship types to follow outgoing and incoming from a node to go `direction` (UP or DOWN)."""
+    outgoing: list[str] = []
+    incoming: list[str] = []
+    for edge in edge_types:
+        forward = edge.with_flow == (direction is Direction.DOWNSTREAM)
+        (outgoing if forward else incoming).append(edge.type_name)
+    return outgoing, incoming
+
+
+@dataclass(frozen=True)
+class LineageNode:
+    """A node of a lineage result: its identity plus the few properties a lineage view shows."""
+
+    ref: NodeRef
+    approval_status: ApprovalStatus | None = None
+    archived: bool | None = None
+    job_name: str | None = None
+    # Breadth-first distance from the start (0 for the start and, when it is a container, its members).
+    distance: int = 0
+
+    @property
+    def display_name(self) -> str:
+        kind, parts = self.ref.kind, self.ref.parts
+        if kind is NodeKind.MODEL_VERSION:
+            return f"{parts[0]}/{parts[1]}"
+        if kind in (NodeKind.DATASET, NodeKind.JOB):
+            return f"{parts[0]}/{parts[1]}"
+        if kind is NodeKind.DATASET_VERSION:
+            return f"{parts[0]}/{parts[1]}@{parts[2]}"
+        if kind is NodeKind.CODE_VERSION:
+            return f"{parts[0]}@{parts[1]}"
+        if kind is NodeKind.RUN and self.job_name:
+            return f"{self.job_name} ({parts[0]})"
+        return str(parts[0])
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """An edge as stored: `source` is the start of the relationship (for DERIVED_FROM, the child)."""
+
+    source: NodeRef
+    target: NodeRef
+    type: EdgeType
+
+
+@dataclass(frozen=True)
+class LineageGraph:
+    root: NodeRef
+    nodes: tuple[LineageNode, ...]
+    edges: tuple[LineageEdge, ...]
+    depth_reached: int
+    truncated: Truncation | None
+
+
+@dataclass(frozen=True)
+class ImpactDeployment:
+    deployment_id: str
+    endpoint: str | None
+    environment: str | None
+    traffic_share: float | None
+
+
+@dataclass(frozen=True)
+class ImpactedModelVersion:
+    node: LineageNode
+    aliases: tuple[str, ...]
+    deployments: tuple[ImpactDeployment, ...]
+
+    @property
+    def deployed(self) -> bool:
+        return bool(self.deployments)
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    status: ApprovalStatus
+    count: int
+    deployed: int
+
+
+@dataclass(frozen=True)
+class Impact:
+    subject: LineageNode
+    model_versions: tuple[ImpactedModelVersion, ...]
+    counts: tuple[StatusCount, ...]
+    dataset_versions: int
+    runs: int
+    truncated: Truncation | None
+
+
+_STATUS_RANK = {ApprovalStatus.APPROVED: 0, ApprovalStatus.PENDING_MANUAL_APPROVAL: 1, ApprovalStatus.REJECTED: 2}
+
+
+def impact_order(version: ImpactedModelVersion) -> tuple[int, int, int, str, int]:
+    """Approved and deployed first, then approved, then deployed, then the rest by status; nearest first."""
+    status = version.node.approval_status
+    approved = status is ApprovalStatus.APPROVED
+    tier = 0 if approved and version.deployed else 1 if approved else 2 if version.deployed else 3
+    rank = _STATUS_RANK.get(status, 3) if status is not None else 3
+    group, number = version.node.ref.parts
+    return (tier, rank, version.node.distance, str(group), -int(number))
+
+
+def summarize_impact(
+    subject: LineageNode,
+    versions: Iterable[ImpactedModelVersion],
+    dataset_versions: int,
+    runs: int,
+    truncated: Truncation | None,
+) -> Impact:
+    ordered = tuple(sorted(versions, key=impact_order))
+    by_status = Counter(v.node.approval_status for v in ordered if v.node.approval_status is not None)
+    deployed = Counter(v.node.approval_status for v in ordered if v.deployed)
+    counts = tuple(
+        StatusCount(status, by_status[status], deployed[status]) for status in ApprovalStatus if by_status[status]
+    )
+    return Impact(subject, ordered, counts, dataset_versions, runs, truncated)
+
+
+@dataclass(frozen=True)
+class LineagePath:
+    """All shortest paths between two nodes, as the subgraph they form (a DAG: never enumerated in the store),
+    plus up to `MAX_PATHS_LISTED` of them spelled out."""
+
+    source: NodeRef
+    target: NodeRef
+    direction: Direction | None
+    length: int | None
+    nodes: tuple[LineageNode, ...]
+    edges: tuple[LineageEdge, ...]
+    paths: tuple[tuple[NodeRef, ...], ...]
+    path_count: int
+    truncated: Truncation | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.length is not None
+
+
+@dataclass
+class ShortestPathDag:
+    """Predecessors on shortest paths, built level by level by a breadth-first search."""
+
+    source: NodeRef
+    predecessors: dict[NodeRef, list[tuple[NodeRef, LineageEdge]]] = field(default_factory=dict)
+
+    def subgraph(self, target: NodeRef) -> tuple[set[NodeRef], list[LineageEdge]]:
+        """Every node and edge on some shortest path from `source` to `target`."""
+        nodes = {target}
+        edges: list[LineageEdge] = []
+        stack = [target]
+        while stack:
+            node = stack.pop()
+            for previous, edge in self.predecessors.get(node, []):
+                edges.append(edge)
+                if previous not in nodes:
+                    nodes.add(previous)
+                    stack.append(previous)
+        return nodes, edges
+
+    def count_paths(self, target: NodeRef) -> int:
+        counts: dict[NodeRef, int] = {self.source: 1}
+
+        def count(node: NodeRef) -> int:
+            # Iterative memoised count (recursion depth would follow path length, which is bounded anyway).
+            pending = [node]
+            while pending:
+                current = pending[-1]
+                missing = [p for p, _ in self.predecessors.get(current, []) if p not in counts]
+                if missing:
+                    pending.extend(missing)
+                    continue
+                pending.pop()
+                counts[current] = sum(counts[p] for p, _ in self.predecessors.get(current, []))
+            return counts[node]
+
+        return count(target)
+
+    def list_paths(self, target: NodeRef, limit: int) -> list[tuple[NodeRef, ...]]:
+        """Up to `limit` shortest paths, source first, in a stable order."""
+        paths: list[tuple[NodeRef, ...]] = []
+        stack: list[tuple[NodeRef, tuple[NodeRef, ...]]] = [(target, (target,))]
+        while stack and len(paths) < limit:
+            node, suffix = stack.pop()
+            if node == self.source:
+                paths.append(suffix)
+                continue
+            for previous, _ in reversed(self.predecessors.get(node, [])):
+                stack.append((previous, (previous, *suffix)))
+        return paths

@@ -1,0 +1,307 @@
+"""Lineage over GraphQL: `lineage`, `impact` and `lineagePath` on Query, and `lineage_field()` for node types.
+
+Results are plain objects built in one pass from the service's answer: no per-field resolvers and no DataLoaders,
+because the whole subgraph comes from one traversal (a 10k-node answer must not cost 10k resolver calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+
+from lineage_graph.domain import lineage as domain
+from lineage_graph.graphql.context import Context
+
+_KEY_FIELDS = ("namespace", "name", "group", "version", "repository", "commit", "run_id")
+_NODE_TYPES_HELP = "Node labels to return: " + ", ".join(k.label for k in domain.LINEAGE_KINDS) + "."
+_EDGE_TYPES_HELP = "Lineage edges to follow: " + ", ".join(e.type_name for e in domain.LINEAGE_EDGES) + "."
+
+
+@strawberry.enum(description="Which way to trace: against the data flow, with it, or both.")
+class LineageDirection(Enum):
+    UPSTREAM = "UPSTREAM"
+    DOWNSTREAM = "DOWNSTREAM"
+    BOTH = "BOTH"
+
+
+@strawberry.enum(description="Why a lineage answer is not the whole reachable subgraph.")
+class TruncationReason(Enum):
+    DEPTH = "DEPTH"
+    NODE_LIMIT = "NODE_LIMIT"
+    EDGE_LIMIT = "EDGE_LIMIT"
+    TIMEOUT = "TIMEOUT"
+
+
+@strawberry.type(description="A node of a lineage answer: its id, kind, key parts and governance status.")
+class LineageNode:
+    id: strawberry.ID
+    kind: str = strawberry.field(description="The node label, e.g. ModelVersion or DatasetVersion.")
+    display_name: str
+    distance: int = strawberry.field(description="Lineage edges from the start (0: the start, or its members).")
+    namespace: str | None = None
+    name: str | None = None
+    group: str | None = None
+    version: str | None = strawberry.field(default=None, description="Model version number or dataset version.")
+    repository: str | None = None
+    commit: str | None = None
+    run_id: str | None = None
+    approval_status: str | None = strawberry.field(default=None, description="Model versions only.")
+    archived: bool | None = strawberry.field(default=None, description="Model versions only.")
+
+
+@strawberry.type(description="An edge as stored: DERIVED_FROM points from the fine-tune to its parent.")
+class LineageEdge:
+    source: strawberry.ID
+    target: strawberry.ID
+    type: str
+
+
+@strawberry.type(description="A traced subgraph, and whether (and why) depth, a cap or the time budget cut it.")
+class LineageGraph:
+    root: strawberry.ID
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    depth_reached: int
+    truncated: bool
+    truncation_reason: TruncationReason | None
+
+
+@strawberry.type(description="An active deployment of an affected model version.")
+class ImpactDeployment:
+    deployment_id: str
+    endpoint: str | None
+    environment: str | None
+    traffic_share: float | None
+
+
+@strawberry.type(description="A model version downstream of the subject, with what makes it matter.")
+class ImpactedModelVersion:
+    id: strawberry.ID
+    group: str
+    version: int
+    approval_status: str | None
+    archived: bool | None
+    distance: int
+    aliases: list[str]
+    deployments: list[ImpactDeployment]
+
+
+@strawberry.type(description="How many affected model versions have a status, and how many of those are deployed.")
+class ImpactStatusCount:
+    status: str
+    count: int
+    deployed: int
+
+
+@strawberry.type(description="The governance blast radius of a node: the model versions downstream of it.")
+class Impact:
+    subject: LineageNode
+    model_versions: list[ImpactedModelVersion] = strawberry.field(
+        description="Approved and deployed first, then approved, then deployed, then the rest; nearest first."
+    )
+    counts: list[ImpactStatusCount]
+    dataset_version_count: int
+    run_count: int
+    truncated: bool
+    truncation_reason: TruncationReason | None
+
+
+@strawberry.type(description="How one node reaches another: every shortest lineage path, as a subgraph.")
+class LineagePath:
+    connected: bool
+    message: str
+    direction: LineageDirection | None = strawberry.field(
+        description="DOWNSTREAM: data flows from `from` to `to`; UPSTREAM: from `to` to `from`."
+    )
+    length: int | None
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    paths: list[list[strawberry.ID]] = strawberry.field(description="Up to 100 of the shortest paths, node ids.")
+    path_count: str = strawberry.field(description="How many shortest paths there are (decimal: may exceed 2^53).")
+    truncated: bool
+    truncation_reason: TruncationReason | None
+
+
+def _node(node: domain.LineageNode) -> LineageNode:
+    key: dict[str, Any] = {name: None for name in _KEY_FIELDS}
+    for name, part in node.ref.key.items():
+        key[name] = str(part) if name == "version" else part
+    return LineageNode(
+        id=strawberry.ID(node.ref.global_id),
+        kind=node.ref.kind.label,
+        display_name=node.display_name,
+        distance=node.distance,
+        approval_status=node.approval_status.value if node.approval_status else None,
+        archived=node.archived,
+        **key,
+    )
+
+
+def _edge(edge: domain.LineageEdge) -> LineageEdge:
+    return LineageEdge(
+        source=strawberry.ID(edge.source.global_id),
+        target=strawberry.ID(edge.target.global_id),
+        type=edge.type.type_name,
+    )
+
+
+def _reason(truncation: domain.Truncation | None) -> TruncationReason | None:
+    return TruncationReason(truncation.value) if truncation else None
+
+
+def to_graph(graph: domain.LineageGraph) -> LineageGraph:
+    return LineageGraph(
+        root=strawberry.ID(graph.root.global_id),
+        nodes=[_node(n) for n in graph.nodes],
+        edges=[_edge(e) for e in graph.edges],
+        depth_reached=graph.depth_reached,
+        truncated=graph.truncated is not None,
+        truncation_reason=_reason(graph.truncated),
+    )
+
+
+def to_impact(impact: domain.Impact) -> Impact:
+    versions = [
+        ImpactedModelVersion(
+            id=strawberry.ID(v.node.ref.global_id),
+            group=str(v.node.ref.parts[0]),
+            version=int(v.node.ref.parts[1]),
+            approval_status=v.node.approval_status.value if v.node.approval_status else None,
+            archived=v.node.archived,
+            distance=v.node.distance,
+            aliases=list(v.aliases),
+            deployments=[
+                ImpactDeployment(
+                    deployment_id=d.deployment_id,
+                    endpoint=d.endpoint,
+                    environment=d.environment,
+                    traffic_share=d.traffic_share,
+                )
+                for d in v.deployments
+            ],
+        )
+        for v in impact.model_versions
+    ]
+    return Impact(
+        subject=_node(impact.subject),
+        model_versions=versions,
+        counts=[ImpactStatusCount(status=c.status.value, count=c.count, deployed=c.deployed) for c in impact.counts],
+        dataset_version_count=impact.dataset_versions,
+        run_count=impact.runs,
+        truncated=impact.truncated is not None,
+        truncation_reason=_reason(impact.truncated),
+    )
+
+
+def to_path(path: domain.LineagePath) -> LineagePath:
+    if path.connected:
+        how = "downstream" if path.direction is domain.Direction.DOWNSTREAM else "upstream"
+        message = f"{path.target} is {path.length} lineage edges {how} of {path.source}"
+    else:
+        message = f"{path.source} and {path.target} are not connected by lineage"
+        if path.truncated:
+            message += " within the limits searched"
+    return LineagePath(
+        connected=path.connected,
+        message=message,
+        direction=LineageDirection(path.direction.value) if path.direction else None,
+        length=path.length,
+        nodes=[_node(n) for n in path.nodes],
+        edges=[_edge(e) for e in path.edges],
+        paths=[[strawberry.ID(ref.global_id) for ref in p] for p in path.paths],
+        path_count=str(path.path_count),
+        truncated=path.truncated is not None,
+        truncation_reason=_reason(path.truncated),
+    )
+
+
+async def _trace(
+    info: strawberry.Info[Context, None],
+    node_id: str,
+    direction: LineageDirection,
+    depth: int,
+    node_types: list[str] | None,
+    edge_types: list[str] | None,
+    limit: int,
+) -> LineageGraph:
+    graph = await info.context.services.lineage.lineage(
+        info.context.principal, node_id, domain.Direction(direction.value), depth, node_types, edge_types, limit
+    )
+    return to_graph(graph)
+
+
+_DEPTH_HELP = f"Lineage edges to follow from the start, 1 to {domain.MAX_DEPTH}."
+_LIMIT_HELP = f"Most nodes to visit, 1 to {domain.MAX_LIMIT}; past it the answer is truncated (NODE_LIMIT)."
+DirectionArg = Annotated[LineageDirection, strawberry.argument(description="Default BOTH.")]
+DepthArg = Annotated[int, strawberry.argument(description=_DEPTH_HELP)]
+NodeTypesArg = Annotated[list[str] | None, strawberry.argument(description=_NODE_TYPES_HELP)]
+EdgeTypesArg = Annotated[list[str] | None, strawberry.argument(description=_EDGE_TYPES_HELP)]
+LimitArg = Annotated[int, strawberry.argument(description=_LIMIT_HELP)]
+
+
+def lineage_field(global_id: Callable[[Any], str] = lambda root: str(root.id)) -> Any:
+    """A `lineage(direction, depth, nodeTypes, edgeTypes, limit)` field for a node type, e.g.
+
+        @strawberry.type
+        class ModelVersion:
+            id: strawberry.ID
+            lineage: LineageGraph = lineage_field()
+
+    `global_id(root)` gives the node's global id (by default its `id` attribute)."""
+
+    async def resolve(
+        root: Any,
+        info: strawberry.Info[Context, None],
+        direction: DirectionArg = LineageDirection.BOTH,
+        depth: DepthArg = domain.DEFAULT_DEPTH,
+        node_types: NodeTypesArg = None,
+        edge_types: EdgeTypesArg = None,
+        limit: LimitArg = domain.DEFAULT_LIMIT,
+    ) -> LineageGraph:
+        return await _trace(info, global_id(root), direction, depth, node_types, edge_types, limit)
+
+    return strawberry.field(resolver=resolve, description="This node's lineage: a subgraph around it.")
+
+
+@strawberry.type
+class LineageQuery:
+    @strawberry.field(description="The lineage subgraph around a node (any id of a lineage node kind).")
+    async def lineage(
+        self,
+        info: strawberry.Info[Context, None],
+        id: strawberry.ID,
+        direction: DirectionArg = LineageDirection.BOTH,
+        depth: DepthArg = domain.DEFAULT_DEPTH,
+        node_types: NodeTypesArg = None,
+        edge_types: EdgeTypesArg = None,
+        limit: LimitArg = domain.DEFAULT_LIMIT,
+    ) -> LineageGraph:
+        return await _trace(info, id, direction, depth, node_types, edge_types, limit)
+
+    @strawberry.field(
+        description="The model versions downstream of a dataset, dataset version, code version, run or model version."
+    )
+    async def impact(
+        self,
+        info: strawberry.Info[Context, None],
+        id: strawberry.ID,
+        depth: DepthArg = domain.MAX_DEPTH,
+        limit: LimitArg = domain.DEFAULT_IMPACT_LIMIT,
+    ) -> Impact:
+        impact = await info.context.services.lineage.impact(info.context.principal, id, depth, limit)
+        return to_impact(impact)
+
+    @strawberry.field(description="How one node reaches another: all shortest lineage paths, or not connected.")
+    async def lineage_path(
+        self,
+        info: strawberry.Info[Context, None],
+        from_: Annotated[strawberry.ID, strawberry.argument(name="from")],
+        to: strawberry.ID,
+        max_depth: DepthArg = domain.MAX_DEPTH,
+        limit: LimitArg = domain.DEFAULT_PATH_LIMIT,
+    ) -> LineagePath:
+        path = await info.context.services.lineage.path(info.context.principal, from_, to, max_depth, limit)
+        return to_path(path)
