@@ -14,9 +14,11 @@ from starlette.routing import Route
 
 from lineage_graph import __version__
 from lineage_graph.config import Settings
-from lineage_graph.domain.errors import Unavailable
+from lineage_graph.domain.auth import SYSTEM
+from lineage_graph.domain.errors import DomainError, Unavailable
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.integrations.openlineage import parse_events
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
@@ -57,6 +59,23 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+# HTTP statuses of the OpenLineage endpoint's refusals (the body names the code, the fields and the reasons).
+_HTTP_STATUS = {"VALIDATION_FAILED": 422, "UNAUTHENTICATED": 401, "FORBIDDEN": 403, "UNAVAILABLE": 503}
+
+
+async def openlineage_events(request: Request) -> Response:
+    """`POST /api/v1/lineage`: one OpenLineage event or an array of them, as the HTTP transport sends."""
+    services: Services = request.state.services
+    try:
+        events = parse_events(await request.body())
+        result = await services.ingest.ingest(getattr(request.state, "principal", SYSTEM), events)
+    except DomainError as exc:
+        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
+        body = {"error": {"code": exc.code, "message": exc.message, "problems": problems}}
+        return JSONResponse(body, status_code=_HTTP_STATUS.get(exc.code, 409))
+    return JSONResponse({"events": result.events, "runs": result.runs}, status_code=201)
+
+
 def create_app(settings: Settings) -> Starlette:
     """Build the app; the driver is opened when it starts serving and closed when it stops."""
     connection = graph_settings(settings)
@@ -80,5 +99,6 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/api/v1/lineage", openlineage_events, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

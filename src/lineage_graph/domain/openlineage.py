@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -117,7 +117,8 @@ class FacetState:
     set_at: dict[str, str] = field(default_factory=dict)
 
     def merge(self, facets: Facets, at: datetime) -> None:
-        stamp = at.isoformat()
+        # Same zone (UTC) and precision everywhere, so the strings compare as the times do.
+        stamp = at.astimezone(UTC).isoformat(timespec="microseconds")
         for key, value in facets.items():
             if isinstance(value, Mapping) and value.get("_deleted") is True:
                 if self.set_at.get(key, "") <= stamp:
@@ -177,3 +178,49 @@ class DatasetState:
 
 def status_of(event_type: EventType) -> RunStatus | None:
     return _STATUS_OF.get(event_type)
+
+
+JobKey = tuple[str, str]  # (namespace, name)
+DatasetKey = tuple[str, str]  # (namespace, name)
+VersionKey = tuple[str, str, str]  # (namespace, name, version)
+
+
+@dataclass(frozen=True)
+class StateKeys:
+    """The nodes a batch merges into, so the store can lock and read exactly those (sorted, to avoid deadlocks)."""
+
+    jobs: tuple[JobKey, ...]
+    runs: tuple[str, ...]
+    datasets: tuple[DatasetKey, ...]
+    versions: tuple[VersionKey, ...]
+
+
+@dataclass
+class GraphState:
+    """The current state of the nodes a batch touches; missing keys are nodes that do not exist yet."""
+
+    jobs: dict[JobKey, FacetState] = field(default_factory=dict)
+    runs: dict[str, RunState] = field(default_factory=dict)
+    datasets: dict[DatasetKey, DatasetState] = field(default_factory=dict)
+    versions: dict[VersionKey, FacetState] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunLink:
+    """An edge between a run and something keyed by strings: a job, a parent run, a dataset version."""
+
+    run_id: str
+    key: tuple[str, ...]
+
+
+@dataclass
+class GraphChanges:
+    """Everything one batch writes: the merged nodes and the edges (each edge MERGEd, so replays are no-ops)."""
+
+    state: GraphState
+    run_jobs: dict[str, JobKey] = field(default_factory=dict)
+    parents: dict[str, ParentRun] = field(default_factory=dict)
+    # Input versions resolved to an existing dataset's current version are linked, never rewritten.
+    linked_versions: set[VersionKey] = field(default_factory=set)
+    inputs: set[RunLink] = field(default_factory=set)
+    outputs: set[RunLink] = field(default_factory=set)

@@ -15,7 +15,6 @@ import typing
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
-from functools import cache
 from typing import Any, Union
 
 import attr
@@ -86,21 +85,22 @@ def parse_events(body: bytes) -> list[LineageEvent]:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationFailed.field("$", f"the body is not valid JSON: {exc}", "INVALID_JSON") from None
+    batch = isinstance(payload, list)
     if isinstance(payload, dict):
-        items, prefix = [payload], lambda _i: ""
+        items: list[Any] = [payload]
     elif isinstance(payload, list):
         if not payload:
             raise ValidationFailed.field("$", "an empty array holds no events", "EMPTY")
         if len(payload) > MAX_EVENTS_PER_REQUEST:
             message = f"at most {MAX_EVENTS_PER_REQUEST} events per request, got {len(payload)}"
             raise ValidationFailed.field("$", message, "TOO_MANY")
-        items, prefix = payload, lambda i: f"[{i}]"
+        items = payload
     else:
         raise ValidationFailed.field("$", "expected an OpenLineage event object or an array of them", "INVALID")
     problems: list[Problem] = []
     events: list[LineageEvent] = []
     for index, item in enumerate(items):
-        event = _parse_event(item, prefix(index), problems)
+        event = _parse_event(item, f"[{index}]" if batch else "", problems)
         if event is not None:
             events.append(event)
     if problems:
@@ -228,9 +228,14 @@ def _check_object(value: Any, cls: type[Any], path: str, problems: list[Problem]
                 problems.append(Problem(field_path, _reason(exc, value[field.name]), "INVALID_FORMAT"))
 
 
-@cache
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _hints(cls: type[Any]) -> dict[str, Any]:
-    hints: dict[str, Any] = typing.get_type_hints(cls)
+    # Resolving the generated classes' string annotations is slow; they never change, so once per class.
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = typing.get_type_hints(cls)
     return hints
 
 

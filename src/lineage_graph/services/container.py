@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.system import SystemService
 from lineage_graph.store.graph import Neo4jGraph
 
@@ -12,7 +13,8 @@ from lineage_graph.store.graph import Neo4jGraph
 class Services:
     graph: Neo4jGraph
     system: SystemService
+    ingest: IngestService
 
     @classmethod
     def build(cls, graph: Neo4jGraph) -> Services:
-        return cls(graph=graph, system=SystemService(graph))
+        return cls(graph=graph, system=SystemService(graph), ingest=IngestService(graph))
