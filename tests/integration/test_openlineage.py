@@ -67,14 +67,12 @@ def _one(db: Driver, cypher: str, **params: Any) -> dict[str, Any]:
 def _snapshot(db: Driver) -> list[Any]:
     """Every lineage node and edge with its properties (minus the audit log), in a stable order."""
     nodes = db.execute_query(
-        "MATCH (n) WHERE NOT n:AuditEvent AND NOT n:AuditHead "
-        "RETURN labels(n) AS labels, properties(n) AS props"
+        "MATCH (n) WHERE NOT n:AuditEvent AND NOT n:AuditHead RETURN labels(n) AS labels, properties(n) AS props"
     ).records
     edges = db.execute_query(
-        "MATCH (a)-[r]->(b) WHERE NOT a:AuditEvent "
-        "RETURN type(r) AS type, properties(a) AS a, properties(b) AS b"
+        "MATCH (a)-[r]->(b) WHERE NOT a:AuditEvent RETURN type(r) AS type, properties(a) AS a, properties(b) AS b"
     ).records
-    return sorted((json.dumps(r.data(), sort_keys=True, default=str) for r in [*nodes, *edges]))
+    return sorted(json.dumps(r.data(), sort_keys=True, default=str) for r in [*nodes, *edges])
 
 
 def test_start_and_complete_build_the_run_job_and_dataset_lineage(http: httpx.Client, db: Driver) -> None:
@@ -152,7 +150,10 @@ def test_the_terminal_event_with_the_latest_time_wins_whatever_the_arrival_order
 
 def test_replaying_events_leaves_the_same_graph(http: httpx.Client, db: Driver) -> None:
     run_id = str(uuid.uuid4())
-    events = [_run_event("START", run_id, "2026-03-01T10:00:00Z"), _run_event("COMPLETE", run_id, "2026-03-01T11:00:00Z")]
+    events = [
+        _run_event("START", run_id, "2026-03-01T10:00:00Z"),
+        _run_event("COMPLETE", run_id, "2026-03-01T11:00:00Z"),
+    ]
     for event in events:
         assert _post(http, event).status_code == 201
     first = _snapshot(db)
