@@ -18,7 +18,7 @@ from lineage_graph.domain.auth import SYSTEM
 from lineage_graph.domain.errors import DomainError, Unavailable
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
-from lineage_graph.integrations.openlineage import parse_events
+from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
@@ -67,7 +67,7 @@ async def openlineage_events(request: Request) -> Response:
     """`POST /api/v1/lineage`: one OpenLineage event or an array of them, as the HTTP transport sends."""
     services: Services = request.state.services
     try:
-        events = parse_events(await request.body())
+        events = parse_events(decode_body(await request.body(), request.headers.get("content-encoding")))
         result = await services.ingest.ingest(getattr(request.state, "principal", SYSTEM), events)
     except DomainError as exc:
         problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import types
 import typing
+import zlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
@@ -50,6 +51,7 @@ from lineage_graph.domain.openlineage import (
 
 # Bounds the work one request can ask for; larger replays are split by the client.
 MAX_EVENTS_PER_REQUEST = 1000
+MAX_BODY_BYTES = 64 * 1024 * 1024
 
 # The facets the spec defines under well-known keys, checked against their own generated classes; any other
 # key is a custom facet, checked against the base facet class of its section (which allows extra fields).
@@ -77,6 +79,24 @@ _KNOWN_FACETS: dict[type[Any], dict[str, type[Any]]] = {
         "columnLineage": column_lineage_dataset.ColumnLineageDatasetFacet,
     },
 }
+
+
+def decode_body(body: bytes, content_encoding: str | None) -> bytes:
+    """The request body as JSON bytes: the HTTP transport gzips it when configured with `compression: gzip`."""
+    encoding = (content_encoding or "identity").strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding != "gzip":
+        raise ValidationFailed.field("Content-Encoding", f"unsupported encoding {encoding!r}", "UNSUPPORTED")
+    try:
+        # Bounded, so a small compressed body cannot expand without limit in memory.
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        data = decompressor.decompress(body, MAX_BODY_BYTES + 1)
+    except zlib.error as exc:
+        raise ValidationFailed.field("$", f"the gzip body is corrupt: {exc}", "INVALID_ENCODING") from None
+    if len(data) > MAX_BODY_BYTES or decompressor.unconsumed_tail:
+        raise ValidationFailed.field("$", f"the body exceeds {MAX_BODY_BYTES} bytes uncompressed", "TOO_LARGE")
+    return data
 
 
 def parse_events(body: bytes) -> list[LineageEvent]:
