@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,9 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
-from lineage_graph.app import create_app
 from lineage_graph.config import Settings
 from lineage_graph.neo4j_local import LocalNeo4j, free_port
 
@@ -131,30 +131,36 @@ def _report(label: str, figures: dict[str, float]) -> None:
 
 @contextmanager
 def _local_server(workdir: Path) -> Iterator[str]:
+    """A private Neo4j and `lineage-graph serve` in their own processes, so the bench client shares no GIL."""
     neo4j = LocalNeo4j(home=workdir / "neo4j", cache_dir=Settings().cache_dir, bolt_port=free_port(), heap="1g")
     connection = neo4j.start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "NEO4J_URI": connection.uri,
+        "NEO4J_USER": connection.user,
+        "NEO4J_PASSWORD": connection.password,
+        "LINEAGE_GRAPH_DATA_DIR": str(workdir / "data"),
+        "LINEAGE_GRAPH_LOG_LEVEL": "warning",
+    }
+    command = [str(Path(sys.executable).with_name("lineage-graph")), "serve", "--port", str(port)]
+    server = subprocess.Popen(command, env=env)
+    url = f"http://127.0.0.1:{port}"
     try:
-        settings = Settings(
-            neo4j_uri=connection.uri,
-            neo4j_user=connection.user,
-            neo4j_password=connection.password,
-            data_dir=workdir / "data",
-        )
-        port = free_port()
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            if not thread.is_alive():
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the bench server did not start")
-            time.sleep(0.05)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=30)
+            time.sleep(0.2)
+        yield url
     finally:
+        server.terminate()
+        server.wait(timeout=30)
         neo4j.stop()
 
 
