@@ -150,6 +150,8 @@ class RunState:
         if status is None:
             if self.status is RunStatus.NEW:
                 self.status, self.status_at = RunStatus.OTHER, at
+            elif self.status is RunStatus.OTHER and self.status_at is not None:
+                self.status_at = min(self.status_at, at)  # the earliest, so the order of OTHERs does not matter
             return
         if self._wins(status, at):
             self.status, self.status_at = status, at

@@ -13,7 +13,7 @@ import json
 import types
 import typing
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Union
@@ -183,80 +183,106 @@ def _event_time(value: str, path: str, problems: list[Problem]) -> datetime | No
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+Checker = Callable[[Any, str, list[Problem]], None]
+_CHECKERS: dict[Any, Checker] = {}
+
+
 def _check(value: Any, expected: Any, path: str, problems: list[Problem]) -> None:
     """Check `value` against a type from the generated classes, appending a Problem per violation."""
+    _checker(expected)(value, path, problems)
+
+
+def _checker(expected: Any) -> Checker:
+    # Compiled once per type into closures: introspecting the annotations per value would dominate ingestion.
+    checker = _CHECKERS.get(expected)
+    if checker is None:
+        checker = _CHECKERS[expected] = _compile(expected)
+    return checker
+
+
+def _compile(expected: Any) -> Checker:
     if expected is Any:
-        return
+        return lambda value, path, problems: None
     origin = typing.get_origin(expected)
     if origin in (Union, types.UnionType):
-        options = typing.get_args(expected)
-        if value is None and type(None) in options:
-            return
-        non_null = [option for option in options if option is not type(None)]
-        expected = non_null[0] if len(non_null) == 1 else Any
-        _check(value, expected, path, problems)
-        return
+        non_null = [option for option in typing.get_args(expected) if option is not type(None)]
+        inner_type = non_null[0] if len(non_null) == 1 else Any
+        nullable = len(non_null) < len(typing.get_args(expected))
+
+        def check_union(value: Any, path: str, problems: list[Problem]) -> None:
+            if value is None and nullable:
+                return
+            _checker(inner_type)(value, path, problems)
+
+        return check_union
     if origin is list:
-        if not isinstance(value, list):
-            problems.append(Problem(path or "$", f"expected an array, got {_json_type(value)}", "INVALID_TYPE"))
-            return
         (item_type,) = typing.get_args(expected)
-        for index, item in enumerate(value):
-            _check(item, item_type, f"{path}[{index}]", problems)
-        return
+
+        def check_list(value: Any, path: str, problems: list[Problem]) -> None:
+            if not isinstance(value, list):
+                problems.append(Problem(path or "$", f"expected an array, got {_json_type(value)}", "INVALID_TYPE"))
+                return
+            check_item = _checker(item_type)
+            for index, item in enumerate(value):
+                check_item(item, f"{path}[{index}]", problems)
+
+        return check_list
     if origin is dict:
+        _, value_type = typing.get_args(expected)
+        known = _KNOWN_FACETS.get(value_type, {})
+
+        def check_dict(value: Any, path: str, problems: list[Problem]) -> None:
+            if not isinstance(value, dict):
+                problems.append(Problem(path or "$", f"expected an object, got {_json_type(value)}", "INVALID_TYPE"))
+                return
+            for key, item in value.items():
+                _checker(known.get(key, value_type))(item, _join(path, key), problems)
+
+        return check_dict
+    if isinstance(expected, type) and attr.has(expected):
+        return _compile_object(expected)
+    if isinstance(expected, type) and issubclass(expected, Enum):
+        allowed = [member.value for member in expected]
+
+        def check_enum(value: Any, path: str, problems: list[Problem]) -> None:
+            if value not in allowed:
+                message = f"must be one of {', '.join(allowed)}, got {value!r}"
+                problems.append(Problem(path, message, "INVALID_VALUE"))
+
+        return check_enum
+
+    def check_scalar(value: Any, path: str, problems: list[Problem]) -> None:
+        if not _is_instance(value, expected):
+            message = f"expected {_json_name(expected)}, got {_json_type(value)}"
+            problems.append(Problem(path or "$", message, "INVALID_TYPE"))
+
+    return check_scalar
+
+
+def _compile_object(cls: type[Any]) -> Checker:
+    hints = typing.get_type_hints(cls)
+    fields = [(field, field.default is attr.NOTHING and field.init, hints[field.name]) for field in attr.fields(cls)]
+
+    def check_object(value: Any, path: str, problems: list[Problem]) -> None:
         if not isinstance(value, dict):
             problems.append(Problem(path or "$", f"expected an object, got {_json_type(value)}", "INVALID_TYPE"))
             return
-        _, value_type = typing.get_args(expected)
-        known = _KNOWN_FACETS.get(value_type, {})
-        for key, item in value.items():
-            _check(item, known.get(key, value_type), _join(path, key), problems)
-        return
-    if isinstance(expected, type) and attr.has(expected):
-        _check_object(value, expected, path, problems)
-        return
-    if isinstance(expected, type) and issubclass(expected, Enum):
-        allowed = [member.value for member in expected]
-        if value not in allowed:
-            problems.append(Problem(path, f"must be one of {', '.join(allowed)}, got {value!r}", "INVALID_VALUE"))
-        return
-    if not _is_instance(value, expected):
-        problems.append(
-            Problem(path or "$", f"expected {_json_name(expected)}, got {_json_type(value)}", "INVALID_TYPE")
-        )
+        for field, required, field_type in fields:
+            if field.name not in value:
+                if required:
+                    problems.append(Problem(_join(path, field.name), "is required", "REQUIRED"))
+                continue
+            item = value[field.name]
+            before = len(problems)
+            _checker(field_type)(item, _join(path, field.name), problems)
+            if len(problems) == before and field.validator is not None and item is not None:
+                try:
+                    # The generated validators (UUID, date-time) ignore the instance; there is none yet.
+                    field.validator(None, field, item)
+                except (ValueError, TypeError, OverflowError) as exc:
+                    problems.append(Problem(_join(path, field.name), _reason(exc, item), "INVALID_FORMAT"))
 
-
-def _check_object(value: Any, cls: type[Any], path: str, problems: list[Problem]) -> None:
-    if not isinstance(value, dict):
-        problems.append(Problem(path or "$", f"expected an object, got {_json_type(value)}", "INVALID_TYPE"))
-        return
-    hints = _hints(cls)
-    for field in attr.fields(cls):
-        field_path = _join(path, field.name)
-        if field.name not in value:
-            if field.default is attr.NOTHING and field.init:
-                problems.append(Problem(field_path, "is required", "REQUIRED"))
-            continue
-        before = len(problems)
-        _check(value[field.name], hints[field.name], field_path, problems)
-        if len(problems) == before and field.validator is not None and value[field.name] is not None:
-            try:
-                # The generated validators (UUID, date-time) ignore the instance; there is none yet.
-                field.validator(None, field, value[field.name])
-            except (ValueError, TypeError, OverflowError) as exc:
-                problems.append(Problem(field_path, _reason(exc, value[field.name]), "INVALID_FORMAT"))
-
-
-_HINTS: dict[type[Any], dict[str, Any]] = {}
-
-
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    # Resolving the generated classes' string annotations is slow; they never change, so once per class.
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
+    return check_object
 
 
 def _is_instance(value: Any, expected: Any) -> bool:
