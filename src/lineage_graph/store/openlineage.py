@@ -152,6 +152,8 @@ _WRITES = (
     ("outputs", _WRITE_OUTPUTS),
 )
 
+INGEST_TIMEOUT = 60.0
+
 Plan = Callable[[GraphState], GraphChanges]
 
 
@@ -182,7 +184,9 @@ class OpenLineageStore:
             await append_audit_event(tx, audit)
             return changes
 
-        return await self._graph.write(work)
+        # Ingestion is a batch API, not an interactive one: a batch of up to 1000 events (or the first request on a
+        # cold database, which plans every statement) may need more than the interactive budget.
+        return await self._graph.write(work, timeout=max(self._graph.query_timeout, INGEST_TIMEOUT))
 
 
 async def _lock(tx: AsyncManagedTransaction, cypher: str, keys: list[Any], now: datetime) -> list[dict[str, Any]]:
