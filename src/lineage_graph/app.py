@@ -15,10 +15,12 @@ from starlette.routing import Route
 
 from lineage_graph import __version__
 from lineage_graph.config import Settings
-from lineage_graph.domain.errors import Unavailable
+from lineage_graph.domain.auth import ANONYMOUS
+from lineage_graph.domain.errors import DomainError, Unavailable
 from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from lineage_graph.observability import ObservabilityMiddleware
@@ -62,6 +64,24 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+# HTTP statuses of the OpenLineage endpoint's refusals (the body names the code, the fields and the reasons).
+_HTTP_STATUS = {"VALIDATION_FAILED": 422, "UNAUTHENTICATED": 401, "FORBIDDEN": 403, "UNAVAILABLE": 503}
+
+
+async def openlineage_events(request: Request) -> Response:
+    """`POST /api/v1/lineage`: one OpenLineage event or an array of them, as the HTTP transport sends."""
+    services: Services = request.state.services
+    try:
+        events = parse_events(decode_body(await request.body(), request.headers.get("content-encoding")))
+        # The authentication middleware always sets the principal; without it nobody is trusted.
+        result = await services.ingest.ingest(getattr(request.state, "principal", ANONYMOUS), events)
+    except DomainError as exc:
+        problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
+        body = {"error": {"code": exc.code, "message": exc.message, "problems": problems}}
+        return JSONResponse(body, status_code=_HTTP_STATUS.get(exc.code, 409))
+    return JSONResponse({"events": result.events, "runs": result.runs}, status_code=201)
+
+
 def create_app(settings: Settings) -> Starlette:
     """Build the app; the driver is opened when it starts serving and closed when it stops."""
     connection = graph_settings(settings)
@@ -96,11 +116,13 @@ def create_app(settings: Settings) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/api/v1/lineage", openlineage_events, methods=["POST"]),
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),
         # Then outermost first: an oversized body is refused before the token lookup touches Neo4j.
         Middleware(BodyLimitMiddleware, max_bytes=settings.graphql_max_body_bytes),
+        Middleware(BodyLimitMiddleware, max_bytes=settings.ingest_max_body_bytes, paths=("/api/v1/lineage",)),
         Middleware(AuthenticationMiddleware, anonymous_role=settings.anonymous_role),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
 
     # GraphQL hardening: a hostile document is refused before any resolver (or Neo4j) runs.
     graphql_max_body_bytes: int = Field(default=256 * 1024, ge=1024)  # the raw HTTP body of a POST
+    # OpenLineage batches (up to 1000 events) are larger than GraphQL documents, but still bounded.
+    ingest_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     graphql_max_tokens: int = Field(default=5000, ge=10)  # lexer tokens in one document
     graphql_max_depth: int = Field(default=20, ge=2)  # selection levels, introspection included (GraphiQL's needs 15)
     graphql_max_aliases: int = Field(default=50, ge=1)  # aliased fields in one document

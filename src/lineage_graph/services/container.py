@@ -9,6 +9,7 @@ from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.audit import AuditService
 from lineage_graph.services.auth import AuthService
 from lineage_graph.services.discovery import DiscoveryService
+from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.system import SystemService
@@ -29,6 +30,7 @@ class Services:
     auth: AuthService
     audit: AuditService
     lineage: LineageService
+    ingest: IngestService
 
     @classmethod
     def build(cls, graph: Neo4jGraph, production_environments: Sequence[str] = ("production", "prod")) -> Services:
@@ -43,4 +45,5 @@ class Services:
             auth=AuthService(graph),
             audit=AuditService(graph),
             lineage=LineageService.over(graph),
+            ingest=IngestService(graph),
         )
