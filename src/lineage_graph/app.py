@@ -17,6 +17,10 @@ from lineage_graph.config import Settings
 from lineage_graph.domain.errors import Unavailable
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.integrations.s3 import S3ObjectHeads
+from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
+from lineage_graph.services.access_keys import load_master_key
+from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
@@ -44,6 +48,18 @@ def graph_settings(settings: Settings) -> GraphSettings:
     )
 
 
+def sigv4_master_key(settings: Settings) -> bytes:
+    configured = settings.sigv4_master_key.get_secret_value() if settings.sigv4_master_key else None
+    return load_master_key(configured, settings.data_dir)
+
+
+def artifact_verifier(settings: Settings) -> ArtifactVerifier | None:
+    """The S3 check at registration, when the `verify_s3_artifacts` setting is on."""
+    if not settings.verify_s3_artifacts:
+        return None
+    return ArtifactVerifier(S3ObjectHeads.connect(settings.aws_region, settings.s3_endpoint_url))
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "version": __version__})
 
@@ -60,6 +76,8 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings) -> Starlette:
     """Build the app; the driver is opened when it starts serving and closed when it stops."""
     connection = graph_settings(settings)
+    master_key = sigv4_master_key(settings)
+    verifier = artifact_verifier(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -70,7 +88,7 @@ def create_app(settings: Settings) -> Starlette:
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
                 logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
-            yield {"services": Services.build(graph)}
+            yield {"services": Services.build(graph, sigv4_master_key=master_key, artifact_verifier=verifier)}
         finally:
             await graph.close()
 
@@ -80,5 +98,8 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        # boto3 posts to the endpoint_url's path plus "/", so both spellings are served.
+        Route("/sagemaker", sagemaker_endpoint, methods=["POST"]),
+        Route("/sagemaker/", sagemaker_endpoint, methods=["POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

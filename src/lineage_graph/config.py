@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,13 @@ class Settings(BaseSettings):
 
     graphiql: bool = True
     introspection: bool = True
+
+    # SigV4 secrets are derived from this key (see domain/access_keys.py); unset: a key file in data_dir.
+    sigv4_master_key: SecretStr | None = None
+    # S3 artifact verification at registration (head_object), off by default; endpoint for MinIO/moto.
+    verify_s3_artifacts: bool = False
+    s3_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
 
     @property
     def managed_neo4j(self) -> bool:
