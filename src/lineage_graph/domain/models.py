@@ -97,6 +97,7 @@ class ModelVersion:
     aliases: tuple[str, ...] = ()
     artifact_size: int | None = None
     artifact_etag: str | None = None
+    needs_review: bool = False  # set when an upstream dataset version was flagged after approval
 
     @property
     def ref(self) -> NodeRef:

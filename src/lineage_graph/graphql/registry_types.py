@@ -108,6 +108,7 @@ class ModelVersion(Node):
     tags: list[str]
     approval_status: ApprovalStatus
     archived: bool
+    needs_review: bool = strawberry.field(description="An upstream dataset version was flagged after approval.")
     aliases: list[str]
     created_by: str | None
     created_at: datetime
@@ -132,6 +133,7 @@ class ModelVersion(Node):
             tags=list(v.tags),
             approval_status=v.approval_status,
             archived=v.archived,
+            needs_review=v.needs_review,
             aliases=list(v.aliases),
             created_by=v.created_by,
             created_at=v.created_at,

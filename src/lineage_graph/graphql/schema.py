@@ -7,13 +7,14 @@ from strawberry.extensions import DisableIntrospection
 from strawberry.extensions.base_extension import SchemaExtension
 from strawberry.tools import merge_types
 
+from lineage_graph.graphql.approvals import ApprovalMutation, ApprovalQuery
 from lineage_graph.graphql.errors import ErrorPolicy
 from lineage_graph.graphql.registry_mutations import RegistryMutation
 from lineage_graph.graphql.registry_queries import RegistryQuery
 from lineage_graph.graphql.system import SystemQuery
 
-Query = merge_types("Query", (SystemQuery, RegistryQuery))
-Mutation = merge_types("Mutation", (RegistryMutation,))
+Query = merge_types("Query", (SystemQuery, RegistryQuery, ApprovalQuery))
+Mutation = merge_types("Mutation", (RegistryMutation, ApprovalMutation))
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:

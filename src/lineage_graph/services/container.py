@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lineage_graph.services.access_keys import AccessKeyService
+from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.discovery import DiscoveryService
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.sagemaker import SageMakerService
 from lineage_graph.services.system import SystemService
 from lineage_graph.store.access_keys import AccessKeyStore
+from lineage_graph.store.approvals import ApprovalStore
 from lineage_graph.store.catalog import CatalogStore
 from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.graph import Neo4jGraph
@@ -28,6 +30,7 @@ class Services:
     discovery: DiscoveryService
     access_keys: AccessKeyService
     sagemaker: SageMakerService
+    approvals: ApprovalService
 
     @classmethod
     def build(
@@ -50,4 +53,5 @@ class Services:
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
             sagemaker=SageMakerService(SageMakerStore(graph), registry),
+            approvals=ApprovalService(ApprovalStore(graph)),
         )

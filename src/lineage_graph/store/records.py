@@ -86,6 +86,7 @@ def to_model_version(p: Props, aliases: Sequence[str] = ()) -> ModelVersion:
         aliases=tuple(sorted(aliases)),
         artifact_size=p.get("artifact_size"),
         artifact_etag=p.get("artifact_etag"),
+        needs_review=bool(p.get("needs_review")),
     )
 
 
