@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lineage_graph.config import Settings
+from lineage_graph.domain.auth import Role
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
 
 
@@ -154,6 +155,36 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# ---- sagemaker-key ------------------------------------------------------------------------------------
+def cmd_sagemaker_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Issue or revoke a SigV4 access key for the SageMaker-compatible API (the secret is shown once)."""
+    from lineage_graph.app import sigv4_master_key
+    from lineage_graph.domain.auth import SYSTEM, Role
+    from lineage_graph.domain.errors import DomainError
+    from lineage_graph.services.container import Services
+
+    async def run() -> int:
+        async with _graph(settings) as graph:
+            keys = Services.build(graph, sigv4_master_key=sigv4_master_key(settings)).access_keys
+            if args.action == "revoke":
+                revoked = await keys.revoke(SYSTEM, args.access_key_id)
+                _print(f"revoked {revoked.access_key_id} ({revoked.name})")
+                return 0
+            issued = await keys.issue(SYSTEM, args.name, Role(args.role), args.principal)
+            _print(f"aws_access_key_id = {issued.key.access_key_id}")
+            _print(f"aws_secret_access_key = {issued.secret}")
+            _print(
+                f"# acts as {issued.key.principal} with the {issued.key.role.value} role; the secret is not shown again"
+            )
+            return 0
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        _print(f"error: {exc.message}")
+        return 1
+
+
 # ---- parser -----------------------------------------------------------------------------------------
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -177,6 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(handler=cmd_schema)
     demo = sub.add_parser("demo", help="load a small example graph (idempotent)")
     demo.set_defaults(handler=cmd_demo)
+
+    sm_key = sub.add_parser("sagemaker-key", help="issue or revoke SigV4 keys for the /sagemaker API")
+    sm_key_actions = sm_key.add_subparsers(dest="action", required=True)
+    sm_create = sm_key_actions.add_parser("create", help="issue a key pair bound to a principal and role")
+    sm_create.add_argument("--name", required=True, help="what the key is for; also the principal by default")
+    sm_create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    sm_create.add_argument("--principal", help="the principal the key acts as (default: --name)")
+    sm_revoke = sm_key_actions.add_parser("revoke", help="revoke a key")
+    sm_revoke.add_argument("access_key_id")
+    sm_key.set_defaults(handler=cmd_sagemaker_key)
     return parser
 
 

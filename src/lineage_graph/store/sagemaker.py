@@ -62,9 +62,12 @@ MATCH (v:ModelVersion {group: $group, version: $version})
 SET v.approval_status = $to_status, v.updated_at = $now
 REMOVE v._lock
 MERGE (d:ApprovalDecision {decision_id: $decision_id})
-  ON CREATE SET d.from_status = $from_status, d.to_status = $to_status, d.actor = $actor, d.at = $now,
-                d.comment = $comment, d.evidence = $evidence
+  ON CREATE SET d.decision = $decision, d.from_status = $from_status, d.to_status = $to_status, d.actor = $actor,
+                d.at = $now, d.comment = $comment, d.evidence = $evidence, d.round = coalesce(v.approval_round, 0)
 MERGE (d)-[:DECIDES]->(v)
+WITH v
+SET v.approval_round = CASE WHEN $decision = 'REJECT' THEN coalesce(v.approval_round, 0) + 1
+                            ELSE coalesce(v.approval_round, 0) END
 """
 
 _TOKENS = """
@@ -142,14 +145,15 @@ class SageMakerStore:
     ) -> bool:
         """Mirror a decision already taken in SageMaker: an ApprovalDecision marked imported, and an audit
         event `model_version.approval_imported`. Governance rules are not re-run: the decision was made there.
-        Returns False (and writes nothing) when the version already has that status."""
+        Returns False (and writes nothing) when the version already has that status; a return to pending
+        is not a decision and is not mirrored."""
         decision_id = hashlib.sha256(f"{source}|{status.value}|{comment}".encode()).hexdigest()[:32]
 
         async def work(tx: AsyncManagedTransaction) -> bool:
             row = await fetch_one(tx, _LOCK_VERSION, group=group, version=version)
             if row is None:
                 raise NotFound("model version", f"{group}/{version}", "id")
-            if row["status"] == status.value:
+            if row["status"] == status.value or status is ApprovalStatus.PENDING_MANUAL_APPROVAL:
                 await tx.run("MATCH (v:ModelVersion {group: $g, version: $v}) REMOVE v._lock", g=group, v=version)
                 return False
             evidence = {"imported": True, "source": source}
@@ -160,6 +164,7 @@ class SageMakerStore:
                 to_status=status.value,
                 from_status=row["status"],
                 decision_id=decision_id,
+                decision="APPROVE" if status is ApprovalStatus.APPROVED else "REJECT",
                 actor=actor,
                 now=datetime.now(UTC),
                 comment=comment,

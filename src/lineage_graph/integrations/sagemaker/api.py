@@ -53,6 +53,9 @@ def aws_error(code: str, message: str, status: int) -> Response:
 
 
 def _domain_error(exc: DomainError) -> Response:
+    if isinstance(exc, PolicyNotMet) and any(p.code == "MISSING_ROLE" for p in exc.problems):
+        # A refused approval whose reasons include a missing role reads as AccessDenied, with every reason.
+        return aws_error("AccessDeniedException", exc.message, 403)
     reasons = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems)
     message = exc.message if not reasons or reasons in exc.message else f"{exc.message} ({reasons})"
     for kind, code, status in _AWS_ERRORS:

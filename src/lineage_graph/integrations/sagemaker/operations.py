@@ -229,7 +229,13 @@ async def update_model_package(call: Call, params: Params) -> Result:
 
 
 async def _decide(call: Call, ref: NodeRef, status: ApprovalStatus, comment: str | None) -> None:
-    raise ValidationFailed.field("ModelApprovalStatus", "approvals through this API are not available yet")
+    """Approvals go through the approval workflow, so four-eyes and the group's policy hold here too."""
+    if status is ApprovalStatus.APPROVED:
+        await call.services.approvals.approve(call.principal, ref, comment)
+    elif status is ApprovalStatus.REJECTED:
+        await call.services.approvals.reject(call.principal, ref, comment)
+    else:
+        raise ValidationFailed.field("ModelApprovalStatus", "a decided version cannot go back to PendingManualApproval")
 
 
 # ---- lineage ----------------------------------------------------------------------------------------------
