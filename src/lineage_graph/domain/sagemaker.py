@@ -222,7 +222,7 @@ _METRIC_SAFE = re.compile(r"[^\w.:/@-]")
 
 def metrics_from_report(report: Any, split: str | None) -> list[Metric]:
     """Metrics in a SageMaker Model Monitor / Clarify style report: every `{"name": {"value": x}}` (any depth)
-    and every plain numeric leaf under a `*_metrics` object. Names are sanitised to our metric name rule."""
+    and every plain number directly inside a `*_metrics` object. Names are sanitised to our metric name rule."""
     found: dict[str, float] = {}
     for name, value in _numeric_leaves(report, in_metrics=False):
         clean = _METRIC_SAFE.sub("_", name)[:128]
@@ -240,6 +240,8 @@ def _numeric_leaves(node: Any, in_metrics: bool) -> Iterator[tuple[str, float]]:
             if isinstance(inner, int | float) and not isinstance(inner, bool):
                 yield str(key), float(inner)
             else:
-                yield from _numeric_leaves(value, in_metrics or str(key).endswith("metrics"))
+                # Plain numbers count only directly inside a `*_metrics` object, so matrices and histograms
+                # nested deeper are not mistaken for metrics.
+                yield from _numeric_leaves(value, str(key).endswith("metrics"))
         elif in_metrics and isinstance(value, int | float) and not isinstance(value, bool):
             yield str(key), float(value)

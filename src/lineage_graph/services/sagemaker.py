@@ -11,7 +11,7 @@ from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.commands import CodeVersionSpec, RecordRun, RegisterDatasetVersion
 from lineage_graph.domain.errors import NotFound, ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
-from lineage_graph.domain.models import ApprovalStatus, Job, RunKind, RunStatus
+from lineage_graph.domain.models import ApprovalStatus, Job, Run, RunKind, RunStatus
 from lineage_graph.domain.registry import Checker
 from lineage_graph.domain.sagemaker import (
     ASSOCIATION_TYPES,
@@ -71,6 +71,10 @@ class SageMakerService:
         return await self._store.import_approval(
             str(ref.parts[0]), int(ref.parts[1]), status, comment, source, actor.name
         )
+
+    async def runs(self, actor: Principal, run_ids: Sequence[str]) -> dict[str, Run]:
+        require(actor, Role.VIEWER)
+        return await self._registry.catalog.runs_by_id(run_ids)
 
     async def model_lineage(self, actor: Principal, ref: NodeRef) -> ModelLineage:
         require(actor, Role.VIEWER)
