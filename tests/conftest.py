@@ -18,6 +18,8 @@ from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import Neo4jGraph
 from tests.support import GraphQLClient, live_server
 
+pytest_plugins = ["tests.aws_support"]  # moto server fixtures: `moto_url`, `aws`
+
 
 @pytest.fixture(scope="session")
 def neo4j_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j | None]:

@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 from neo4j import Driver
 
 from lineage_graph.app import graph_settings
 from lineage_graph.cli import main
 from lineage_graph.config import Settings
 from lineage_graph.integrations.sagemaker.source import Boto3SageMakerSource
-from lineage_graph.neo4j_local import free_port
 from lineage_graph.services.container import Services
 from lineage_graph.services.sagemaker_import import ImportSummary, SageMakerImporter
 from lineage_graph.store.graph import Neo4jGraph
+from tests.aws_support import REGION
 from tests.support import GraphQLClient, graph_counts
 
-REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 QUALITY_REPORT = {
     "version": 0.0,
@@ -34,25 +30,6 @@ QUALITY_REPORT = {
         "confusion_matrix": {"0": {"0": 10, "1": 2}},
     },
 }
-
-
-@pytest.fixture(scope="session")
-def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def aws(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A clean moto, and credentials for it in the environment (moto accepts any)."""
-    httpx.post(f"{moto_url}/moto-api/reset").raise_for_status()
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    return moto_url
 
 
 def _clients(url: str) -> tuple[Any, Any]:
