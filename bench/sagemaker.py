@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import statistics
 import tempfile
@@ -138,6 +139,10 @@ def main() -> None:
     parser.add_argument("--packages", type=int, default=100)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
+    # The figures are the output: silence Neo4j's "unknown relationship type" notices on an empty graph and
+    # moto's request log.
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 

@@ -207,7 +207,12 @@ def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
             await apply_constraints(graph)
             importer = SageMakerImporter(Services.build(graph))
             with Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+                SpinnerColumn(),
+                TextColumn("{task.completed} items"),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
             ) as progress:
                 task = progress.add_task("importing", total=None)
 
