@@ -171,7 +171,7 @@ class SageMakerService:
         self, actor: Principal, starts: Sequence[NodeRef], direction: Direction, max_depth: int
     ) -> LineageWalk:
         require(actor, Role.VIEWER)
-        if not 1 <= len(starts) <= 1:
+        if len(starts) != 1:
             # SageMaker itself accepts exactly one start ARN.
             raise ValidationFailed.field("StartArns", "give exactly one ARN")
         if not 0 <= max_depth <= MAX_LINEAGE_DEPTH:

@@ -9,7 +9,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from lineage_graph.domain.errors import ValidationFailed
@@ -69,8 +69,6 @@ def epoch(value: datetime) -> float:
 
 
 def from_epoch(params: Params, name: str) -> datetime | None:
-    from datetime import UTC
-
     value = params.get(name)
     if value is None:
         return None
