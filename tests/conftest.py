@@ -27,6 +27,8 @@ WHERE NOT (n:Principal AND n.name = $keep)
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
 
+pytest_plugins = ["tests.aws_support"]  # moto server fixtures: `moto_url`, `aws`
+
 
 @pytest.fixture(scope="session")
 def neo4j_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j | None]:

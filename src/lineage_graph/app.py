@@ -21,9 +21,13 @@ from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
 from lineage_graph.integrations.openlineage import decode_body, parse_events
+from lineage_graph.integrations.s3 import S3ObjectHeads
+from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from lineage_graph.observability import ObservabilityMiddleware
+from lineage_graph.services.access_keys import load_master_key
+from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
@@ -49,6 +53,18 @@ def graph_settings(settings: Settings) -> GraphSettings:
         query_timeout=settings.neo4j_query_timeout,
         pool_size=settings.neo4j_pool_size,
     )
+
+
+def sigv4_master_key(settings: Settings) -> bytes:
+    configured = settings.sigv4_master_key.get_secret_value() if settings.sigv4_master_key else None
+    return load_master_key(configured, settings.data_dir)
+
+
+def artifact_verifier(settings: Settings) -> ArtifactVerifier | None:
+    """The S3 check at registration, when the `verify_s3_artifacts` setting is on."""
+    if not settings.verify_s3_artifacts:
+        return None
+    return ArtifactVerifier(S3ObjectHeads.connect(settings.aws_region, settings.s3_endpoint_url))
 
 
 async def healthz(request: Request) -> Response:
@@ -90,6 +106,9 @@ def create_app(settings: Settings) -> Starlette:
     async def metrics_endpoint(request: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
+    master_key = sigv4_master_key(settings)
+    verifier = artifact_verifier(settings)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         graph = Neo4jGraph.connect(connection)
@@ -100,7 +119,7 @@ def create_app(settings: Settings) -> Starlette:
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
                 logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
-            yield {"services": Services.build(graph)}
+            yield {"services": Services.build(graph, sigv4_master_key=master_key, artifact_verifier=verifier)}
         finally:
             await graph.close()
 
@@ -117,6 +136,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/api/v1/lineage", openlineage_events, methods=["POST"]),
+        # boto3 posts to the endpoint_url's path plus "/", so both spellings are served.
+        Route("/sagemaker", sagemaker_endpoint, methods=["POST"]),
+        Route("/sagemaker/", sagemaker_endpoint, methods=["POST"]),
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),

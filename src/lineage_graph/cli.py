@@ -7,11 +7,13 @@ import asyncio
 import getpass
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import Principal, Role, parse_group_roles
 from lineage_graph.domain.errors import DomainError
+from lineage_graph.domain.models import ApprovalStatus
 from lineage_graph.logs import configure_logging
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
 
@@ -246,6 +248,36 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
+# ---- sagemaker-key ------------------------------------------------------------------------------------
+def cmd_sagemaker_key(args: argparse.Namespace, settings: Settings) -> int:
+    """Issue or revoke a SigV4 access key for the SageMaker-compatible API (the secret is shown once)."""
+    from lineage_graph.app import sigv4_master_key
+    from lineage_graph.domain.auth import SYSTEM, Role
+    from lineage_graph.domain.errors import DomainError
+    from lineage_graph.services.container import Services
+
+    async def run() -> int:
+        async with _graph(settings) as graph:
+            keys = Services.build(graph, sigv4_master_key=sigv4_master_key(settings)).access_keys
+            if args.action == "revoke":
+                revoked = await keys.revoke(SYSTEM, args.access_key_id)
+                _print(f"revoked {revoked.access_key_id} ({revoked.name})")
+                return 0
+            issued = await keys.issue(SYSTEM, args.name, Role(args.role), args.principal)
+            _print(f"aws_access_key_id = {issued.key.access_key_id}")
+            _print(f"aws_secret_access_key = {issued.secret}")
+            _print(
+                f"# acts as {issued.key.principal} with the {issued.key.role.value} role; the secret is not shown again"
+            )
+            return 0
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        _print(f"error: {exc.message}")
+        return 1
+
+
 # ---- audit ------------------------------------------------------------------------------------------
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from lineage_graph.services.audit import AuditService
@@ -267,6 +299,81 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     except DomainError as exc:
         _print(f"error: {exc.message}")
         return 2
+
+
+# ---- import sagemaker / artifacts verify --------------------------------------------------------------
+def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
+    """Import SageMaker model package groups, packages, training jobs and endpoints (idempotent)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from lineage_graph.integrations.sagemaker.source import Boto3SageMakerSource
+    from lineage_graph.services.container import Services
+    from lineage_graph.services.sagemaker_import import KINDS, ImportSummary, SageMakerImporter
+    from lineage_graph.store.constraints import apply_constraints
+
+    source = Boto3SageMakerSource.connect(args.region or settings.aws_region, args.endpoint_url)
+    console = Console()
+
+    async def run() -> ImportSummary:
+        async with _graph(settings) as graph:
+            await apply_constraints(graph)
+            importer = SageMakerImporter(Services.build(graph))
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.completed} items"),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("importing", total=None)
+
+                def tick(what: str) -> None:
+                    progress.update(task, description=f"importing {what}", advance=1)
+
+                return await importer.run(source, args.group or (), args.since, tick)
+
+    summary = asyncio.run(run())
+    table = Table(title="SageMaker import")
+    for column in ("kind", "created", "updated", "unchanged", "skipped", "failed"):
+        table.add_column(column, justify="left" if column == "kind" else "right")
+    for kind in KINDS:
+        c = summary.counts[kind]
+        table.add_row(kind, *(str(c[o]) for o in ("created", "updated", "unchanged", "skipped", "failed")))
+    console.print(table)
+    for failure in summary.failures:
+        console.print(f"[yellow]! {failure}[/yellow]")
+    return 1 if any(summary.counts[k]["failed"] for k in KINDS) else 0
+
+
+def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:
+    """Re-verify the S3 artifacts of approved versions; exit 1 when any drifted."""
+    from lineage_graph.domain.auth import SYSTEM
+    from lineage_graph.domain.models import ApprovalStatus
+    from lineage_graph.integrations.s3 import S3ObjectHeads
+    from lineage_graph.services.artifacts import ArtifactService, ArtifactVerifier, VerificationReport
+    from lineage_graph.services.container import Services
+
+    heads = S3ObjectHeads.connect(args.region or settings.aws_region, args.endpoint_url or settings.s3_endpoint_url)
+
+    async def run() -> VerificationReport:
+        async with _graph(settings) as graph:
+            service = ArtifactService(ArtifactVerifier(heads), Services.build(graph).registry)
+            status = None if args.status == "ALL" else ApprovalStatus(args.status)
+            return await service.reverify(SYSTEM, status)
+
+    report = asyncio.run(run())
+    for drift in report.drift:
+        _print(f"DRIFT {drift.version} {drift.uri}: {drift.problem} ({drift.detail})")
+    _print(f"checked {report.checked} artifacts, {len(report.drift)} drifted, {report.skipped} not in S3")
+    return 1 if report.drift else 0
+
+
+def _date(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # ---- parser -----------------------------------------------------------------------------------------
@@ -310,6 +417,32 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="verify the audit log's hash chain")
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(handler=cmd_audit)
+
+    sm_key = sub.add_parser("sagemaker-key", help="issue or revoke SigV4 keys for the /sagemaker API")
+    sm_key_actions = sm_key.add_subparsers(dest="action", required=True)
+    sm_create = sm_key_actions.add_parser("create", help="issue a key pair bound to a principal and role")
+    sm_create.add_argument("--name", required=True, help="what the key is for; also the principal by default")
+    sm_create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    sm_create.add_argument("--principal", help="the principal the key acts as (default: --name)")
+    sm_revoke = sm_key_actions.add_parser("revoke", help="revoke a key")
+    sm_revoke.add_argument("access_key_id")
+    sm_key.set_defaults(handler=cmd_sagemaker_key)
+
+    importer = sub.add_parser("import", help="import a registry from elsewhere")
+    importers = importer.add_subparsers(dest="source", required=True)
+    sm_import = importers.add_parser("sagemaker", help="SageMaker model registry, training jobs and endpoints")
+    sm_import.add_argument("--region", help="AWS region (default: the aws_region setting)")
+    sm_import.add_argument("--group", action="append", help="import only this model package group (repeatable)")
+    sm_import.add_argument("--since", type=_date, help="only what was created/modified since (ISO date or time)")
+    sm_import.add_argument("--endpoint-url", help="SageMaker/S3 endpoint (a moto or private endpoint)")
+    sm_import.set_defaults(handler=cmd_import_sagemaker)
+
+    artifacts = sub.add_parser("artifacts", help="verify model artifacts in S3")
+    artifacts.add_argument("action", choices=["verify"])
+    artifacts.add_argument("--status", default="APPROVED", choices=[*(s.value for s in ApprovalStatus), "ALL"])
+    artifacts.add_argument("--region")
+    artifacts.add_argument("--endpoint-url", help="S3 endpoint (default: the s3_endpoint_url setting)")
+    artifacts.set_defaults(handler=cmd_artifacts)
     return parser
 
 

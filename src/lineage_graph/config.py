@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lineage_graph.domain.auth import Role
@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5000, ge=10)  # lexer tokens in one document
     graphql_max_depth: int = Field(default=20, ge=2)  # selection levels, introspection included (GraphiQL's needs 15)
     graphql_max_aliases: int = Field(default=50, ge=1)  # aliased fields in one document
+
+    # SigV4 secrets are derived from this key (see domain/access_keys.py); unset: a key file in data_dir.
+    sigv4_master_key: SecretStr | None = None
+    # S3 artifact verification at registration (head_object), off by default; endpoint for MinIO/moto.
+    verify_s3_artifacts: bool = False
+    s3_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
 
     @property
     def managed_neo4j(self) -> bool:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lineage_graph.services.access_keys import AccessKeyService
 from lineage_graph.services.approvals import ApprovalService
+from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.audit import AuditService
 from lineage_graph.services.auth import AuthService
 from lineage_graph.services.discovery import DiscoveryService
 from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.services.registry import RegistryService
+from lineage_graph.services.sagemaker import SageMakerService
 from lineage_graph.services.system import SystemService
+from lineage_graph.store.access_keys import AccessKeyStore
 from lineage_graph.store.approvals import ApprovalStore
 from lineage_graph.store.catalog import CatalogStore
 from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.graph import Neo4jGraph
 from lineage_graph.store.registry import RegistryStore
+from lineage_graph.store.sagemaker import SageMakerStore
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,8 @@ class Services:
     system: SystemService
     registry: RegistryService
     discovery: DiscoveryService
+    access_keys: AccessKeyService
+    sagemaker: SageMakerService
     approvals: ApprovalService
     auth: AuthService
     audit: AuditService
@@ -33,14 +41,26 @@ class Services:
     ingest: IngestService
 
     @classmethod
-    def build(cls, graph: Neo4jGraph, production_environments: Sequence[str] = ("production", "prod")) -> Services:
+    def build(
+        cls,
+        graph: Neo4jGraph,
+        production_environments: Sequence[str] = ("production", "prod"),
+        sigv4_master_key: bytes | None = None,
+        artifact_verifier: ArtifactVerifier | None = None,
+    ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
+        registry = RegistryService(
+            registry_store, catalog, DeploymentStore(graph), production_environments, artifact_verifier
+        )
         return cls(
             graph=graph,
             system=SystemService(graph),
-            registry=RegistryService(registry_store, catalog, DeploymentStore(graph), production_environments),
+            registry=registry,
             discovery=DiscoveryService(registry_store, catalog),
+            # Without a configured master key, issued SigV4 secrets only live as long as this process.
+            access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
+            sagemaker=SageMakerService(SageMakerStore(graph), registry),
             approvals=ApprovalService(ApprovalStore(graph)),
             auth=AuthService(graph),
             audit=AuditService(graph),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.commands import (
@@ -38,6 +38,9 @@ from lineage_graph.store.catalog import CatalogStore
 from lineage_graph.store.deployments import DeploymentFilter, DeploymentStore
 from lineage_graph.store.records import dumps, metrics_to_json
 from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilter
+
+if TYPE_CHECKING:
+    from lineage_graph.services.artifacts import ArtifactVerifier
 
 MAX_PAGE = 100
 
@@ -80,8 +83,10 @@ class RegistryService:
         catalog: CatalogStore,
         deployments: DeploymentStore,
         production_environments: Sequence[str] = ("production", "prod"),
+        artifacts: ArtifactVerifier | None = None,
     ) -> None:
         self.registry = registry
+        self.artifacts = artifacts
         self.catalog = catalog
         self.deployments = deployments
         self._production = frozenset(production_environments)
@@ -163,6 +168,10 @@ class RegistryService:
             "approval_status": ApprovalStatus.PENDING_MANUAL_APPROVAL.value,
             "archived": False,
         }
+        if self.artifacts is not None:  # S3 verification (a setting): refused before anything is written
+            verified = await self.artifacts.verify(cmd.artifact_uri, cmd.artifact_digest)
+            if verified is not None:
+                props.update(artifact_size=verified.size, artifact_etag=verified.etag, artifact_digest=verified.digest)
         version, _created = await self.registry.register_version(cmd, props, actor.name)
         return version
 

@@ -1,0 +1,1 @@
+"""Adapters from outside formats and services (AWS, OpenLineage) to the services layer."""

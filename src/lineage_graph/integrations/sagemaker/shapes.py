@@ -1,0 +1,202 @@
+"""Reading SageMaker request shapes and writing response shapes: field access that names the bad field,
+page tokens, timestamps, and our entities rendered as SageMaker's."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from lineage_graph.domain.errors import ValidationFailed
+from lineage_graph.domain.models import ModelGroup, ModelVersion
+from lineage_graph.domain.sagemaker import (
+    PREFIX,
+    PROP_APPROVAL_DESCRIPTION,
+    PROP_IMAGE,
+    PROP_LIFECYCLE_DESCRIPTION,
+    PROP_LIFECYCLE_STAGE,
+    PROP_LIFECYCLE_STATUS,
+    ArnScope,
+    approval_to_aws,
+)
+from lineage_graph.store.catalog import ModelLineage
+
+PROP_MODEL_METRICS = "sagemaker:model_metrics"
+PROP_PROJECT_ID = "sagemaker:project_id"
+
+Params = Mapping[str, Any]
+
+
+def text(params: Params, name: str, required: bool = False, path: str | None = None) -> str | None:
+    value = params.get(name)
+    where = path or name
+    if value is None:
+        if required:
+            raise ValidationFailed.field(where, "is required", "REQUIRED")
+        return None
+    if not isinstance(value, str):
+        raise ValidationFailed.field(where, "must be a string")
+    return value
+
+
+def required_text(params: Params, name: str, path: str | None = None) -> str:
+    value = text(params, name, required=True, path=path)
+    assert value is not None
+    return value
+
+
+def obj(params: Params, name: str) -> Params:
+    value = params.get(name) or {}
+    if not isinstance(value, Mapping):
+        raise ValidationFailed.field(name, "must be an object")
+    return value
+
+
+def string_map(params: Params, name: str) -> dict[str, str]:
+    value = obj(params, name)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationFailed.field(name, "must map strings to strings")
+    return dict(value)
+
+
+def epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+def from_epoch(params: Params, name: str) -> datetime | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    raise ValidationFailed.field(name, "must be a timestamp")
+
+
+# ---- paging ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Paging:
+    offset: int
+    limit: int
+    fingerprint: str
+
+    def next_token(self, returned: int, more: bool) -> str | None:
+        if not more or returned == 0:
+            return None
+        raw = json.dumps({"o": self.offset + returned, "f": self.fingerprint}).encode()
+        return base64.urlsafe_b64encode(raw).decode()
+
+
+def paging(params: Params, default_limit: int = 10, maximum: int = 100) -> Paging:
+    """MaxResults 1-`maximum`; NextToken is only valid with the same filters it was issued for."""
+    limit = params.get("MaxResults", default_limit)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum:
+        raise ValidationFailed.field("MaxResults", f"must be between 1 and {maximum}")
+    filters = {k: v for k, v in params.items() if k not in ("MaxResults", "NextToken")}
+    fingerprint = hashlib.sha256(json.dumps(filters, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    token = params.get("NextToken")
+    offset = 0
+    if token is not None:
+        try:
+            decoded = json.loads(base64.urlsafe_b64decode(str(token).encode()))
+            offset = int(decoded["o"])
+            if decoded["f"] != fingerprint or offset < 0:
+                raise ValueError
+        except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+            raise ValidationFailed.field("NextToken", "is not a token this request's filters issued") from None
+    return Paging(offset, limit, fingerprint)
+
+
+# ---- our entities as SageMaker shapes -------------------------------------------------------------------
+def group_shape(group: ModelGroup, arns: ArnScope) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "ModelPackageGroupName": group.name,
+        "ModelPackageGroupArn": arns.group_arn(group.name),
+        "CreationTime": epoch(group.created_at),
+        "ModelPackageGroupStatus": "Completed",
+    }
+    if group.description:
+        shape["ModelPackageGroupDescription"] = group.description
+    return shape
+
+
+def package_summary(version: ModelVersion, arns: ArnScope) -> dict[str, Any]:
+    shape: dict[str, Any] = {
+        "ModelPackageName": version.group,
+        "ModelPackageGroupName": version.group,
+        "ModelPackageVersion": version.version,
+        "ModelPackageArn": arns.package_arn(version.group, version.version),
+        "CreationTime": epoch(version.created_at),
+        "ModelPackageStatus": "Completed",
+        "ModelApprovalStatus": approval_to_aws(version.approval_status),
+    }
+    if version.description:
+        shape["ModelPackageDescription"] = version.description
+    return shape
+
+
+def package_shape(version: ModelVersion, lineage: ModelLineage, arns: ArnScope) -> dict[str, Any]:
+    props = version.custom_properties
+    container: dict[str, Any] = {"ModelDataUrl": version.artifact_uri, "Image": props.get(PROP_IMAGE, "")}
+    if version.framework:
+        container["Framework"] = version.framework
+    if version.framework_version:
+        container["FrameworkVersion"] = version.framework_version
+    shape = package_summary(version, arns)
+    shape.update(
+        {
+            "InferenceSpecification": {"Containers": [container]},
+            "LastModifiedTime": epoch(version.updated_at),
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            "CertifyForMarketplace": False,
+            "CustomerMetadataProperties": {k: v for k, v in props.items() if not k.startswith(PREFIX)},
+        }
+    )
+    if version.created_by:
+        shape["CreatedBy"] = {"UserProfileName": version.created_by}
+    metadata: dict[str, str] = {}
+    if lineage.code:
+        metadata["CommitId"] = lineage.code[0].commit
+        metadata["Repository"] = lineage.code[0].repository
+    if lineage.runs:
+        metadata["GeneratedBy"] = lineage.runs[0].run_id
+    if PROP_PROJECT_ID in props:
+        metadata["ProjectId"] = props[PROP_PROJECT_ID]
+    if metadata:
+        shape["MetadataProperties"] = metadata
+    if PROP_APPROVAL_DESCRIPTION in props:
+        shape["ApprovalDescription"] = props[PROP_APPROVAL_DESCRIPTION]
+    if PROP_MODEL_METRICS in props:
+        shape["ModelMetrics"] = json.loads(props[PROP_MODEL_METRICS])
+    if PROP_LIFECYCLE_STAGE in props:
+        lifecycle = {"Stage": props[PROP_LIFECYCLE_STAGE], "StageStatus": props.get(PROP_LIFECYCLE_STATUS, "")}
+        if PROP_LIFECYCLE_DESCRIPTION in props:
+            lifecycle["StageDescription"] = props[PROP_LIFECYCLE_DESCRIPTION]
+        shape["ModelLifeCycle"] = lifecycle
+    return shape
+
+
+def lifecycle_properties(params: Params) -> dict[str, str]:
+    lifecycle = obj(params, "ModelLifeCycle")
+    if not lifecycle:
+        return {}
+    props = {
+        PROP_LIFECYCLE_STAGE: required_text(lifecycle, "Stage", "ModelLifeCycle.Stage"),
+        PROP_LIFECYCLE_STATUS: required_text(lifecycle, "StageStatus", "ModelLifeCycle.StageStatus"),
+    }
+    description = text(lifecycle, "StageDescription", path="ModelLifeCycle.StageDescription")
+    if description:
+        props[PROP_LIFECYCLE_DESCRIPTION] = description
+    return props
+
+
+def customer_properties(params: Params, name: str = "CustomerMetadataProperties") -> dict[str, str]:
+    props = string_map(params, name)
+    for key in props:
+        if key.startswith(PREFIX):
+            raise ValidationFailed.field(f"{name}.{key[:40]}", f"keys starting with {PREFIX!r} are reserved")
+    return props
