@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import Principal, Role, parse_group_roles
@@ -16,6 +17,9 @@ from lineage_graph.domain.errors import DomainError
 from lineage_graph.domain.models import ApprovalStatus
 from lineage_graph.logs import configure_logging
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
+
+if TYPE_CHECKING:
+    from lineage_graph.store.graph import Neo4jGraph
 
 
 def local_neo4j(settings: Settings) -> LocalNeo4j:
@@ -218,6 +222,8 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> int:
         async with _graph(settings) as graph:
             service = AuthService(graph)
+            if args.action == "create" and args.sigv4:
+                return await _issue_sigv4_key(graph, settings, args)
             if args.action == "create":
                 issued = await service.create_token(
                     _operator(),
@@ -246,6 +252,19 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     except DomainError as exc:
         _print(f"error: {exc.message}")
         return 1
+
+
+async def _issue_sigv4_key(graph: Neo4jGraph, settings: Settings, args: argparse.Namespace) -> int:
+    """`token create --sigv4`: an access key pair for the SageMaker-compatible API instead of a Bearer token."""
+    from lineage_graph.app import sigv4_master_key
+    from lineage_graph.services.container import Services
+
+    keys = Services.build(graph, sigv4_master_key=sigv4_master_key(settings)).access_keys
+    issued = await keys.issue(_operator(), args.name, Role.parse(args.role), args.name)
+    _print(f"aws_access_key_id = {issued.key.access_key_id}")
+    _print(f"aws_secret_access_key = {issued.secret}")
+    _print(f"# acts as {issued.key.principal} with the {issued.key.role.value} role; the secret is not shown again")
+    return 0
 
 
 # ---- sagemaker-key ------------------------------------------------------------------------------------
@@ -408,6 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True, help="the principal (person or pipeline) the token acts as")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--group-role", action="append", metavar="GROUP=ROLE", help="a role for one model group")
+    create.add_argument(
+        "--sigv4",
+        action="store_true",
+        help="issue an AWS-style access key pair for the SageMaker-compatible API instead",
+    )
     listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
     listing.add_argument("--all", action="store_true", help="include revoked tokens")
     revoke = token_sub.add_parser("revoke", help="revoke a token by its id (see `token list`)")
