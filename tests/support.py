@@ -151,3 +151,17 @@ def check_response(response: httpx.Response) -> dict[str, Any] | None:
         assert code != "INTERNAL", f"an unexpected exception, masked: {error}"
         assert error.get("message"), error
     return body
+
+
+# Nodes a test does not make itself: the session's principals and tokens, and the audit log (which records
+# token issuance and refused attempts too).
+BOOKKEEPING_LABELS = ("Principal", "ApiToken", "AuditEvent", "AuditHead")
+
+
+def domain_node_count(driver: Any) -> int:
+    """Nodes of the registry and lineage graph proper, without the bookkeeping above."""
+    records = driver.execute_query(
+        "MATCH (n) WHERE none(l IN labels(n) WHERE l IN $excluded) RETURN count(n) AS n",
+        excluded=list(BOOKKEEPING_LABELS),
+    ).records
+    return int(records[0]["n"])

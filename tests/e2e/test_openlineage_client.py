@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,15 +15,24 @@ from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompressi
 from openlineage.client.uuid import generate_new_uuid
 from requests.exceptions import HTTPError
 
+from lineage_graph.domain.auth import Role
+from tests.support import domain_node_count
+
 PRODUCER = "https://github.com/example/lineage-graph-e2e"
 
 
-def _client(base_url: str, compression: HttpCompression | None = None) -> OpenLineageClient:
+@pytest.fixture
+def contributor_token(make_token: Callable[..., str]) -> str:
+    """A real contributor token: what a pipeline's OpenLineage client is configured with."""
+    return make_token("airflow-pipeline", Role.CONTRIBUTOR)
+
+
+def _client(base_url: str, token: str, compression: HttpCompression | None = None) -> OpenLineageClient:
     config = HttpConfig(
         url=base_url,
         endpoint="api/v1/lineage",
         timeout=30,
-        auth=ApiKeyTokenProvider({"apiKey": "lg_e2e_contributor_token"}),  # sent as `Authorization: Bearer …`
+        auth=ApiKeyTokenProvider({"apiKey": token}),  # sent as `Authorization: Bearer …`
         compression=compression,
     )
     return OpenLineageClient(transport=HttpTransport(config))
@@ -36,9 +46,9 @@ def _schema(*columns: str) -> schema_dataset.SchemaDatasetFacet:
 
 @pytest.mark.parametrize("compression", [None, HttpCompression.GZIP], ids=["plain", "gzip"])
 def test_start_and_complete_from_the_client_become_a_run_with_lineage(
-    base_url: str, db: Driver, compression: HttpCompression | None
+    base_url: str, db: Driver, compression: HttpCompression | None, contributor_token: str
 ) -> None:
-    client = _client(base_url, compression)
+    client = _client(base_url, contributor_token, compression)
     run = Run(runId=str(generate_new_uuid()))
     job = Job(namespace="airflow", name="features.build", facets={"sql": sql_job.SQLJobFacet(query="SELECT 1")})
     inputs = [
@@ -82,8 +92,8 @@ def test_start_and_complete_from_the_client_become_a_run_with_lineage(
     assert [(f["name"], f["type"]) for f in fields] == [("id", "VARCHAR")]
 
 
-def test_a_failed_run_keeps_its_error_message_facet(base_url: str, db: Driver) -> None:
-    client = _client(base_url)
+def test_a_failed_run_keeps_its_error_message_facet(base_url: str, db: Driver, contributor_token: str) -> None:
+    client = _client(base_url, contributor_token)
     error = error_message_run.ErrorMessageRunFacet(message="table not found", programmingLanguage="PYTHON")
     run = Run(runId=str(generate_new_uuid()), facets={"errorMessage": error})
     job = Job(namespace="airflow", name="broken")
@@ -97,8 +107,8 @@ def test_a_failed_run_keeps_its_error_message_facet(base_url: str, db: Driver) -
     assert json.loads(row["facets"])["errorMessage"]["message"] == "table not found"
 
 
-def test_the_client_sees_a_refused_event_as_an_http_error(base_url: str, db: Driver) -> None:
-    client = _client(base_url)
+def test_the_client_sees_a_refused_event_as_an_http_error(base_url: str, db: Driver, contributor_token: str) -> None:
+    client = _client(base_url, contributor_token)
     # The client's own classes accept a naive timestamp without a time; the server checks the spec.
     event = RunEvent(
         eventType=RunState.START,
@@ -110,4 +120,4 @@ def test_the_client_sees_a_refused_event_as_an_http_error(base_url: str, db: Dri
     event.job.name = 42  # type: ignore[assignment]
     with pytest.raises(HTTPError, match="422"):
         client.emit(event)
-    assert db.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0
+    assert domain_node_count(db) == 0

@@ -26,6 +26,8 @@ def test_serve_starts_and_stops_the_managed_neo4j(tmp_path: Path) -> None:
         LINEAGE_GRAPH_NEO4J_BOLT_PORT=str(bolt),
         LINEAGE_GRAPH_NEO4J_HEAP="512m",
         LINEAGE_GRAPH_NEO4J_PAGECACHE="64m",
+        # the first-start admin token is covered by test_first_start; anonymous reads suffice here
+        LINEAGE_GRAPH_ANONYMOUS_ROLE="viewer",
     )
     server = subprocess.Popen(
         [sys.executable, "-m", "lineage_graph.cli", "serve", "--port", str(port)],

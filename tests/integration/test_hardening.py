@@ -133,6 +133,7 @@ def test_driver_errors_with_cypher_text_are_masked(settings: Settings, db: Drive
 
     from lineage_graph.graphql.context import Context
     from lineage_graph.graphql.errors import ErrorPolicy
+    from lineage_graph.graphql.loaders import Loaders
 
     @strawberry.type
     class Query:
@@ -145,7 +146,14 @@ def test_driver_errors_with_cypher_text_are_masked(settings: Settings, db: Drive
         graph = Neo4jGraph.connect(graph_settings(settings))
         try:
             schema = strawberry.Schema(query=Query, extensions=[ErrorPolicy])
-            context = Context(services=Services.build(graph), request=None, response=None, principal=SYSTEM)  # type: ignore[arg-type]
+            services = Services.build(graph)
+            context = Context(
+                services=services,
+                request=None,
+                response=None,
+                principal=SYSTEM,  # type: ignore[arg-type]
+                loaders=Loaders.build(services),
+            )
             result = await schema.execute("{ broken }", context_value=context)
             return {"errors": [e.formatted for e in result.errors or []]}
         finally:
@@ -206,8 +214,10 @@ def no_database_url(settings: Settings) -> Iterator[str]:
 def test_hostile_documents_are_refused_before_any_neo4j_call(no_database_url: str) -> None:
     with httpx.Client(base_url=no_database_url, timeout=30) as http:
         gql = GraphQLClient(http)
-        # The control: a legitimate query does reach for Neo4j, and fails for it.
-        assert gql.execute("{ serverInfo { version } }")["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        # The control: a legitimate query does reach for Neo4j, and fails for it (503: only UNAVAILABLE errors).
+        control = http.post("/graphql", json={"query": "{ serverInfo { version } }"})
+        assert control.status_code == 503
+        assert control.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
 
         ten_thousand = gql.execute("{" + " ".join(f"a{i}:serverInfo{{version}}" for i in range(10_000)) + "}")
         assert ten_thousand["data"] is None

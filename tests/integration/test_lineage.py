@@ -16,6 +16,7 @@ from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.lineage import Direction, Truncation
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.lineage import LineageGraph, lineage_field
+from lineage_graph.graphql.loaders import Loaders
 from lineage_graph.services.container import Services
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.store.graph import Neo4jGraph
@@ -303,7 +304,13 @@ def test_lineage_field_adds_lineage_to_any_node_type(settings: Settings, db: Dri
         try:
             services = Services.build(graph)
             # No HTTP request here: the lineage resolvers read only the services and the principal.
-            context = Context(services=services, request=None, response=None, principal=SYSTEM)  # type: ignore[arg-type]
+            context = Context(
+                services=services,
+                request=None,
+                response=None,
+                principal=SYSTEM,  # type: ignore[arg-type]
+                loaders=Loaders.build(services),
+            )
             return await schema.execute(document, {"id": MV1}, context_value=context)
         finally:
             await graph.close()

@@ -20,6 +20,7 @@ from lineage_graph.integrations.openlineage import parse_events
 from lineage_graph.services.ingest import IngestService
 from lineage_graph.store.graph import Neo4jGraph
 from tests.integration.test_openlineage import _dataset, _run_event
+from tests.support import domain_node_count
 
 
 def test_concurrent_events_for_the_same_runs_and_datasets_never_duplicate(
@@ -37,7 +38,7 @@ def test_concurrent_events_for_the_same_runs_and_datasets_never_duplicate(
     random.Random(7).shuffle(events)
 
     def send(event: dict[str, object]) -> int:
-        with httpx.Client(base_url=base_url, timeout=60) as client:
+        with httpx.Client(base_url=base_url, timeout=60, headers=http.headers) as client:
             return client.post("/api/v1/lineage", json=event).status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
@@ -48,11 +49,13 @@ def test_concurrent_events_for_the_same_runs_and_datasets_never_duplicate(
         "MATCH (n) WITH labels(n)[0] AS label, count(n) AS n RETURN label, n ORDER BY label"
     ).records
     assert {r["label"]: r["n"] for r in counts} == {
+        "ApiToken": 1,  # the session's admin token (kept across tests)
         "AuditEvent": len(events),
         "AuditHead": 1,
         "Dataset": 3,
         "DatasetVersion": 2 + len(runs),  # the two unversioned inputs, one output version per run
         "Job": 1,
+        "Principal": 1,
         "Run": len(runs),
     }
     duplicates = db.execute_query(
@@ -81,4 +84,4 @@ def test_a_viewer_may_not_ingest_and_nothing_is_written(settings: Settings, db: 
 
     with pytest.raises(Forbidden, match="reader needs the contributor role"):
         asyncio.run(attempt())
-    assert db.execute_query("MATCH (n) RETURN count(n) AS n").records[0]["n"] == 0
+    assert domain_node_count(db) == 0
