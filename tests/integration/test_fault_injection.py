@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,9 +107,9 @@ def _client(url: str, secret: str, index: int, outcomes: Outcomes, stop_at: floa
             )
 
 
-def _wait(condition: object, within: float, what: str) -> None:
+def _wait(condition: Callable[[], bool], within: float, what: str) -> None:
     deadline = time.monotonic() + within
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not happen within {within:.0f}s")
         time.sleep(0.05)
