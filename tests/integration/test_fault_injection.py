@@ -71,7 +71,10 @@ def _register(http: httpx.Client, token: str, group: str, uri: str, outcomes: Ou
             # No answer (e.g. a read timeout while Neo4j died under the request): unknown outcome, so retry.
             refusal = type(exc).__name__
         else:
-            body = response.json()
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}  # not JSON: counted as unexpected below
             data = body.get("data")
             if response.status_code == 200 and data and not body.get("errors"):
                 created = data["registerModelVersion"]
