@@ -22,7 +22,7 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,28 @@ def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
     return [
         # The token cap is enforced by the lexer itself, so a 1 MB document stops at the first excess token.
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(AddValidationRules, [_depth_rule(limits.max_depth)]),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        partial(AddValidationRules, [_depth_rule(limits.max_depth), _alias_rule(limits.max_aliases)]),
     ]
+
+
+def _alias_rule(max_aliases: int) -> type[ValidationRule]:
+    """Aliased fields in the document, each counted once where it is written. Strawberry's MaxAliasesLimiter
+    follows every fragment spread afresh, so 30 fragments that each spread the next twice took 2**30 steps
+    (a one-line document that hung the server); counting the text is linear, and spreads of one fragment
+    merge into the same response keys anyway."""
+
+    class MaxAliases(ValidationRule):
+        count = 0
+
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            if node.alias is not None:
+                self.count += 1
+
+        def leave_document(self, *_: Any) -> None:
+            if self.count > max_aliases:
+                self.report_error(GraphQLError(f"{self.count} aliases found. Allowed: {max_aliases}"))
+
+    return MaxAliases
 
 
 def _depth_rule(max_depth: int) -> type[ValidationRule]:
@@ -51,7 +70,7 @@ def _depth_rule(max_depth: int) -> type[ValidationRule]:
             fragments = {
                 d.name.value: d for d in self.context.document.definitions if isinstance(d, FragmentDefinitionNode)
             }
-            depth = _depth(node.selection_set, fragments, frozenset(), max_depth)
+            depth = _depth(node.selection_set, fragments, frozenset(), max_depth, {})
             if depth > max_depth:
                 name = node.name.value if node.name else "anonymous"
                 self.report_error(GraphQLError(f"'{name}' exceeds maximum operation depth of {max_depth}", node))
@@ -64,24 +83,29 @@ def _depth(
     fragments: dict[str, FragmentDefinitionNode],
     visiting: frozenset[str],
     budget: int,
+    known: dict[tuple[str, int], int],
 ) -> int:
     """The depth of `selection_set`, but never walking more than `budget` + 1 levels: enough to know it is
-    over the limit, and a hostile document costs no more than a legal one."""
+    over the limit, and a hostile document costs no more than a legal one. A fragment's depth is computed once
+    per remaining budget (`known`): a fragment spread twice in each of 30 nested fragments is 2**30 walks
+    otherwise."""
     if selection_set is None or budget < 0:
         return 0
     deepest = 0
     for selection in selection_set.selections:
         if isinstance(selection, FieldNode):
-            depth = 1 + _depth(selection.selection_set, fragments, visiting, budget - 1)
+            depth = 1 + _depth(selection.selection_set, fragments, visiting, budget - 1, known)
         elif isinstance(selection, InlineFragmentNode):
-            depth = _depth(selection.selection_set, fragments, visiting, budget)
+            depth = _depth(selection.selection_set, fragments, visiting, budget, known)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             # A fragment cycle is its own validation error; here it just must not recurse forever.
             fragment = fragments.get(name)
             if fragment is None or name in visiting:
                 continue
-            depth = _depth(fragment.selection_set, fragments, visiting | {name}, budget)
+            if (name, budget) not in known:
+                known[(name, budget)] = _depth(fragment.selection_set, fragments, visiting | {name}, budget, known)
+            depth = known[(name, budget)]
         else:
             continue
         deepest = max(deepest, depth)
