@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from hypothesis_graphql import Mode, from_schema, nodes
 from neo4j import Driver
 
-from tests.support import AUDIT_LABELS, check_response, graph_fingerprint
+from tests.support import AUDIT_LABELS, bearer, check_response, graph_fingerprint
 
 EXAMPLES = int(os.environ.get("LINEAGE_GRAPH_FUZZ_EXAMPLES", "100"))
 
@@ -45,16 +45,19 @@ CREATE (v)-[:IN_GROUP]->(g), (dv)-[:VERSION_OF]->(d), (dv)-[:TRAINED]->(v)
 
 
 @pytest.fixture(scope="module")
-def live_schema(base_url: str) -> GraphQLSchema:
-    response = httpx.post(f"{base_url}/graphql", json={"query": get_introspection_query()}, timeout=30)
+def live_schema(base_url: str, admin_token: str) -> GraphQLSchema:
+    response = httpx.post(
+        f"{base_url}/graphql", json={"query": get_introspection_query()}, headers=bearer(admin_token), timeout=30
+    )
     assert response.status_code == 200, response.text
     return build_client_schema(response.json()["data"])
 
 
 @pytest.fixture
-def client(base_url: str, db: Driver) -> Iterator[httpx.Client]:
+def client(base_url: str, db: Driver, admin_token: str) -> Iterator[httpx.Client]:
     db.execute_query(_SEED)
-    with httpx.Client(base_url=base_url, timeout=30) as http:
+    # An admin may call every field, so the fuzz reaches every resolver (and every mutation).
+    with httpx.Client(base_url=base_url, timeout=30, headers=bearer(admin_token)) as http:
         yield http
 
 

@@ -25,6 +25,8 @@ def _serve(conn: Connection, data_dir: Path, port: int) -> subprocess.Popen[str]
         "LINEAGE_GRAPH_DATA_DIR": str(data_dir),
         "LINEAGE_GRAPH_LOG_FORMAT": "json",
         "LINEAGE_GRAPH_LOG_LEVEL": "info",
+        # Logs are the subject here, not tokens: anonymous readers keep the requests about logging.
+        "LINEAGE_GRAPH_ANONYMOUS_ROLE": "viewer",
     }
     cli = Path(sys.executable).with_name("lineage-graph")
     return subprocess.Popen(

@@ -14,7 +14,7 @@ from neo4j import Driver
 from lineage_graph.cli import main
 from lineage_graph.config import Settings
 from tests.aws_support import REGION
-from tests.support import GraphQLClient, error_codes, graph_counts, live_server, problem_fields
+from tests.support import GraphQLClient, bearer, error_codes, graph_counts, live_server, problem_fields
 
 MODEL = b"model weights v1"
 REGISTER = """mutation($input: RegisterModelVersionInput!) {
@@ -31,11 +31,11 @@ def s3(aws: str) -> object:
 
 
 @pytest.fixture
-def verifying(settings: Settings, aws: str, db: Driver) -> Iterator[GraphQLClient]:
+def verifying(settings: Settings, aws: str, db: Driver, admin_token: str) -> Iterator[GraphQLClient]:
     """A live server with `verify_s3_artifacts` on, pointed at moto."""
     with (
         live_server(settings.model_copy(update={"verify_s3_artifacts": True, "s3_endpoint_url": aws})) as url,
-        httpx.Client(base_url=url, timeout=30) as http,
+        httpx.Client(base_url=url, timeout=30, headers=bearer(admin_token)) as http,
     ):
         client = GraphQLClient(http)
         client.data('mutation { createModelGroup(input: {name: "churn"}) { name } }')

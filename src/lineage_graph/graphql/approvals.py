@@ -157,17 +157,21 @@ class ApprovalQuery:
 @strawberry.type
 class ApprovalMutation:
     @strawberry.mutation(description="Approve a version (approver role; not the registrant; policy must be met).")
-    async def approve_model_version(self, info: Info, id: strawberry.ID, comment: str | None = None) -> ApprovalResult:
+    async def approve_model_version(
+        self, info: Info, id: strawberry.ID, comment: str | None = None
+    ) -> ApprovalResult | None:
         result = await info.context.services.approvals.approve(info.context.principal, NodeRef.parse(id), comment)
         return ApprovalResult.from_model(result)
 
     @strawberry.mutation(description="Reject a version; rejecting an approved one revokes it (comment required).")
-    async def reject_model_version(self, info: Info, id: strawberry.ID, comment: str | None = None) -> ApprovalResult:
+    async def reject_model_version(
+        self, info: Info, id: strawberry.ID, comment: str | None = None
+    ) -> ApprovalResult | None:
         result = await info.context.services.approvals.reject(info.context.principal, NodeRef.parse(id), comment)
         return ApprovalResult.from_model(result)
 
     @strawberry.mutation(description="Set a group's approval policy (admin).")
-    async def set_approval_policy(self, info: Info, group: str, policy: ApprovalPolicyInput) -> ApprovalPolicy:
+    async def set_approval_policy(self, info: Info, group: str, policy: ApprovalPolicyInput) -> ApprovalPolicy | None:
         saved = await info.context.services.approvals.set_policy(info.context.principal, group, policy.to_domain())
         return ApprovalPolicy.from_model(saved)
 
@@ -177,7 +181,7 @@ class ApprovalMutation:
     )
     async def flag_dataset_version(
         self, info: Info, id: strawberry.ID, reason: str, tag: str = "incident"
-    ) -> IncidentResult:
+    ) -> IncidentResult | None:
         flagged = await info.context.services.approvals.flag_dataset_version(
             info.context.principal, NodeRef.parse(id), reason, tag
         )

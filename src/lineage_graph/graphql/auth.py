@@ -99,11 +99,11 @@ class AuthMutation:
         name: str,
         role: Role,
         group_roles: list[GroupRoleInput] | None = None,
-    ) -> IssuedApiToken:
+    ) -> IssuedApiToken | None:
         grants = {g.group: g.role for g in group_roles or []}
         issued = await info.context.services.auth.create_token(info.context.principal, name, role, grants)
         return IssuedApiToken(secret=issued.secret, token=ApiToken.from_model(issued.token))
 
     @strawberry.mutation(description="Revoke an API token at once. Admin only.", permission_classes=[IsAdmin])
-    async def revoke_api_token(self, info: strawberry.Info[Context, None], token_id: str) -> ApiToken:
+    async def revoke_api_token(self, info: strawberry.Info[Context, None], token_id: str) -> ApiToken | None:
         return ApiToken.from_model(await info.context.services.auth.revoke_token(info.context.principal, token_id))

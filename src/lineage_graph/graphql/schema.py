@@ -38,6 +38,9 @@ class LineageSchema(strawberry.Schema):
 
 
 Query = merge_types("Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, LineageQuery, ApprovalQuery))
+# Every mutation field is nullable: mutations run one after another and each commits on its own, so when a
+# later field of a document fails, the earlier fields' results (a token's secret, a new version) must still
+# reach the client instead of a non-null error nulling the whole response.
 Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, ApprovalMutation))
 
 
