@@ -171,7 +171,7 @@ def test_only_admins_manage_tokens(client_as: Callable[..., GraphQLClient], db: 
     client = client_as(f"user-{role.value}", role)
     before = _writes(db)
     body = client.execute(CREATE_TOKEN, {"name": "sneaky", "role": "ADMIN"})
-    assert body["data"] is None
+    assert body["data"] == {"createApiToken": None}  # refused: no result, and (below) nothing written
     assert _code(body) == "FORBIDDEN"
     assert body["errors"][0]["extensions"]["problems"][0]["code"] == "MISSING_ROLE"
     assert "admin" in body["errors"][0]["message"]
