@@ -57,7 +57,7 @@ class OperationObserver(SchemaExtension):
         if (
             codes
             and all(code == Unavailable.code for code in codes)
-            and getattr(result, "data", None) is None
+            and _nothing_answered(getattr(result, "data", None))
             and isinstance(context.context, Context)
             and context.context.response is not None
         ):
@@ -65,3 +65,8 @@ class OperationObserver(SchemaExtension):
             # proxies and generic HTTP clients back off without parsing GraphQL. The body is unchanged.
             context.context.response.status_code = 503
             context.context.response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+
+
+def _nothing_answered(data: object) -> bool:
+    """No root field has a value: `data` is null, or (mutation results are nullable) every field in it is."""
+    return data is None or (isinstance(data, dict) and all(value is None for value in data.values()))
