@@ -115,7 +115,12 @@ def _documents(schema: GraphQLSchema, mode: Mode) -> st.SearchStrategy[str]:
 def _rejected(response: httpx.Response, body: dict[str, Any] | None) -> bool:
     if response.status_code >= 400 or body is None:
         return True
-    if not body.get("errors"):
+    errors = body.get("errors") or []
+    if not errors:
+        return False
+    # An error below a root field (a path longer than one) means that mutation ran and committed, and only a
+    # field selected from its result failed afterwards: that request was not rejected.
+    if any(len(error.get("path") or ()) > 1 for error in errors):
         return False
     data = body.get("data")
     return data is None or all(value is None for value in data.values())
