@@ -175,3 +175,16 @@ def _to_stored(row: dict[str, Any]) -> StoredAuditEvent:
 
 def _native(value: Any) -> Any:
     return value.to_native() if isinstance(value, DateTime) else value
+
+
+async def write_audited(graph: Neo4jGraph, cypher: str, entry: AuditEntry, **params: Any) -> dict[str, Any] | None:
+    """Run one write statement and, when it matched something, append `entry` in the same transaction.
+    Returns the statement's row, or None (and nothing written) when it matched nothing."""
+
+    async def work(tx: AsyncManagedTransaction) -> dict[str, Any] | None:
+        row = await fetch_one(tx, cypher, **params)
+        if row is not None:
+            await append_audit_event(tx, entry)
+        return row
+
+    return await graph.write(work)

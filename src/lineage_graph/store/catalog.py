@@ -18,7 +18,7 @@ from lineage_graph.domain.commands import CodeVersionSpec, RecordRun, RegisterDa
 from lineage_graph.domain.errors import Problem, ValidationFailed
 from lineage_graph.domain.ids import NodeRef
 from lineage_graph.domain.models import CodeVersion, Dataset, DatasetVersion, Job, Run
-from lineage_graph.store.audit import append_audit_event
+from lineage_graph.store.audit import append_audit_event, write_audited
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import (
     dumps,
@@ -199,30 +199,25 @@ class CatalogStore:
 
     # ---- writes ------------------------------------------------------------------------------------
     async def register_dataset(self, cmd: RegisterDataset, actor: str) -> Dataset:
-        async def work(tx: AsyncManagedTransaction) -> Dataset:
-            row = await fetch_one(
-                tx,
-                _REGISTER_DATASET,
-                namespace=cmd.namespace,
-                name=cmd.name,
-                description=cmd.description,
-                tags=list(cmd.tags),
-                search_tags=" ".join(cmd.tags),
-                now=_now(),
-            )
-            assert row is not None
-            await append_audit_event(
-                tx,
-                AuditEntry(
-                    actor,
-                    "dataset.register",
-                    f"Dataset:{cmd.namespace}/{cmd.name}",
-                    {"description": cmd.description, "tags": list(cmd.tags)},
-                ),
-            )
-            return to_dataset(row["d"])
-
-        return await self._graph.write(work)
+        entry = AuditEntry(
+            actor,
+            "dataset.register",
+            f"Dataset:{cmd.namespace}/{cmd.name}",
+            {"description": cmd.description, "tags": list(cmd.tags)},
+        )
+        row = await write_audited(
+            self._graph,
+            _REGISTER_DATASET,
+            entry,
+            namespace=cmd.namespace,
+            name=cmd.name,
+            description=cmd.description,
+            tags=list(cmd.tags),
+            search_tags=" ".join(cmd.tags),
+            now=_now(),
+        )
+        assert row is not None  # MERGE always yields its node
+        return to_dataset(row["d"])
 
     async def register_dataset_version(self, cmd: RegisterDatasetVersion, actor: str) -> DatasetVersion:
         """Create or find the version; a digest that differs from the recorded one is refused."""
@@ -262,29 +257,24 @@ class CatalogStore:
         return await self._graph.write(work)
 
     async def register_code_version(self, spec: CodeVersionSpec, actor: str) -> CodeVersion:
-        async def work(tx: AsyncManagedTransaction) -> CodeVersion:
-            row = await fetch_one(
-                tx,
-                _REGISTER_CODE,
-                repository=spec.repository,
-                commit=spec.commit,
-                path=spec.path,
-                branch=spec.branch,
-                now=_now(),
-            )
-            assert row is not None
-            await append_audit_event(
-                tx,
-                AuditEntry(
-                    actor,
-                    "code_version.register",
-                    f"CodeVersion:{spec.repository}/{spec.commit}",
-                    {"path": spec.path, "branch": spec.branch},
-                ),
-            )
-            return to_code_version(row["c"])
-
-        return await self._graph.write(work)
+        entry = AuditEntry(
+            actor,
+            "code_version.register",
+            f"CodeVersion:{spec.repository}/{spec.commit}",
+            {"path": spec.path, "branch": spec.branch},
+        )
+        row = await write_audited(
+            self._graph,
+            _REGISTER_CODE,
+            entry,
+            repository=spec.repository,
+            commit=spec.commit,
+            path=spec.path,
+            branch=spec.branch,
+            now=_now(),
+        )
+        assert row is not None  # MERGE always yields its node
+        return to_code_version(row["c"])
 
     async def record_run(self, cmd: RecordRun, actor: str) -> Run:
         """Upsert the run and its edges; inputs and outputs given by id must exist."""

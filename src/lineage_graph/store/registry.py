@@ -27,7 +27,7 @@ from lineage_graph.domain.commands import (
 )
 from lineage_graph.domain.errors import AlreadyExists, NotFound, Problem, ValidationFailed
 from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
-from lineage_graph.store.audit import append_audit_event
+from lineage_graph.store.audit import append_audit_event, write_audited
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import dumps, metrics_to_json, to_model_group, to_model_version
 
@@ -285,11 +285,17 @@ class RegistryStore:
     # ---- groups ------------------------------------------------------------------------------------
     async def create_group(self, cmd: CreateModelGroup, actor: str) -> ModelGroup:
         """Create a group; AlreadyExists when the name is taken (the constraint decides, not a pre-read)."""
-
-        async def work(tx: AsyncManagedTransaction) -> ModelGroup:
-            row = await fetch_one(
-                tx,
+        entry = AuditEntry(
+            actor,
+            "model_group.create",
+            f"ModelGroup:{cmd.name}",
+            {"description": cmd.description, "owner": cmd.owner, "tags": list(cmd.tags)},
+        )
+        try:
+            row = await write_audited(
+                self._graph,
                 _CREATE_GROUP,
+                entry,
                 name=cmd.name,
                 description=cmd.description,
                 owner=cmd.owner,
@@ -298,50 +304,33 @@ class RegistryStore:
                 actor=actor,
                 now=_now(),
             )
-            assert row is not None
-            await append_audit_event(
-                tx,
-                AuditEntry(
-                    actor,
-                    "model_group.create",
-                    f"ModelGroup:{cmd.name}",
-                    {"description": cmd.description, "owner": cmd.owner, "tags": list(cmd.tags)},
-                ),
-            )
-            return to_model_group(row["g"])
-
-        try:
-            return await self._graph.write(work)
         except ConstraintError:
             raise AlreadyExists("model group", cmd.name, "name") from None
+        assert row is not None
+        return to_model_group(row["g"])
 
     async def update_group(self, cmd: UpdateModelGroup, actor: str) -> ModelGroup:
-        async def work(tx: AsyncManagedTransaction) -> ModelGroup:
-            tags = list(cmd.tags) if cmd.tags is not None else None
-            row = await fetch_one(
-                tx,
-                _UPDATE_GROUP,
-                name=cmd.name,
-                description=cmd.description,
-                owner=cmd.owner,
-                tags=tags,
-                search_tags=" ".join(tags) if tags is not None else None,
-                now=_now(),
-            )
-            if row is None:
-                raise NotFound("model group", cmd.name, "name")
-            await append_audit_event(
-                tx,
-                AuditEntry(
-                    actor,
-                    "model_group.update",
-                    f"ModelGroup:{cmd.name}",
-                    {"description": cmd.description, "owner": cmd.owner, "tags": tags},
-                ),
-            )
-            return to_model_group(row["g"])
-
-        return await self._graph.write(work)
+        tags = list(cmd.tags) if cmd.tags is not None else None
+        entry = AuditEntry(
+            actor,
+            "model_group.update",
+            f"ModelGroup:{cmd.name}",
+            {"description": cmd.description, "owner": cmd.owner, "tags": tags},
+        )
+        row = await write_audited(
+            self._graph,
+            _UPDATE_GROUP,
+            entry,
+            name=cmd.name,
+            description=cmd.description,
+            owner=cmd.owner,
+            tags=tags,
+            search_tags=" ".join(tags) if tags is not None else None,
+            now=_now(),
+        )
+        if row is None:
+            raise NotFound("model group", cmd.name, "name")
+        return to_model_group(row["g"])
 
     async def groups_by_name(self, names: Sequence[str]) -> dict[str, ModelGroup]:
         rows = await self._graph.rows(_GROUPS_BY_NAME, names=list(names))
@@ -557,15 +546,14 @@ class RegistryStore:
         return await self._graph.write(work)
 
     async def set_archived(self, group: str, version: int, archived: bool, actor: str) -> ModelVersion:
-        async def work(tx: AsyncManagedTransaction) -> ModelVersion:
-            row = await fetch_one(tx, _SET_ARCHIVED, group=group, version=version, archived=archived, now=_now())
-            if row is None:
-                raise NotFound("model version", f"{group}/{version}", "id")
-            action = "model_version.archive" if archived else "model_version.restore"
-            await append_audit_event(tx, AuditEntry(actor, action, f"ModelVersion:{group}/{version}", {}))
-            return _version_row(row)
-
-        return await self._graph.write(work)
+        action = "model_version.archive" if archived else "model_version.restore"
+        entry = AuditEntry(actor, action, f"ModelVersion:{group}/{version}", {})
+        row = await write_audited(
+            self._graph, _SET_ARCHIVED, entry, group=group, version=version, archived=archived, now=_now()
+        )
+        if row is None:
+            raise NotFound("model version", f"{group}/{version}", "id")
+        return _version_row(row)
 
     # ---- aliases -----------------------------------------------------------------------------------
     async def set_alias(self, group: str, alias: str, version: int, actor: str) -> int | None:
