@@ -281,7 +281,9 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
 
 
 async def measure(cases: list[Case], conn: Connection, base_url: str, token: str, repeat: int, warmup: int) -> None:
-    settings = Settings(neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password)
+    settings = Settings(
+        neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, neo4j_query_timeout=120.0
+    )
     graph = Neo4jGraph.connect(graph_settings(settings))
     service = LineageService.over(graph, budget=60.0)
     driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password))
@@ -396,6 +398,7 @@ def server(conn: Connection) -> Iterator[str]:
     """The real server (create_app under Uvicorn) in its own process, so client and server do not share a GIL."""
     port = free_port()
     env = {**os.environ, "NEO4J_URI": conn.uri, "NEO4J_USER": conn.user, "NEO4J_PASSWORD": conn.password}
+    env["LINEAGE_GRAPH_NEO4J_QUERY_TIMEOUT"] = "120"
     command = [
         sys.executable,
         "-m",
@@ -460,7 +463,10 @@ def main(argv: list[str] | None = None) -> None:
     synthetic = synthesize(args.nodes, args.seed)
     print(f"synthesized {synthetic.node_count} nodes, {synthetic.edge_count} edges", file=sys.stderr)
     with neo4j(args) as conn:
-        settings = Settings(neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password)
+        # A fresh database on a busy machine can take longer than the server's 15 s for its first writes.
+        settings = Settings(
+            neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, neo4j_query_timeout=120.0
+        )
         token = asyncio.run(issue_token(settings))
         load(conn.uri, (conn.user, conn.password), synthetic)
         print(f"loaded in {time.perf_counter() - began:.0f}s", file=sys.stderr)
