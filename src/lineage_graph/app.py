@@ -9,6 +9,7 @@ from typing import TypedDict
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from lineage_graph.graphql.view import GraphQLView
 from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
+from lineage_graph.logs import configure_logging
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from lineage_graph.observability import ObservabilityMiddleware
@@ -103,6 +105,25 @@ async def openlineage_events(request: Request) -> Response:
     return JSONResponse({"events": result.events, "runs": result.runs}, status_code=201)
 
 
+def cors_middleware(origins: list[str]) -> list[Middleware]:
+    """CORS for the allow-listed origins only (none by default: browsers then refuse cross-origin calls).
+
+    It sits before authentication, so a preflight (which carries no token) is answered here, not refused.
+    Tokens travel in the Authorization header, never in cookies, so credentials mode stays off."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
+    ]
+
+
 def create_app(settings: Settings) -> Starlette:
     """Build the app; the driver is opened when it starts serving and closed when it stops."""
     connection = graph_settings(settings)
@@ -124,7 +145,13 @@ def create_app(settings: Settings) -> Starlette:
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
                 logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
-            yield {"services": Services.build(graph, sigv4_master_key=master_key, artifact_verifier=verifier)}
+            services = Services.build(
+                graph,
+                sigv4_master_key=master_key,
+                artifact_verifier=verifier,
+                token_cache_seconds=settings.token_cache_seconds,
+            )
+            yield {"services": services}
         finally:
             await graph.close()
 
@@ -132,6 +159,7 @@ def create_app(settings: Settings) -> Starlette:
         max_tokens=settings.graphql_max_tokens,
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
+        max_cost=settings.graphql_max_cost,
     )
     schema = build_schema(introspection=settings.introspection, limits=limits)
     graphql_app = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
@@ -147,6 +175,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),
+        *cors_middleware(settings.cors_origin_list),
         # Then outermost first: an oversized body is refused, on every route, before the token lookup
         # touches Neo4j; OpenLineage batches have their own, larger limit.
         Middleware(
@@ -157,3 +186,10 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(AuthenticationMiddleware, anonymous_role=settings.anonymous_role),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The app of one `serve --workers N` process: its settings (and logging) from the environment `serve` set."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import Principal, Role, parse_group_roles
@@ -101,24 +102,42 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if managed:
             _print_first_admin_token(settings)
-        app = create_app(settings)
-        _print(f"GraphQL at http://{settings.host}:{settings.port}/graphql")
         # log_config=None keeps the JSON logging configured in main(); the middleware writes the access log
         # (with the request id), so Uvicorn's own is off.
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
-        )
+        served: dict[str, Any] = {
+            "host": settings.host,
+            "port": settings.port,
+            "log_level": settings.log_level,
+            "log_config": None,
+            "access_log": False,
+            "timeout_graceful_shutdown": 10,
+        }
+        if args.workers > 1:
+            # Each worker is a fresh process that builds its own app (and driver) from the environment, so the
+            # connection this command resolved (the managed Neo4j) is handed down through it.
+            _export_connection(settings)
+            _print(f"GraphQL at http://{settings.host}:{settings.port}/graphql ({args.workers} workers)")
+            uvicorn.run("lineage_graph.app:app_from_environment", factory=True, workers=args.workers, **served)
+        else:
+            app = create_app(settings)
+            _print(f"GraphQL at http://{settings.host}:{settings.port}/graphql")
+            uvicorn.run(app, **served)
     finally:
         if instance is not None:
             _print("Stopping the managed Neo4j …")
             instance.stop()
     return 0
+
+
+def _export_connection(settings: Settings) -> None:
+    values = {
+        "NEO4J_URI": settings.neo4j_uri,
+        "NEO4J_USER": settings.neo4j_user,
+        "NEO4J_PASSWORD": settings.neo4j_password,
+        "LINEAGE_GRAPH_HOST": settings.host,
+        "LINEAGE_GRAPH_PORT": str(settings.port),
+    }
+    os.environ.update({name: value for name, value in values.items() if value is not None})
 
 
 def _print_first_admin_token(settings: Settings) -> None:
@@ -395,6 +414,13 @@ def _date(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
 # ---- parser -----------------------------------------------------------------------------------------
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -406,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the GraphQL server (starts a local Neo4j if NEO4J_URI is unset)")
     serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--workers", type=_positive, default=1, help="server processes, each with its own Neo4j driver (default 1)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     neo4j = sub.add_parser("neo4j", help="manage the local Neo4j")

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5000, ge=10)  # lexer tokens in one document
     graphql_max_depth: int = Field(default=20, ge=2)  # selection levels, introspection included (GraphiQL's needs 15)
     graphql_max_aliases: int = Field(default=50, ge=1)  # aliased fields in one document
+    # Estimated objects in one response (lists count `first` times; a lineage traversal 50): graphql/cost.py.
+    graphql_max_cost: int = Field(default=10_000, ge=1)
+    # Seconds a looked-up API token is trusted without asking Neo4j again (0: ask every request). A token
+    # revoked through this process stops working at once; revoked through another instance, within this.
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Origins a browser may call the API from (CORS), comma-separated; empty (the default): CORS is off.
+    cors_origins: str = ""
 
     # SigV4 secrets are derived from this key (see domain/access_keys.py); unset: a key file in data_dir.
     sigv4_master_key: SecretStr | None = None
@@ -67,6 +74,10 @@ class Settings(BaseSettings):
     verify_s3_artifacts: bool = False
     s3_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def managed_neo4j(self) -> bool:

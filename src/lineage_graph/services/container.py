@@ -47,22 +47,22 @@ class Services:
         production_environments: Sequence[str] = ("production", "prod"),
         sigv4_master_key: bytes | None = None,
         artifact_verifier: ArtifactVerifier | None = None,
+        token_cache_seconds: float = 0.0,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
-        registry = RegistryService(
-            registry_store, catalog, DeploymentStore(graph), production_environments, artifact_verifier
-        )
+        deployments = DeploymentStore(graph)
+        registry = RegistryService(registry_store, catalog, deployments, production_environments, artifact_verifier)
         return cls(
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog),
+            discovery=DiscoveryService(registry_store, catalog, deployments),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
             sagemaker=SageMakerService(SageMakerStore(graph), registry),
             approvals=ApprovalService(ApprovalStore(graph)),
-            auth=AuthService(graph),
+            auth=AuthService(graph, token_cache_seconds),
             audit=AuditService(graph),
             lineage=LineageService.over(graph),
             ingest=IngestService(graph),
