@@ -23,6 +23,7 @@ from lineage_graph.graphql.view import GraphQLView
 from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
+from lineage_graph.integrations.sagemaker.reports import S3Reports
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from lineage_graph.observability import ObservabilityMiddleware
@@ -108,6 +109,8 @@ def create_app(settings: Settings) -> Starlette:
 
     master_key = sigv4_master_key(settings)
     verifier = artifact_verifier(settings)
+    # ModelMetrics reports named by SageMaker registrations are read from S3 (or the configured endpoint).
+    reports = S3Reports.connect(settings.aws_region, settings.s3_endpoint_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -119,7 +122,11 @@ def create_app(settings: Settings) -> Starlette:
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
                 logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
-            yield {"services": Services.build(graph, sigv4_master_key=master_key, artifact_verifier=verifier)}
+            yield {
+                "services": Services.build(
+                    graph, sigv4_master_key=master_key, artifact_verifier=verifier, metric_reports=reports
+                )
+            }
         finally:
             await graph.close()
 
