@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from lineage_graph.domain.errors import ValidationFailed
+from lineage_graph.domain.errors import NotFound, ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.sagemaker import (
     JOB_NAMESPACE,
@@ -118,7 +118,7 @@ def _artifact_shape(call: Call, record: EntityRecord, summary: bool = False) -> 
 async def _one(call: Call, ref: NodeRef, field: str) -> EntityRecord:
     found = (await call.services.sagemaker.entities(call.principal, [ref])).get(ref)
     if found is None:
-        raise ValidationFailed.field(field, f"{ref.kind.label} {ref} does not exist", "NOT_FOUND")
+        raise NotFound(ref.kind.label, str(ref), field)
     return found
 
 
