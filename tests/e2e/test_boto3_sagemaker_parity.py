@@ -468,6 +468,10 @@ def test_paging_is_full_and_edges_stay_on_their_page(sm_env: dict[str, Any]) -> 
     with pytest.raises(ClientError) as exc:
         sm.search(Resource="ModelPackage", SearchExpression={"Filters": [{"Name": "Nope", "Value": "x"}]})
     assert "SearchExpression.Filters[0].Name" in str(exc.value)
+    suggested = sm.get_search_suggestions(
+        Resource="ModelPackage", SuggestionQuery={"PropertyNameQuery": {"PropertyNameHint": "ModelPackageV"}}
+    )
+    assert suggested["PropertyNameSuggestions"] == [{"PropertyName": "ModelPackageVersion"}]
 
 
 def test_lineage_entities_describe_update_delete_list(sm_env: dict[str, Any]) -> None:
