@@ -221,7 +221,7 @@ class SageMakerService:
             check.done()
             return doc, fields
 
-        action = "lineage_entity.describe" if created else "lineage_entity.update"
+        action = "lineage_entity.create" if created else "lineage_entity.update"
         return await self._entities.write(ref, checked, action, actor.name, revive=created)
 
     async def delete_entity(self, actor: Principal, ref: NodeRef) -> None:

@@ -14,6 +14,7 @@ from lineage_graph.domain.commands import (
 from lineage_graph.domain.errors import AlreadyExists, DomainError, ValidationFailed
 from lineage_graph.domain.ids import NodeRef
 from lineage_graph.domain.models import ApprovalStatus
+from lineage_graph.domain.registry import Checker
 from lineage_graph.domain.sagemaker import (
     PREFIX,
     approval_from_aws,
@@ -281,6 +282,9 @@ async def update_model_package(call: Call, params: Params) -> Result | Reply:
     view = await sm.package(actor, ref, "ModelPackageArn")
     # Everything is read and checked before anything is written.
     props = customer_properties(params)
+    check = Checker()
+    check.string_map("CustomerMetadataProperties", props)
+    check.done()
     remove = params.get("CustomerMetadataPropertiesToRemove") or []
     if not isinstance(remove, list) or not all(isinstance(k, str) and not k.startswith(PREFIX) for k in remove):
         raise ValidationFailed.field("CustomerMetadataPropertiesToRemove", "must list customer property keys")
@@ -363,7 +367,10 @@ async def search(call: Call, params: Params) -> Result:
         versions, total = await sm.search_versions(call.principal, expr, sort, descending, window)
         views = await sm.packages(call.principal, [v.ref for v in versions])
         for version in versions:
-            shape = package_shape(views[version.ref], call.arns)
+            view = views.get(version.ref)
+            if view is None:  # deleted between the two reads
+                continue
+            shape = package_shape(view, call.arns)
             shape["Tags"] = tags_shape(version.tags)
             results.append({"ModelPackage": shape})
         returned = len(versions)
