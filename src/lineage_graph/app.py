@@ -17,6 +17,7 @@ from lineage_graph import __version__
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import ANONYMOUS
 from lineage_graph.domain.errors import DomainError, Unavailable
+from lineage_graph.domain.openlineage import LineageEvent
 from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
@@ -88,10 +89,14 @@ _HTTP_STATUS = {"VALIDATION_FAILED": 422, "UNAUTHENTICATED": 401, "FORBIDDEN": 4
 async def openlineage_events(request: Request) -> Response:
     """`POST /api/v1/lineage`: one OpenLineage event or an array of them, as the HTTP transport sends."""
     services: Services = request.state.services
+
+    async def read_events() -> list[LineageEvent]:
+        return parse_events(decode_body(await request.body(), request.headers.get("content-encoding")))
+
     try:
-        events = parse_events(decode_body(await request.body(), request.headers.get("content-encoding")))
-        # The authentication middleware always sets the principal; without it nobody is trusted.
-        result = await services.ingest.ingest(getattr(request.state, "principal", ANONYMOUS), events)
+        # The authentication middleware always sets the principal; without it nobody is trusted. The
+        # service authorizes the caller before the body is read or parsed.
+        result = await services.ingest.ingest_request(getattr(request.state, "principal", ANONYMOUS), read_events)
     except DomainError as exc:
         problems = [{"field": p.field, "message": p.message, "code": p.code} for p in exc.problems]
         body = {"error": {"code": exc.code, "message": exc.message, "problems": problems}}
@@ -149,9 +154,13 @@ def create_app(settings: Settings) -> Starlette:
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),
-        # Then outermost first: an oversized body is refused before the token lookup touches Neo4j.
-        Middleware(BodyLimitMiddleware, max_bytes=settings.graphql_max_body_bytes),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.ingest_max_body_bytes, paths=("/api/v1/lineage",)),
+        # Then outermost first: an oversized body is refused, on every route, before the token lookup
+        # touches Neo4j; OpenLineage batches have their own, larger limit.
+        Middleware(
+            BodyLimitMiddleware,
+            max_bytes=settings.graphql_max_body_bytes,
+            limits={"/api/v1/lineage": settings.ingest_max_body_bytes},
+        ),
         Middleware(AuthenticationMiddleware, anonymous_role=settings.anonymous_role),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

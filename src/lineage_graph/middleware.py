@@ -1,4 +1,4 @@
-"""ASGI middleware in front of every route: a request body cap for GraphQL, and bearer-token authentication.
+"""ASGI middleware in front of every route: a request body cap, and bearer-token authentication.
 
 Pure ASGI (not BaseHTTPMiddleware) so it also sees WebSocket handshakes (graphql-ws) and streams nothing
 through an extra task. The principal lands in `scope["state"]["principal"]`, i.e. `request.state.principal`.
@@ -7,7 +7,7 @@ through an extra task. The principal lands in `scope["state"]["principal"]`, i.e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -55,50 +55,54 @@ class AuthenticationMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse (413) a request body to `paths` larger than `max_bytes`, before anything parses it.
+    """Refuse (413) a request body larger than its route's limit, on every route, before anything else runs.
 
-    The body is read here, counted as it arrives (a missing or lying Content-Length does not help), and
-    replayed to the app.
+    A declared Content-Length over the limit is refused at once, before authentication touches the token
+    store. A body without one (chunked) or with a lying one is counted as the app reads it and cut off at
+    the limit. Nothing is buffered here, so the layers behind (authentication, then the route's own
+    authorization) decide before the body is read at all whether it is worth reading.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, paths: Iterable[str] = ("/graphql",)) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.paths = frozenset(paths)
+        self.limits = dict(limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope["path"], self.max_bytes)
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(scope, receive, send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(scope, receive, send, limit)
             return
-        chunks: list[bytes] = []
         size = 0
-        while True:
+        started = False
+
+        async def counted() -> Message:
+            nonlocal size
             message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await _too_large(scope, receive, send, self.max_bytes)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise _BodyTooLarge
+            return message
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, counted, watched)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(scope, receive, send, limit)
+
+
+class _BodyTooLarge(Exception):
+    """Raised from `receive` when the body passes its limit; caught by BodyLimitMiddleware alone."""
 
 
 def error_body(error: DomainError) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 
 from lineage_graph.domain import models
 from lineage_graph.domain.ids import NodeKind, NodeRef
+from lineage_graph.graphql.approval_readiness import ApprovalReadiness, readiness_field
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.lineage import LineageGraph, lineage_field
 
@@ -118,6 +119,7 @@ class ModelVersion(Node):
     updated_at: datetime
 
     lineage: LineageGraph = lineage_field()
+    approval_readiness: ApprovalReadiness = readiness_field()
 
     @classmethod
     def from_model(cls, v: models.ModelVersion) -> ModelVersion:

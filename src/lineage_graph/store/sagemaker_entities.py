@@ -21,6 +21,7 @@ from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 from lineage_graph.store.records import dumps
+from lineage_graph.store.sagemaker import ASSOCIATION_EDGES
 
 
 class Family(Enum):
@@ -54,7 +55,7 @@ _NAME = {
 _SORT = {"CreationTime": "n.created_at", "Name": None}
 # Edges that are an approved model version's evidence (what it was trained on, made by, built from).
 _EVIDENCE_EDGES = ("TRAINED", "OUTPUT", "BUILT", "DERIVED_FROM")
-_ASSOCIATION_EDGES = "INPUT_TO|OUTPUT|EXECUTED_BY|TRAINED|BUILT|DERIVED_FROM|ASSOCIATED_WITH"
+_ASSOCIATION_EDGES = "|".join(ASSOCIATION_EDGES)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,8 @@ class SageMakerEntityStore:
         ends = f"MATCH {_pattern(source.kind, 's', 's')} MATCH {_pattern(destination.kind, 'd', 'd')} "
         find = (
             ends + f"MATCH (s)-[r:{_ASSOCIATION_EDGES}]->(d) "
-            "RETURN collect(type(r)) AS edges, d:ModelVersion AND d.approval_status = 'APPROVED' AS approved"
+            "RETURN collect(type(r)) AS edges, "
+            "any(v IN [s, d] WHERE v:ModelVersion AND v.approval_status = 'APPROVED') AS approved"
         )
         remove = ends + f"MATCH (s)-[r:{_ASSOCIATION_EDGES}]->(d) DELETE r"
 
@@ -226,7 +228,7 @@ class SageMakerEntityStore:
             if not edges:
                 raise NotFound("association", f"{source} -> {destination}", "SourceArn")
             if row and row["approved"] and any(e in _EVIDENCE_EDGES for e in edges):
-                message = f"{destination} is APPROVED and this association is evidence of its approval; reject it first"
+                message = "this association is evidence of an APPROVED model version's approval; reject it first"
                 raise Conflict(message, [Problem("DestinationArn", message, "APPROVAL_EVIDENCE")])
             await tx.run(remove, s=source.key, d=destination.key)
             await append_audit_event(
