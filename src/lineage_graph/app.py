@@ -25,6 +25,7 @@ from lineage_graph.graphql.view import GraphQLView
 from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
+from lineage_graph.integrations.sagemaker.reports import S3Reports
 from lineage_graph.logs import configure_logging
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
@@ -134,6 +135,8 @@ def create_app(settings: Settings) -> Starlette:
 
     master_key = sigv4_master_key(settings)
     verifier = artifact_verifier(settings)
+    # ModelMetrics reports named by SageMaker registrations are read from S3 (or the configured endpoint).
+    reports = S3Reports.connect(settings.aws_region, settings.s3_endpoint_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -150,6 +153,7 @@ def create_app(settings: Settings) -> Starlette:
                 sigv4_master_key=master_key,
                 artifact_verifier=verifier,
                 token_cache_seconds=settings.token_cache_seconds,
+                metric_reports=reports,
             )
             yield {"services": services}
         finally:

@@ -128,6 +128,7 @@ class RegistryService:
         check.string_map("customProperties", cmd.custom_properties)
         check.tags("tags", cmd.tags)
         check.text("clientToken", cmd.client_token, 128)
+        check.json_object("externalSpec", cmd.external_spec)
         for i, ref in enumerate(cmd.trained_on):
             if ref.kind is not NodeKind.DATASET_VERSION:
                 check.fail(f"trainedOn[{i}]", f"expected a DatasetVersion id, got a {ref.kind.label}")
@@ -153,6 +154,7 @@ class RegistryService:
             "search_tags": " ".join(cmd.tags),
             "approval_status": ApprovalStatus.PENDING_MANUAL_APPROVAL.value,
             "archived": False,
+            "external_spec": dumps(dict(cmd.external_spec)) if cmd.external_spec is not None else None,
         }
         if self.artifacts is not None:  # S3 verification (a setting): refused before anything is written
             verified = await self.artifacts.verify(cmd.artifact_uri, cmd.artifact_digest)
