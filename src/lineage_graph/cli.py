@@ -18,6 +18,7 @@ from lineage_graph.domain.errors import DomainError
 from lineage_graph.domain.models import ApprovalStatus
 from lineage_graph.logs import configure_logging
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
+from lineage_graph.pipeline_cli import add_pipeline_commands
 
 if TYPE_CHECKING:
     from lineage_graph.store.graph import Neo4jGraph
@@ -496,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     artifacts.add_argument("--region")
     artifacts.add_argument("--endpoint-url", help="S3 endpoint (default: the s3_endpoint_url setting)")
     artifacts.set_defaults(handler=cmd_artifacts)
+    add_pipeline_commands(sub)  # register, wait-approval: pipeline commands over HTTP
     return parser
 
 
