@@ -147,7 +147,11 @@ def create_app(settings: Settings) -> Starlette:
                 await apply_constraints(graph)
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
-                logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
+                logger.warning(
+                    "Neo4j at %s is unreachable at start-up; serving anyway (/readyz says 503 until it answers), "
+                    "constraints will be applied on the next start",
+                    connection.uri,
+                )
             services = Services.build(
                 graph,
                 sigv4_master_key=master_key,
