@@ -156,7 +156,7 @@ def test_upstream_of_a_fine_tune_reaches_its_parents_inputs_and_code(gql: GraphQ
     assert len(result["edges"]) == 7
     by_id = {n["id"]: n for n in result["nodes"]}
     assert by_id[MV1]["approvalStatus"] == "APPROVED"
-    assert by_id[MV1]["kind"] == "MODEL_VERSION"
+    assert by_id[MV1]["kind"] == "ModelVersion"
     assert by_id[MV1]["group"] == "churn"
     assert by_id[MV1]["version"] == "1"
     assert by_id[MV1]["archived"] is False
@@ -206,7 +206,7 @@ def test_both_directions_is_the_union_not_an_undirected_walk(gql: GraphQLClient,
 
 def test_node_types_filter_the_answer_and_edge_types_the_walk(gql: GraphQLClient, db: Driver) -> None:
     make_ml_graph(db)
-    models_and_data = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["MODEL_VERSION", "DATASET_VERSION"])
+    models_and_data = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["ModelVersion", "DatasetVersion"])
     assert ids(models_and_data) == {EV1, FEATURES, MV1, MV2, SCORES}
     # The runs between them are hidden, not the connections: each becomes a collapsed edge naming its path.
     assert edges(models_and_data) == {

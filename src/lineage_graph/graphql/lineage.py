@@ -27,15 +27,16 @@ _NODE_TYPES_HELP += "what it returns connected)."
 _EDGE_TYPES_HELP = "Lineage edges to follow: " + ", ".join(e.type_name for e in domain.LINEAGE_EDGES) + "."
 
 
-@strawberry.enum(description="The kinds of node a lineage answer holds.")
+@strawberry.enum(description="The kinds of node a lineage answer holds, named as the graph's labels.")
 class LineageNodeKind(Enum):
-    MODEL_GROUP = "ModelGroup"
-    MODEL_VERSION = "ModelVersion"
-    DATASET = "Dataset"
-    DATASET_VERSION = "DatasetVersion"
-    CODE_VERSION = "CodeVersion"
-    JOB = "Job"
-    RUN = "Run"
+    # Values spelled as the labels (`nodeTypes: [ModelVersion, Run]`), so `kind` reads as it always has.
+    ModelGroup = "ModelGroup"
+    ModelVersion = "ModelVersion"
+    Dataset = "Dataset"
+    DatasetVersion = "DatasetVersion"
+    CodeVersion = "CodeVersion"
+    Job = "Job"
+    Run = "Run"
 
 
 @strawberry.enum(
