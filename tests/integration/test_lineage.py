@@ -173,6 +173,25 @@ def test_depth_cut_is_reported_as_truncated(gql: GraphQLClient, db: Driver) -> N
     assert result["depthReached"] == 3
     assert result["truncated"] is True
     assert result["truncationReason"] == "DEPTH"
+    # Only where the walk stopped short is there more to see: prep lies beyond the features, nothing beyond code.
+    expandable = {n["id"] for n in result["nodes"] if n["expandable"]}
+    assert expandable == {FEATURES}
+
+
+def test_nodes_carry_governance_fields_and_sagemaker_associations_are_lineage(gql: GraphQLClient, db: Driver) -> None:
+    make_ml_graph(db)
+    db.execute_query(
+        "MATCH (d:DatasetVersion {name: 'features'}) SET d.tags = ['pii', 'incident'] "
+        "WITH d MATCH (v:ModelVersion {version: 1}) SET v.needs_review = true "
+        "CREATE (:DatasetVersion {namespace: 's3://lake', name: 'labels', version: 'v1'})"
+        "-[:ASSOCIATED_WITH {association_type: 'AssociatedWith'}]->(v)"
+    )
+    result = trace(gql, MV1, direction="UPSTREAM", depth=2)
+    by_id = {n["id"]: n for n in result["nodes"]}
+    assert by_id[FEATURES]["tags"] == ["pii", "incident"]
+    assert by_id[MV1]["needsReview"] is True
+    labels = gid(NodeKind.DATASET_VERSION, "s3://lake", "labels", "v1")
+    assert (labels, MV1, "ASSOCIATED_WITH") in edges(result)
 
 
 def test_a_dataset_fans_out_through_its_versions_and_models_produce_data(gql: GraphQLClient, db: Driver) -> None:
