@@ -352,3 +352,21 @@ def test_lineage_field_adds_lineage_to_any_node_type(settings: Settings, db: Dri
     assert result.errors is None
     assert {n["id"] for n in result.data["version"]["lineage"]["nodes"]} == {MV1, TRAIN}
     assert result.data["version"]["lineage"]["truncationReason"] == "DEPTH"
+
+
+def test_compact_is_the_same_subgraph_as_columns(gql: GraphQLClient, db: Driver) -> None:
+    make_ml_graph(db)
+    typed = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["ModelVersion", "DatasetVersion"])
+    document = """query($id: ID!) { lineage(id: $id, direction: DOWNSTREAM, depth: 10,
+                  nodeTypes: [ModelVersion, DatasetVersion]) { compact } }"""
+    packed = gql.data(document, {"id": EV1})["lineage"]["compact"]
+    columns, rows = packed["nodes"], packed["edges"]
+    assert columns["id"] == [n["id"] for n in typed["nodes"]]
+    assert columns["kind"] == [n["kind"] for n in typed["nodes"]]
+    assert columns["distance"] == [n["distance"] for n in typed["nodes"]]
+    unpacked = {
+        (columns["id"][s], columns["id"][t], kind)
+        for s, t, kind in zip(rows["source"], rows["target"], rows["type"], strict=True)
+    }
+    assert unpacked == edges(typed)
+    assert [TRAIN] in rows["via"]
