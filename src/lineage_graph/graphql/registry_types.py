@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from lineage_graph.domain import models
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.queries import DEFAULT_PAGE, DeploymentFilter, Entity, RunFilter, VersionFilter, page
+from lineage_graph.graphql.approval_readiness import ApprovalReadiness, readiness_field
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.lineage import LineageGraph, lineage_field
 from lineage_graph.graphql.pagination import Connection, connection, decode_cursor
@@ -159,6 +160,7 @@ class ModelVersion(Node):
     updated_at: datetime
 
     lineage: LineageGraph = lineage_field()
+    approval_readiness: ApprovalReadiness = readiness_field()
 
     @classmethod
     def from_model(cls, v: models.ModelVersion) -> ModelVersion:

@@ -24,7 +24,7 @@ from lineage_graph.domain.commands import (
     UpdateModelGroup,
     UpdateModelVersion,
 )
-from lineage_graph.domain.errors import AlreadyExists, NotFound, Problem, ValidationFailed
+from lineage_graph.domain.errors import AlreadyExists, Conflict, NotFound, Problem, ValidationFailed
 from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
 from lineage_graph.domain.queries import GroupFilter as GroupFilter  # importable from here too
 from lineage_graph.domain.queries import VersionFilter as VersionFilter
@@ -34,6 +34,8 @@ from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import dumps, metrics_to_json, to_model_group, to_model_version
 
 VersionKey = tuple[str, int]
+# Raises when a move is refused: (the alias is protected, the target version's status).
+AliasRule = Callable[[bool, ApprovalStatus], None]
 
 _VERSION = "v {.*} AS v, COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name } AS aliases"
 
@@ -231,24 +233,62 @@ RETURN """
     + _VERSION
 )
 
-_SET_ALIAS = """
-MATCH (v:ModelVersion {group: $group, version: $version})
+# Moving an alias: lock the Alias node first (MERGE meets concurrent creators on one node through the
+# (group, name) constraint; `SET a._lock` takes its write lock), and only then read where it points, in a
+# separate statement, so a concurrent move waits and sees the committed edge instead of deleting the same
+# one and adding its own beside it. The POINTS_TO edge carries (group, alias) under a uniqueness
+# constraint, so the database itself refuses a second pointer of one alias.
+_LOCK_ALIAS = """
+MATCH (g:ModelGroup {name: $group})
 MERGE (a:Alias {group: $group, name: $alias})
-WITH a, v
-OPTIONAL MATCH (a)-[old:POINTS_TO]->(previous:ModelVersion)
-DELETE old
-WITH a, v, previous
-CREATE (a)-[:POINTS_TO]->(v)
-RETURN previous.version AS previous
+SET a._lock = true
+RETURN coalesce(g.protected_aliases, []) AS protected
+"""
+
+_ALIAS_TARGET = """
+MATCH (a:Alias {group: $group, name: $alias})
+OPTIONAL MATCH (v:ModelVersion {group: $group, version: $version})
+RETURN COLLECT { MATCH (a)-[:POINTS_TO]->(p:ModelVersion) RETURN p.version } AS previous,
+       v IS NOT NULL AS found, v.approval_status AS approval_status
+"""
+
+_MOVE_ALIAS = """
+MATCH (a:Alias {group: $group, name: $alias})
+MATCH (v:ModelVersion {group: $group, version: $version})
+CALL (a) { MATCH (a)-[old:POINTS_TO]->() DELETE old }
+CREATE (a)-[:POINTS_TO {group: $group, alias: $alias}]->(v)
+REMOVE a._lock
 """
 
 _DELETE_ALIAS = """
-MATCH (a:Alias {group: $group, name: $alias})-[:POINTS_TO]->(v:ModelVersion)
+MATCH (g:ModelGroup {name: $group})
+MATCH (a:Alias {group: $group, name: $alias})
+SET a._lock = true
+WITH a, g
+OPTIONAL MATCH (a)-[:POINTS_TO]->(v:ModelVersion)
+WITH a, g, v ORDER BY v.version LIMIT 1
 DETACH DELETE a
-RETURN v.version AS version
+RETURN v.version AS version, coalesce(g.protected_aliases, []) AS protected
 """
 
-_VERSION_BY_ALIAS = "MATCH (:Alias {group: $group, name: $alias})-[:POINTS_TO]->(v:ModelVersion) RETURN " + _VERSION
+_PROTECTED_ALIASES = "MATCH (g:ModelGroup {name: $group}) RETURN coalesce(g.protected_aliases, []) AS protected"
+
+_SET_PROTECTED = """
+MATCH (g:ModelGroup {name: $group})
+WITH g, coalesce(g.protected_aliases, []) AS before
+SET g.protected_aliases = $aliases, g.updated_at = $now
+RETURN before
+"""
+
+# A protected alias only ever names an APPROVED version (a later rejection does not make it name a rejected one).
+_VERSION_BY_ALIAS = (
+    """
+MATCH (g:ModelGroup {name: $group})<-[:IN_GROUP]-(v:ModelVersion)<-[:POINTS_TO]-(:Alias {group: $group, name: $alias})
+WHERE NOT $alias IN coalesce(g.protected_aliases, []) OR v.approval_status = 'APPROVED'
+WITH v ORDER BY v.version DESC LIMIT 1
+RETURN """
+    + _VERSION
+)
 
 
 def _now() -> datetime:
@@ -554,38 +594,83 @@ class RegistryStore:
         return _version_row(row)
 
     # ---- aliases -----------------------------------------------------------------------------------
-    async def set_alias(self, group: str, alias: str, version: int, actor: str) -> int | None:
-        """Point `alias` at `version` in one transaction; returns the version it pointed at before."""
+    async def protected_aliases(self, group: str) -> tuple[str, ...] | None:
+        """The group's protected aliases (None when the group does not exist)."""
+        rows = await self._graph.rows(_PROTECTED_ALIASES, group=group)
+        return tuple(rows[0]["protected"]) if rows else None
+
+    async def set_alias(self, group: str, alias: str, version: int, actor: str, rule: AliasRule) -> int | None:
+        """Point `alias` at `version` under the alias's lock; `rule(protected, status)` raises when the move
+        is not allowed (it sees the protection and the target's status as they are under that lock).
+        Returns the version the alias pointed at before."""
 
         async def work(tx: AsyncManagedTransaction) -> int | None:
-            row = await fetch_one(tx, _SET_ALIAS, group=group, alias=alias, version=version)
-            if row is None:
-                raise NotFound("model version", f"{group}/{version}", "version")
+            locked = await fetch_one(tx, _LOCK_ALIAS, group=group, alias=alias)
+            if locked is None:
+                raise NotFound("model group", group, "group")
+            target = await fetch_one(tx, _ALIAS_TARGET, group=group, alias=alias, version=version)
+            assert target is not None
+            if not target["found"]:
+                raise NotFound("model version", f"{group}/{version}", "modelVersionId")
+            protected = alias in locked["protected"]
+            rule(protected, ApprovalStatus(target["approval_status"]))
+            await (await tx.run(_MOVE_ALIAS, group=group, alias=alias, version=version)).consume()
+            previous: int | None = min(target["previous"]) if target["previous"] else None
             await append_audit_event(
                 tx,
                 AuditEntry(
                     actor,
                     "alias.set",
                     f"ModelGroup:{group}",
-                    {"alias": alias, "version": version, "previous": row["previous"]},
+                    {"alias": alias, "version": version, "previous": previous, "protected": protected},
                 ),
             )
-            previous: int | None = row["previous"]
             return previous
 
-        return await self._graph.write(work)
+        try:
+            return await self._graph.write(work)
+        except ConstraintError:
+            # Only reachable if something bypassed the alias lock: the constraint keeps one pointer per alias.
+            raise Conflict(f"alias {group}@{alias} is being moved concurrently, try again") from None
 
-    async def delete_alias(self, group: str, alias: str, actor: str) -> int:
+    async def delete_alias(self, group: str, alias: str, actor: str, rule: Callable[[bool], None]) -> int:
         async def work(tx: AsyncManagedTransaction) -> int:
             row = await fetch_one(tx, _DELETE_ALIAS, group=group, alias=alias)
-            if row is None:
+            if row is None or row["version"] is None:
                 raise NotFound("alias", f"{group}@{alias}", "alias")
+            protected = alias in row["protected"]
+            rule(protected)
             await append_audit_event(
                 tx,
-                AuditEntry(actor, "alias.delete", f"ModelGroup:{group}", {"alias": alias, "version": row["version"]}),
+                AuditEntry(
+                    actor,
+                    "alias.delete",
+                    f"ModelGroup:{group}",
+                    {"alias": alias, "version": row["version"], "protected": protected},
+                ),
             )
             version: int = row["version"]
             return version
+
+        return await self._graph.write(work)
+
+    async def set_protected_aliases(self, group: str, aliases: Sequence[str], actor: str) -> tuple[str, ...]:
+        """Replace the group's protected aliases; audited with the list before and after."""
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[str, ...]:
+            row = await fetch_one(tx, _SET_PROTECTED, group=group, aliases=list(aliases), now=_now())
+            if row is None:
+                raise NotFound("model group", group, "group")
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "model_group.protect_aliases",
+                    f"ModelGroup:{group}",
+                    {"before": list(row["before"]), "after": list(aliases)},
+                ),
+            )
+            return tuple(aliases)
 
         return await self._graph.write(work)
 
