@@ -20,6 +20,9 @@ from lineage_graph.domain.errors import DomainError, Unavailable
 from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.integrations.mlflow.api import PREFIX as MLFLOW_PREFIX
+from lineage_graph.integrations.mlflow.api import mlflow_endpoint
+from lineage_graph.integrations.mlflow.tracking import MlflowTracking
 from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
@@ -65,6 +68,14 @@ def artifact_verifier(settings: Settings) -> ArtifactVerifier | None:
     if not settings.verify_s3_artifacts:
         return None
     return ArtifactVerifier(S3ObjectHeads.connect(settings.aws_region, settings.s3_endpoint_url))
+
+
+def mlflow_tracking(settings: Settings) -> MlflowTracking | None:
+    """The MLflow tracking server the MLflow facade reads runs from, when one is configured."""
+    if settings.mlflow_tracking_uri is None:
+        return None
+    token = settings.mlflow_tracking_token.get_secret_value() if settings.mlflow_tracking_token else None
+    return MlflowTracking.connect(settings.mlflow_tracking_uri, token)
 
 
 async def healthz(request: Request) -> Response:
@@ -113,14 +124,21 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         graph = Neo4jGraph.connect(connection)
         metrics.watch(graph, connection.pool_size)
+        tracking = mlflow_tracking(settings)
         try:
             try:
                 await apply_constraints(graph)
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
                 logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
-            yield {"services": Services.build(graph, sigv4_master_key=master_key, artifact_verifier=verifier)}
+            yield {
+                "services": Services.build(
+                    graph, sigv4_master_key=master_key, artifact_verifier=verifier, mlflow_runs=tracking
+                )
+            }
         finally:
+            if tracking is not None:
+                await tracking.close()
             await graph.close()
 
     limits = Limits(
@@ -139,6 +157,11 @@ def create_app(settings: Settings) -> Starlette:
         # boto3 posts to the endpoint_url's path plus "/", so both spellings are served.
         Route("/sagemaker", sagemaker_endpoint, methods=["POST"]),
         Route("/sagemaker/", sagemaker_endpoint, methods=["POST"]),
+        Route(
+            f"{MLFLOW_PREFIX}/api/2.0/mlflow/{{operation:path}}",
+            mlflow_endpoint,
+            methods=["GET", "POST", "PATCH", "DELETE"],
+        ),
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),

@@ -14,6 +14,7 @@ from lineage_graph.services.auth import AuthService
 from lineage_graph.services.discovery import DiscoveryService
 from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lineage import LineageService
+from lineage_graph.services.mlflow_registry import MlflowRegistryService, MlflowRunSource
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.sagemaker import SageMakerService
 from lineage_graph.services.system import SystemService
@@ -39,6 +40,7 @@ class Services:
     audit: AuditService
     lineage: LineageService
     ingest: IngestService
+    mlflow: MlflowRegistryService
 
     @classmethod
     def build(
@@ -47,12 +49,14 @@ class Services:
         production_environments: Sequence[str] = ("production", "prod"),
         sigv4_master_key: bytes | None = None,
         artifact_verifier: ArtifactVerifier | None = None,
+        mlflow_runs: MlflowRunSource | None = None,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
         registry = RegistryService(
             registry_store, catalog, DeploymentStore(graph), production_environments, artifact_verifier
         )
+        approvals = ApprovalService(ApprovalStore(graph))
         return cls(
             graph=graph,
             system=SystemService(graph),
@@ -61,9 +65,10 @@ class Services:
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
             sagemaker=SageMakerService(SageMakerStore(graph), registry),
-            approvals=ApprovalService(ApprovalStore(graph)),
+            approvals=approvals,
             auth=AuthService(graph),
             audit=AuditService(graph),
             lineage=LineageService.over(graph),
             ingest=IngestService(graph),
+            mlflow=MlflowRegistryService(registry, approvals, mlflow_runs),
         )
