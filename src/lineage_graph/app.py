@@ -124,7 +124,14 @@ def create_app(settings: Settings) -> Starlette:
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
                 logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
-            yield {"services": Services.build(graph, sigv4_master_key=master_key, artifact_verifier=verifier)}
+            yield {
+                "services": Services.build(
+                    graph,
+                    sigv4_master_key=master_key,
+                    artifact_verifier=verifier,
+                    governance_tags=settings.governance_tags,
+                )
+            }
         finally:
             await graph.close()
 

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lineage_graph.domain.tags import DEFAULT_GOVERNANCE_TAGS, TagPolicy
 from lineage_graph.services.access_keys import AccessKeyService
 from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.artifacts import ArtifactVerifier
@@ -47,11 +48,17 @@ class Services:
         production_environments: Sequence[str] = ("production", "prod"),
         sigv4_master_key: bytes | None = None,
         artifact_verifier: ArtifactVerifier | None = None,
+        governance_tags: Sequence[str] = DEFAULT_GOVERNANCE_TAGS,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
         registry = RegistryService(
-            registry_store, catalog, DeploymentStore(graph), production_environments, artifact_verifier
+            registry_store,
+            catalog,
+            DeploymentStore(graph),
+            production_environments,
+            artifact_verifier,
+            TagPolicy.of(governance_tags),
         )
         return cls(
             graph=graph,

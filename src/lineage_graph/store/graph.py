@@ -5,23 +5,27 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import neo4j
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j.api import AsyncBookmarkManager
 from neo4j.exceptions import (
     ClientError,
     ConnectionAcquisitionTimeoutError,
     DriverError,
+    IncompleteCommit,
     Neo4jError,
     ServiceUnavailable,
     SessionExpired,
     TransientError,
 )
 
-from lineage_graph.domain.errors import QueryTimedOut, Unavailable
+from lineage_graph.domain.errors import OutcomeUnknown, QueryTimedOut, Unavailable, ValidationFailed
 
 T = TypeVar("T")
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
@@ -53,12 +57,40 @@ class GraphStats:
 
 
 @dataclass
+class CausalChain:
+    """One request's place in the causal order, across server instances: the bookmarks its client sent back
+    (its transactions start after those), and the bookmarks its last write ended with (sent to the client)."""
+
+    incoming: tuple[str, ...] = ()
+    latest: tuple[str, ...] = ()
+
+
+_CHAIN: ContextVar[CausalChain | None] = ContextVar("lineage_graph_causal_chain", default=None)
+
+
+@contextmanager
+def causal_chain(incoming: tuple[str, ...] = ()) -> Iterator[CausalChain]:
+    """Run the enclosed request's transactions after `incoming`, and collect the bookmarks its writes leave."""
+    chain = CausalChain(incoming)
+    token = _CHAIN.set(chain)
+    try:
+        yield chain
+    finally:
+        _CHAIN.reset(token)
+
+
+@dataclass
 class Neo4jGraph:
     """The store's handle on Neo4j. `round_trips` counts transactions run, for the N+1 tests and metrics.
 
     Fail fast while the database is down: after a connection failure every transaction gets a single attempt
     (no retry loop holding the request open for `retry_time`) until one succeeds again, so callers see
-    UNAVAILABLE in about `connection_timeout` and the first success restores normal retries, no restart."""
+    UNAVAILABLE in about `connection_timeout` and the first success restores normal retries, no restart.
+
+    Causal consistency: every session of this instance shares one bookmark manager, so a transaction starts
+    after every transaction this instance committed before (a read routed to a cluster secondary waits until
+    that secondary has caught up). Across instances, the request's `CausalChain` carries the client's own
+    bookmarks in and the new ones out (see middleware.CausalConsistencyMiddleware)."""
 
     driver: AsyncDriver
     database: str
@@ -67,6 +99,7 @@ class Neo4jGraph:
     round_trips: int = field(default=0)
     stats: GraphStats = field(default_factory=GraphStats)
     down_since: float | None = None
+    bookmarks: AsyncBookmarkManager = field(default_factory=AsyncGraphDatabase.bookmark_manager)
 
     @classmethod
     def connect(cls, settings: GraphSettings) -> Neo4jGraph:
@@ -149,14 +182,30 @@ class Neo4jGraph:
         stats.in_flight += 1
         started = time.monotonic()
         outcome = "error"
+        chain = _CHAIN.get()
         try:
             async with self.driver.session(
-                database=self.database, max_transaction_retry_time=self.retry_budget
+                database=self.database,
+                max_transaction_retry_time=self.retry_budget,
+                bookmark_manager=self.bookmarks,
+                bookmarks=neo4j.Bookmarks.from_raw_values(chain.incoming) if chain else None,
             ) as session:
                 result = await (session.execute_write(wrapped) if write else session.execute_read(wrapped))
+                if write and chain is not None:
+                    chain.latest = tuple((await session.last_bookmarks()).raw_values)
             outcome = "ok"
             self.down_since = None
             return result
+        except IncompleteCommit:
+            # The connection broke after COMMIT was sent: the write may or may not have happened, so this is
+            # not "try again" (a retry without a client token could register twice).
+            outcome = "outcome_unknown"
+            self._mark_down()
+            raise OutcomeUnknown(
+                "the connection to the database broke while the change was being committed: it may or may not "
+                "have been applied. Read the current state before repeating it (a request with a client token "
+                "is safe to repeat)."
+            ) from None
         except (ServiceUnavailable, SessionExpired) as exc:
             outcome = "unavailable"
             self._mark_down()
@@ -168,6 +217,11 @@ class Neo4jGraph:
             if exc.code and "TransactionTimedOut" in exc.code:
                 outcome = "timeout"
                 raise QueryTimedOut("the query exceeded its time budget") from None
+            if exc.code and "InvalidBookmark" in exc.code:
+                outcome = "invalid_bookmark"
+                raise ValidationFailed.field(
+                    "bookmark", "is not a bookmark this database issued", "INVALID_BOOKMARK"
+                ) from None
             raise
         except ConnectionAcquisitionTimeoutError:
             # Every pooled connection is busy: the server is saturated, the database is not down.
