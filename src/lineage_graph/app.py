@@ -25,7 +25,7 @@ from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
-from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
+from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware, CausalConsistencyMiddleware
 from lineage_graph.observability import ObservabilityMiddleware
 from lineage_graph.services.access_keys import load_master_key
 from lineage_graph.services.artifacts import ArtifactVerifier
@@ -161,6 +161,8 @@ def create_app(settings: Settings) -> Starlette:
             max_bytes=settings.graphql_max_body_bytes,
             limits={"/api/v1/lineage": settings.ingest_max_body_bytes},
         ),
+        # The client's bookmarks apply from the token lookup on (a token issued through another instance).
+        Middleware(CausalConsistencyMiddleware),
         Middleware(AuthenticationMiddleware, anonymous_role=settings.anonymous_role),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
