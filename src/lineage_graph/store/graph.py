@@ -173,9 +173,19 @@ class Neo4jGraph:
         kind = "write" if write else "read"
         stats = self.stats
 
+        # Set once a write's work function has returned, i.e. the driver is committing it. A connection
+        # failure from then on leaves the outcome unknown: the driver (which would retry it as "transient")
+        # must not run the work again, and the caller must not be told "try again".
+        committing = False
+
         async def attempt(tx: AsyncManagedTransaction) -> T:
+            nonlocal committing
+            if committing:
+                raise _CommitInterrupted
             stats.attempts[kind] += 1
-            return await work(tx)
+            result = await work(tx)
+            committing = write
+            return result
 
         wrapped = neo4j.unit_of_work(timeout=timeout or self.query_timeout)(attempt)
         self.round_trips += 1
@@ -196,17 +206,13 @@ class Neo4jGraph:
             outcome = "ok"
             self.down_since = None
             return result
-        except IncompleteCommit:
-            # The connection broke after COMMIT was sent: the write may or may not have happened, so this is
-            # not "try again" (a retry without a client token could register twice).
+        except (IncompleteCommit, _CommitInterrupted):
             outcome = "outcome_unknown"
-            self._mark_down()
-            raise OutcomeUnknown(
-                "the connection to the database broke while the change was being committed: it may or may not "
-                "have been applied. Read the current state before repeating it (a request with a client token "
-                "is safe to repeat)."
-            ) from None
+            raise self._outcome_unknown() from None
         except (ServiceUnavailable, SessionExpired) as exc:
+            if committing:
+                outcome = "outcome_unknown"
+                raise self._outcome_unknown() from None
             outcome = "unavailable"
             self._mark_down()
             raise Unavailable(f"the database is unavailable, try again: {type(exc).__name__}") from None
@@ -236,6 +242,16 @@ class Neo4jGraph:
             stats.transactions[(kind, outcome)] += 1
             stats.seconds[kind] = stats.seconds.get(kind, 0.0) + time.monotonic() - started
 
+    def _outcome_unknown(self) -> OutcomeUnknown:
+        # The write may or may not have happened, so this is not "try again": a retry without a client token
+        # could register twice.
+        self._mark_down()
+        return OutcomeUnknown(
+            "the connection to the database broke while the change was being committed: it may or may not "
+            "have been applied. Read the current state before repeating it (a request with a client token "
+            "is safe to repeat)."
+        )
+
     def _mark_down(self) -> None:
         if self.down_since is None:
             self.down_since = time.monotonic()
@@ -250,6 +266,10 @@ async def fetch_one(tx: AsyncManagedTransaction, cypher: str, **params: Any) -> 
     result = await tx.run(cypher, params)
     record = await result.single()
     return None if record is None else record.data()
+
+
+class _CommitInterrupted(Exception):
+    """Raised inside a retried write whose previous attempt reached COMMIT (see Neo4jGraph._transaction)."""
 
 
 def _consume_exception(task: asyncio.Future[Any]) -> None:
