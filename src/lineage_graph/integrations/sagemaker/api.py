@@ -24,7 +24,8 @@ from lineage_graph.domain.errors import (
     ValidationFailed,
 )
 from lineage_graph.domain.sagemaker import ArnScope
-from lineage_graph.integrations.sagemaker.operations import OPERATIONS, Call
+from lineage_graph.integrations.sagemaker.call import Call, Reply
+from lineage_graph.integrations.sagemaker.operations import OPERATIONS
 from lineage_graph.integrations.sagemaker.sigv4 import SignatureRejected, presented
 from lineage_graph.services.container import Services
 
@@ -90,4 +91,6 @@ async def sagemaker_endpoint(request: Request) -> Response:
         return aws_error(exc.code, exc.message, exc.status)
     except DomainError as exc:
         return _domain_error(exc)
+    if isinstance(result, Reply):
+        return Response(json.dumps(result.body), media_type=CONTENT_TYPE, headers=result.headers)
     return Response(json.dumps(result), media_type=CONTENT_TYPE)
