@@ -24,6 +24,7 @@ from lineage_graph.domain.models import (
 )
 from lineage_graph.domain.queries import ModelLineage, Page, Paged, RunNeighbours
 from lineage_graph.services.container import Services
+from lineage_graph.store.approvals import RecordedDecision
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -54,6 +55,8 @@ class Loaders:
     model_lineage: DataLoader[tuple[str, int], ModelLineage | None]
     deployments_of_version: DataLoader[tuple[str, int], list[Deployment] | None]
     deployments: DataLoader[str, Deployment | None]
+    decisions: DataLoader[str, RecordedDecision | None]
+    decisions_of_version: DataLoader[tuple[str, int], list[RecordedDecision] | None]
 
     @classmethod
     def build(cls, services: Services, principal: Principal) -> Loaders:
@@ -84,4 +87,6 @@ class Loaders:
             model_lineage=_loader(principal, reads.model_lineage),
             deployments_of_version=_loader(principal, reads.deployments_of_versions),
             deployments=_loader(principal, reads.deployments),
+            decisions=_loader(principal, reads.decisions),
+            decisions_of_version=_loader(principal, reads.decisions_of_versions),
         )

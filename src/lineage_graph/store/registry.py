@@ -164,7 +164,8 @@ _VERSIONS_BY_KEY = (
 )
 
 _VERSION_CONDITIONS = {
-    "group": "v.group = $group",
+    # `version IS NOT NULL` (always true) lets the (group, version) key index serve the seek and the order.
+    "group": "v.group = $group AND v.version IS NOT NULL",
     "status": "v.approval_status = $status",
     "tag": "$tag IN v.tags",
     "created_after": "v.created_at >= $created_after",
