@@ -165,6 +165,10 @@ def test_a_version_lists_its_decisions_and_each_decision_is_refetchable(
         {"id": version_id},
     )["node"]["approvalHistory"]
     assert history == [{"id": approved["id"], "actor": "reviewer", "toStatus": "APPROVED", "comment": "looks good"}]
+    root = gql.data(
+        "query($id: ID!) { approvalHistory(modelVersionId: $id) { id actor toStatus comment } }", {"id": version_id}
+    )
+    assert root["approvalHistory"] == history
     again = gql.data(
         "query($id: ID!) { node(id: $id) { __typename id ... on ApprovalDecision { actor decision } } }",
         {"id": approved["id"]},
