@@ -53,6 +53,7 @@ class Loaders:
     runs: DataLoader[str, Run | None]
     run_neighbours: DataLoader[str, RunNeighbours | None]
     model_lineage: DataLoader[tuple[str, int], ModelLineage | None]
+    training_data: DataLoader[tuple[str, int], list[DatasetVersion] | None]
     deployments_of_version: DataLoader[tuple[str, int], list[Deployment] | None]
     deployments: DataLoader[str, Deployment | None]
     decisions: DataLoader[str, RecordedDecision | None]
@@ -85,6 +86,7 @@ class Loaders:
             runs=_loader(principal, reads.runs),
             run_neighbours=_loader(principal, reads.run_neighbours),
             model_lineage=_loader(principal, reads.model_lineage),
+            training_data=_loader(principal, reads.training_data),
             deployments_of_version=_loader(principal, reads.deployments_of_versions),
             deployments=_loader(principal, reads.deployments),
             decisions=_loader(principal, reads.decisions),

@@ -200,8 +200,8 @@ class ModelVersion(Node):
 
     @strawberry.field(description="Dataset versions this model was trained on (directly or via its run).")
     async def trained_on(self, info: Info) -> list[DatasetVersion]:
-        lineage = await info.context.loaders.model_lineage.load((self.group_name, self.version))
-        return [DatasetVersion.from_model(d) for d in lineage.datasets] if lineage else []
+        found = await info.context.loaders.training_data.load((self.group_name, self.version))
+        return [DatasetVersion.from_model(d) for d in found or []]
 
     @strawberry.field(description="The run that produced this model version, if recorded.")
     async def produced_by(self, info: Info) -> Run | None:

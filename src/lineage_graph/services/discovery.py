@@ -112,6 +112,12 @@ class DiscoveryService:
         require(actor, Role.VIEWER)
         return await self._catalog.run_neighbours(run_ids)
 
+    async def training_data(
+        self, actor: Principal, keys: Sequence[VersionKey]
+    ) -> dict[VersionKey, list[DatasetVersion]]:
+        require(actor, Role.VIEWER)
+        return await self._catalog.training_data(keys)
+
     async def model_lineage(self, actor: Principal, keys: Sequence[VersionKey]) -> dict[VersionKey, ModelLineage]:
         require(actor, Role.VIEWER)
         return await self._catalog.model_lineage(keys)
