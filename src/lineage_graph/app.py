@@ -9,6 +9,7 @@ from typing import TypedDict
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,10 +22,14 @@ from lineage_graph.domain.openlineage import LineageEvent
 from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.integrations.mlflow.api import PREFIX as MLFLOW_PREFIX
+from lineage_graph.integrations.mlflow.api import mlflow_endpoint
+from lineage_graph.integrations.mlflow.tracking import MlflowTracking
 from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
 from lineage_graph.integrations.sagemaker.reports import S3Reports
+from lineage_graph.logs import configure_logging
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
 from lineage_graph.observability import ObservabilityMiddleware
@@ -69,6 +74,14 @@ def artifact_verifier(settings: Settings) -> ArtifactVerifier | None:
     return ArtifactVerifier(S3ObjectHeads.connect(settings.aws_region, settings.s3_endpoint_url))
 
 
+def mlflow_tracking(settings: Settings) -> MlflowTracking | None:
+    """The MLflow tracking server the MLflow facade reads runs from, when one is configured."""
+    if settings.mlflow_tracking_uri is None:
+        return None
+    token = settings.mlflow_tracking_token.get_secret_value() if settings.mlflow_tracking_token else None
+    return MlflowTracking.connect(settings.mlflow_tracking_uri, token)
+
+
 async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "version": __version__})
 
@@ -104,6 +117,25 @@ async def openlineage_events(request: Request) -> Response:
     return JSONResponse({"events": result.events, "runs": result.runs}, status_code=201)
 
 
+def cors_middleware(origins: list[str]) -> list[Middleware]:
+    """CORS for the allow-listed origins only (none by default: browsers then refuse cross-origin calls).
+
+    It sits before authentication, so a preflight (which carries no token) is answered here, not refused.
+    Tokens travel in the Authorization header, never in cookies, so credentials mode stays off."""
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["authorization", "content-type", "x-request-id"],
+            expose_headers=["x-request-id"],
+            max_age=600,
+        )
+    ]
+
+
 def create_app(settings: Settings) -> Starlette:
     """Build the app; the driver is opened when it starts serving and closed when it stops."""
     connection = graph_settings(settings)
@@ -121,24 +153,36 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         graph = Neo4jGraph.connect(connection)
         metrics.watch(graph, connection.pool_size)
+        tracking = mlflow_tracking(settings)
         try:
             try:
                 await apply_constraints(graph)
             except Unavailable:
                 # Start anyway: /readyz reports 503 until Neo4j answers, and writes fail fast meanwhile.
-                logger.warning("Neo4j unreachable at start-up; constraints will be applied on the next start")
-            yield {
-                "services": Services.build(
-                    graph, sigv4_master_key=master_key, artifact_verifier=verifier, metric_reports=reports
+                logger.warning(
+                    "Neo4j at %s is unreachable at start-up; serving anyway (/readyz says 503 until it answers), "
+                    "constraints will be applied on the next start",
+                    connection.uri,
                 )
-            }
+            services = Services.build(
+                graph,
+                sigv4_master_key=master_key,
+                artifact_verifier=verifier,
+                token_cache_seconds=settings.token_cache_seconds,
+                metric_reports=reports,
+                mlflow_runs=tracking,
+            )
+            yield {"services": services}
         finally:
+            if tracking is not None:
+                await tracking.close()
             await graph.close()
 
     limits = Limits(
         max_tokens=settings.graphql_max_tokens,
         max_depth=settings.graphql_max_depth,
         max_aliases=settings.graphql_max_aliases,
+        max_cost=settings.graphql_max_cost,
     )
     schema = build_schema(introspection=settings.introspection, limits=limits)
     graphql_app = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
@@ -151,9 +195,15 @@ def create_app(settings: Settings) -> Starlette:
         # boto3 posts to the endpoint_url's path plus "/", so both spellings are served.
         Route("/sagemaker", sagemaker_endpoint, methods=["POST"]),
         Route("/sagemaker/", sagemaker_endpoint, methods=["POST"]),
+        Route(
+            f"{MLFLOW_PREFIX}/api/2.0/mlflow/{{operation:path}}",
+            mlflow_endpoint,
+            methods=["GET", "POST", "PATCH", "DELETE"],
+        ),
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),
+        *cors_middleware(settings.cors_origin_list),
         # Then outermost first: an oversized body is refused, on every route, before the token lookup
         # touches Neo4j; OpenLineage batches have their own, larger limit.
         Middleware(
@@ -164,3 +214,10 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(AuthenticationMiddleware, anonymous_role=settings.anonymous_role),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def app_from_environment() -> Starlette:
+    """The app of one `serve --workers N` process: its settings (and logging) from the environment `serve` set."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

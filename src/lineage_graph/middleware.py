@@ -13,8 +13,8 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lineage_graph.domain.auth import Principal, Role, anonymous
-from lineage_graph.domain.errors import DomainError, Unauthenticated, Unavailable
+from lineage_graph.domain.auth import TOKEN_PREFIX, Principal, Role, anonymous
+from lineage_graph.domain.errors import DomainError, Problem, Unauthenticated, Unavailable
 from lineage_graph.services.container import Services
 
 # Probes and scrapers must work without credentials (and never touch the token store).
@@ -43,11 +43,22 @@ class AuthenticationMiddleware:
             status = 401 if isinstance(error, Unauthenticated) else 503
             await _refuse(scope, receive, send, status, error)
             return
+        if principal is self.anonymous and principal.role is None and _asks_graphql(scope):
+            # Nothing at all is open to anonymous callers here, so say so at the transport like every other
+            # route does (401 + WWW-Authenticate), rather than a 200 whose every field is refused.
+            message = "this server needs an API token: send the header `Authorization: Bearer <token>`"
+            refusal = Unauthenticated(message, [Problem("Authorization", message, "UNAUTHENTICATED")])
+            await _respond(send, 401, {"data": None, **error_body(refusal)}, _CHALLENGE)
+            return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
     async def _principal(self, scope: Scope) -> Principal:
-        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
+        header = Headers(scope=scope).get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if header.startswith(TOKEN_PREFIX):
+            # The commonest first mistake: the token pasted without its scheme.
+            raise Unauthenticated("the Authorization header must read `Bearer <token>` (the word Bearer is missing)")
         if scheme.lower() != "bearer":
             return self.anonymous
         services: Services = scope["state"]["services"]
@@ -124,8 +135,18 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, error
         # Before `websocket.accept`, a close makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 4401 if status == 401 else 1013, "reason": error.code})
         return
-    extra = {"www-authenticate": 'Bearer realm="lineage-graph"'} if status == 401 else {}
-    await _respond(send, status, error_body(error), extra)
+    await _respond(send, status, error_body(error), _CHALLENGE if status == 401 else {})
+
+
+_CHALLENGE = {"www-authenticate": 'Bearer realm="lineage-graph"'}
+
+
+def _asks_graphql(scope: Scope) -> bool:
+    """A GraphQL operation over HTTP (the GraphiQL page itself, a GET without a query, stays open; a
+    graphql-ws connection authenticates in its own connection_init)."""
+    if scope["type"] != "http" or scope["path"] != "/graphql":
+        return False
+    return scope["method"] == "POST" or b"query=" in scope.get("query_string", b"")
 
 
 async def _respond(send: Send, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:

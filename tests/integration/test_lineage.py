@@ -323,7 +323,7 @@ def test_lineage_field_adds_lineage_to_any_node_type(settings: Settings, db: Dri
                 request=None,
                 response=None,
                 principal=SYSTEM,  # type: ignore[arg-type]
-                loaders=Loaders.build(services),
+                loaders=Loaders.build(services, SYSTEM),
             )
             return await schema.execute(document, {"id": MV1}, context_value=context)
         finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from lineage_graph.domain.aliases import check_may_move, check_target, normalize_protected
@@ -20,7 +20,7 @@ from lineage_graph.domain.commands import (
     UpdateModelGroup,
     UpdateModelVersion,
 )
-from lineage_graph.domain.errors import NotFound, ValidationFailed
+from lineage_graph.domain.errors import NotFound
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import (
     ApprovalStatus,
@@ -33,6 +33,9 @@ from lineage_graph.domain.models import (
     ModelVersion,
     Run,
 )
+from lineage_graph.domain.queries import MAX_PAGE as MAX_PAGE  # importable from here too
+from lineage_graph.domain.queries import Page as Page
+from lineage_graph.domain.queries import page as page
 from lineage_graph.domain.registry import Checker, as_utc, merge_metrics
 from lineage_graph.services.authorization import require
 from lineage_graph.store.catalog import CatalogStore
@@ -42,24 +45,6 @@ from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilt
 
 if TYPE_CHECKING:
     from lineage_graph.services.artifacts import ArtifactVerifier
-
-MAX_PAGE = 100
-
-
-@dataclass(frozen=True)
-class Page:
-    offset: int
-    limit: int
-
-
-def page(first: int | None, offset: int) -> Page:
-    """`first` is 1-100 (default 20); a bad value is a validation error naming it."""
-    limit = 20 if first is None else first
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed.field("first", f"must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise ValidationFailed.field("after", "is not a valid cursor")
-    return Page(offset, limit)
 
 
 def _check_dataset_spec(check: Checker, path: str, spec: DatasetVersionSpec) -> None:
