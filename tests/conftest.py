@@ -62,6 +62,8 @@ def settings(neo4j_connection: Connection, tmp_path_factory: pytest.TempPathFact
         neo4j_user=neo4j_connection.user,
         neo4j_password=neo4j_connection.password,
         data_dir=Path(tmp_path_factory.mktemp("data")),
+        # Revocations made by other processes (the CLI tests) must take effect at once here.
+        token_cache_seconds=0.0,
     )
 
 

@@ -16,6 +16,7 @@ from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.sagemaker import SageMakerService
+from lineage_graph.services.sagemaker_registry import ReportReader, SageMakerRegistryService
 from lineage_graph.services.system import SystemService
 from lineage_graph.store.access_keys import AccessKeyStore
 from lineage_graph.store.approvals import ApprovalStore
@@ -24,6 +25,8 @@ from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.graph import Neo4jGraph
 from lineage_graph.store.registry import RegistryStore
 from lineage_graph.store.sagemaker import SageMakerStore
+from lineage_graph.store.sagemaker_entities import SageMakerEntityStore
+from lineage_graph.store.sagemaker_packages import SageMakerRegistryStore
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class Services:
     discovery: DiscoveryService
     access_keys: AccessKeyService
     sagemaker: SageMakerService
+    sagemaker_registry: SageMakerRegistryService
     approvals: ApprovalService
     auth: AuthService
     audit: AuditService
@@ -47,22 +51,27 @@ class Services:
         production_environments: Sequence[str] = ("production", "prod"),
         sigv4_master_key: bytes | None = None,
         artifact_verifier: ArtifactVerifier | None = None,
+        token_cache_seconds: float = 0.0,
+        metric_reports: ReportReader | None = None,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
-        registry = RegistryService(
-            registry_store, catalog, DeploymentStore(graph), production_environments, artifact_verifier
-        )
+        deployments = DeploymentStore(graph)
+        registry = RegistryService(registry_store, catalog, deployments, production_environments, artifact_verifier)
+        approval_store = ApprovalStore(graph)
         return cls(
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog),
+            discovery=DiscoveryService(registry_store, catalog, deployments),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
-            sagemaker=SageMakerService(SageMakerStore(graph), registry),
-            approvals=ApprovalService(ApprovalStore(graph)),
-            auth=AuthService(graph),
+            sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),
+            sagemaker_registry=SageMakerRegistryService(
+                SageMakerRegistryStore(graph), registry, approval_store, metric_reports
+            ),
+            approvals=ApprovalService(approval_store),
+            auth=AuthService(graph, token_cache_seconds),
             audit=AuditService(graph),
             lineage=LineageService.over(graph),
             ingest=IngestService(graph),
