@@ -52,8 +52,8 @@ export interface ModelGroupPage {
     createdBy: string | null;
     createdAt: string;
     versionCount: number;
+    versions: { totalCount: number; nodes: GroupVersion[] };
   } | null;
-  modelVersions: { totalCount: number; nodes: GroupVersion[] };
 }
 
 export interface Comparison {
@@ -90,6 +90,16 @@ export interface ApprovalPolicy {
   fourEyes: boolean;
 }
 
+export interface ApprovalReadiness {
+  ready: boolean;
+  status: ApprovalStatus;
+  resultingStatus: ApprovalStatus;
+  approvals: number;
+  approvalsNeeded: number;
+  lineageComplete: boolean;
+  unmet: { code: string; field: string | null; message: string }[];
+}
+
 export interface ModelVersion {
   id: string;
   groupName: string;
@@ -111,6 +121,7 @@ export interface ModelVersion {
   createdBy: string | null;
   createdAt: string;
   updatedAt: string;
+  approvalReadiness: ApprovalReadiness;
   trainedOn: { id: string; namespace: string; name: string; version: string; tags: string[] }[];
   producedBy: { id: string; runId: string; jobName: string; status: string } | null;
   code: { id: string; repository: string; commit: string }[];
@@ -152,6 +163,10 @@ export interface LineageNode {
   runId: string | null;
   approvalStatus: string | null;
   archived: boolean | null;
+  needsReview: boolean | null;
+  tags: string[];
+  /** The answer stopped short of what lies beyond this node: expanding it may show more. */
+  expandable: boolean;
 }
 
 export interface LineageEdge {

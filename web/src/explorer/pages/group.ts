@@ -42,7 +42,7 @@ export async function renderGroup(view: HTMLElement, name: string): Promise<void
     replace(view, h("p", { role: "alert" }, `No model group named “${name}”.`));
     return;
   }
-  const versions = data.modelVersions.nodes;
+  const versions = group.versions.nodes;
   const metrics = keyMetrics(versions);
   const selected = new Set<string>();
   const compare = h("button", { type: "button", disabled: true }, "Compare selected");

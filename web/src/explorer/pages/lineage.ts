@@ -7,7 +7,7 @@ import { navigate, routes } from "../router";
 import type { Direction, Lineage, LineageGraph, LineageNode } from "../types";
 import { statusBadge, tagChips } from "../widgets/badges";
 import { failure, loading } from "../widgets/failure";
-import { KIND_COLOURS, LineageCanvas, kindKey } from "../widgets/lineage-canvas";
+import { KIND_COLOURS, KIND_LABELS, LineageCanvas, kindKey, kindLabel } from "../widgets/lineage-canvas";
 
 const DIRECTIONS: Direction[] = ["BOTH", "UPSTREAM", "DOWNSTREAM"];
 const MAX_DEPTH = 100;
@@ -48,11 +48,13 @@ function legend(): HTMLElement {
   return h(
     "div",
     { class: "legend" },
-    Object.entries(KIND_COLOURS).map(([kind, colour]) => h("span", {}, h("i", { style: `background:${colour}` }), kind)),
+    Object.entries(KIND_COLOURS).map(([kind, colour]) => h("span", {}, h("i", { style: `background:${colour}` }), KIND_LABELS[kind] ?? kind)),
     h("span", {}, h("i", { class: "ring approved" }), "approved"),
     h("span", {}, h("i", { class: "ring pending" }), "pending"),
     h("span", {}, h("i", { class: "ring rejected" }), "rejected"),
+    h("span", {}, h("i", { class: "ring review" }), "needs review"),
     h("span", {}, h("i", { class: "ring flagged" }), "incident / pii"),
+    h("span", {}, h("i", { class: "ring more" }), "more beyond (click to expand)"),
   );
 }
 
@@ -88,17 +90,18 @@ export async function renderLineage(view: HTMLElement, id: string, query: URLSea
   drawing.merge(graph);
   canvas.dataset.ready = "true";
   const rootNode = drawing.node(graph.root);
-  replace(summary, rootNode ? h("p", {}, "Around ", h("strong", {}, rootNode.displayName), ` (${rootNode.kind})`) : "", truncation(graph));
+  replace(summary, rootNode ? h("p", {}, "Around ", h("strong", {}, rootNode.displayName), ` (${kindLabel(rootNode.kind)})`) : "", truncation(graph));
 
   async function select(node: LineageNode): Promise<void> {
     replace(
       details,
       h("h2", {}, node.displayName),
       h("dl", { class: "facts" },
-        h("dt", {}, "kind"), h("dd", {}, node.kind),
+        h("dt", {}, "kind"), h("dd", {}, kindLabel(node.kind)),
         h("dt", {}, "distance"), h("dd", {}, String(node.distance)),
         node.approvalStatus ? [h("dt", {}, "approval"), h("dd", {}, statusBadge(node.approvalStatus))] : null,
-        h("dt", {}, "tags"), h("dd", {}, tagChips((node as LineageNode & { tags?: string[] }).tags))),
+        h("dt", {}, "tags"), h("dd", {}, tagChips(node.tags)),
+        node.needsReview ? [h("dt", {}, "review"), h("dd", {}, h("span", { class: "badge review" }, "needs review"))] : null),
       h("p", {}, pageOf(node), " ", link(routes.lineage(node.id, { direction, depth: String(depth) }), "Centre here")),
       h("p", { class: "expanding" }, "Expanding…"),
     );

@@ -8,7 +8,7 @@ import HistoryDocument from "../queries/ApprovalHistory.graphql";
 import VersionDocument from "../queries/ModelVersionPage.graphql";
 import RejectDocument from "../queries/RejectModelVersion.graphql";
 import { routes } from "../router";
-import type { ApprovalHistory, ApprovalPolicy, ModelVersion, ModelVersionPage } from "../types";
+import type { ApprovalHistory, ApprovalPolicy, ApprovalReadiness, ModelVersion, ModelVersionPage } from "../types";
 import { statusBadge, tagChips } from "../widgets/badges";
 import { failure, loading } from "../widgets/failure";
 
@@ -61,8 +61,24 @@ function policyView(policy: ApprovalPolicy | null): HTMLElement {
   return h("ul", { class: "policy" }, rules.map((rule) => h("li", {}, rule)));
 }
 
+function readinessView(readiness: ApprovalReadiness): HTMLElement {
+  const approvals = `${readiness.approvals} of ${readiness.approvalsNeeded} approvals`;
+  return h(
+    "div",
+    { class: readiness.ready ? "readiness ready" : "readiness unmet", "data-ready": String(readiness.ready) },
+    readiness.ready
+      ? h("p", {}, h("strong", {}, "Ready: "), `an approval by you would make it ${readiness.resultingStatus.toLowerCase().replace(/_/g, " ")} (${approvals}).`)
+      : h("p", {}, h("strong", {}, "Not ready: "), `${readiness.unmet.length} rule(s) unmet for you (${approvals}).`),
+    readiness.unmet.length > 0
+      ? h("ul", { class: "problems" }, readiness.unmet.map((rule) =>
+          h("li", { "data-problem": rule.code }, h("code", {}, rule.code), " ", rule.field ? `${rule.field}: ` : "", rule.message)))
+      : null,
+    readiness.lineageComplete ? null : h("p", { class: "truncated" }, "The upstream walk behind this evidence was cut short by a limit."),
+  );
+}
+
 function decisionForm(version: ModelVersion, principal: Principal, onDecided: () => void): HTMLElement {
-  const comment = h("textarea", { name: "comment", rows: 2, cols: 50, placeholder: "Why (kept with the decision)" });
+  const comment = h("textarea", { name: "comment", "aria-label": "comment", rows: 2, cols: 50, placeholder: "Why (kept with the decision)" });
   const outcome = h("div", { class: "outcome", "aria-live": "polite" });
   const decide = async (approve: boolean) => {
     replace(outcome, "Sending…");
@@ -137,6 +153,8 @@ export async function renderVersion(view: HTMLElement, group: string, number: nu
       "section",
       { class: "approval", "aria-label": "approval" },
       h("h2", {}, "Approval"),
+      h("h3", {}, "What approving it needs now (the server's evaluation)"),
+      readinessView(version.approvalReadiness),
       h("h3", {}, "The group's approval policy"),
       policyView(page.approvalPolicy),
       decisionForm(version, principal, rerender),

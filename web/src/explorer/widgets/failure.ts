@@ -18,7 +18,7 @@ export function failure(error: unknown, title = "The server refused the request"
           "ul",
           { class: "problems" },
           problems.map((problem) =>
-            h("li", { "data-problem": problem.code }, h("code", {}, problem.code), " ", problem.field, ": ", problem.message),
+            h("li", { "data-problem": problem.code }, h("code", {}, problem.code), " ", problem.field ? `${problem.field}: ` : "", problem.message),
           ),
         )
       : null,

@@ -20,6 +20,20 @@ export function kindKey(kind: string): string {
   return kind.replace(/_/g, "").toLowerCase();
 }
 
+export const KIND_LABELS: Record<string, string> = {
+  modelgroup: "model group",
+  modelversion: "model version",
+  dataset: "dataset",
+  datasetversion: "dataset version",
+  run: "run",
+  job: "job",
+  codeversion: "code version",
+};
+
+export function kindLabel(kind: string): string {
+  return KIND_LABELS[kindKey(kind)] ?? kind;
+}
+
 export const KIND_COLOURS: Record<string, string> = {
   modelgroup: "#7c3aed",
   modelversion: "#2563eb",
@@ -35,11 +49,6 @@ const STATUS_COLOURS: Record<string, string> = {
   REJECTED: "#dc2626",
   PENDING_MANUAL_APPROVAL: "#eab308",
 };
-
-function tagsOf(node: LineageNode): string[] {
-  const tags = (node as LineageNode & { tags?: string[] | null }).tags;
-  return Array.isArray(tags) ? tags : [];
-}
 
 function style(): cytoscape.StylesheetJson {
   const byKind = Object.entries(KIND_COLOURS).map(([kind, colour]) => ({
@@ -69,6 +78,8 @@ function style(): cytoscape.StylesheetJson {
     },
     ...byKind,
     ...byStatus,
+    { selector: "node[?expandable]", style: { "border-style": "dashed" } },
+    { selector: "node[?review]", style: { "border-color": "#ea580c", "border-width": 6, "border-style": "double" } },
     { selector: "node[?flagged]", style: { "border-color": "#b91c1c", "border-width": 6, "border-style": "double", shape: "diamond" } },
     { selector: "node[?root]", style: { width: 40, height: 40, "font-weight": "bold" } },
     { selector: "node:selected", style: { "overlay-color": "#1d4ed8", "overlay-opacity": 0.25, "overlay-padding": 6 } },
@@ -116,7 +127,7 @@ export class LineageCanvas {
         continue;
       }
       this.nodes.set(node.id, node);
-      const tags = tagsOf(node);
+      const tags = node.tags;
       added.push({
         group: "nodes",
         data: {
@@ -126,6 +137,8 @@ export class LineageCanvas {
           status: node.approvalStatus ?? "",
           tags: tags.join(","),
           flagged: tags.some((tag) => GOVERNANCE_TAGS.has(tag)),
+          review: node.needsReview === true,
+          expandable: node.expandable,
           root: this.cy.nodes().length === 0 && node.id === graph.root,
         },
       });
