@@ -50,7 +50,7 @@ def test_graphiql_works_offline_and_runs_the_lineage_query(
     page.locator(".graphiql-execute-button").click()
     result = page.locator(".result-window")
     expect(result).to_contain_text('"groupName": "fraud-detector"')
-    expect(result).to_contain_text('"kind": "DatasetVersion"')
+    expect(result).to_contain_text('"kind": "DATASET_VERSION"')
     screenshot(page, "graphiql")
 
     stored = page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
