@@ -27,7 +27,7 @@ WHERE NOT (n:Principal AND n.name = $keep)
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
 
-pytest_plugins = ["tests.aws_support"]  # moto server fixtures: `moto_url`, `aws`
+pytest_plugins = ["tests.aws_support", "tests.mlflow_support"]  # moto server fixtures; MLflow beside us
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,9 @@ from lineage_graph.domain.openlineage import LineageEvent
 from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
+from lineage_graph.integrations.mlflow.api import PREFIX as MLFLOW_PREFIX
+from lineage_graph.integrations.mlflow.api import mlflow_endpoint
+from lineage_graph.integrations.mlflow.tracking import MlflowTracking
 from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
@@ -70,6 +73,14 @@ def artifact_verifier(settings: Settings) -> ArtifactVerifier | None:
     if not settings.verify_s3_artifacts:
         return None
     return ArtifactVerifier(S3ObjectHeads.connect(settings.aws_region, settings.s3_endpoint_url))
+
+
+def mlflow_tracking(settings: Settings) -> MlflowTracking | None:
+    """The MLflow tracking server the MLflow facade reads runs from, when one is configured."""
+    if settings.mlflow_tracking_uri is None:
+        return None
+    token = settings.mlflow_tracking_token.get_secret_value() if settings.mlflow_tracking_token else None
+    return MlflowTracking.connect(settings.mlflow_tracking_uri, token)
 
 
 async def healthz(request: Request) -> Response:
@@ -143,6 +154,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
         graph = Neo4jGraph.connect(connection)
         metrics.watch(graph, connection.pool_size)
+        tracking = mlflow_tracking(settings)
         try:
             try:
                 await apply_constraints(graph)
@@ -159,9 +171,12 @@ def create_app(settings: Settings) -> Starlette:
                 artifact_verifier=verifier,
                 token_cache_seconds=settings.token_cache_seconds,
                 metric_reports=reports,
+                mlflow_runs=tracking,
             )
             yield {"services": services}
         finally:
+            if tracking is not None:
+                await tracking.close()
             await graph.close()
 
     limits = Limits(
@@ -182,6 +197,11 @@ def create_app(settings: Settings) -> Starlette:
         # boto3 posts to the endpoint_url's path plus "/", so both spellings are served.
         Route("/sagemaker", sagemaker_endpoint, methods=["POST"]),
         Route("/sagemaker/", sagemaker_endpoint, methods=["POST"]),
+        Route(
+            f"{MLFLOW_PREFIX}/api/2.0/mlflow/{{operation:path}}",
+            mlflow_endpoint,
+            methods=["GET", "POST", "PATCH", "DELETE"],
+        ),
         *web.routes(),
     ]
     middleware = [

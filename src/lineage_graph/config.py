@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     verify_s3_artifacts: bool = False
     s3_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
+    mlflow_tracking_uri: str | None = None  # the MLflow facade reads a registered version's run from here
+    mlflow_tracking_token: SecretStr | None = None
 
     @field_validator("neo4j_uri")
     @classmethod

@@ -77,6 +77,7 @@ def test_first_start_prints_a_working_admin_token(tmp_path: Path) -> None:
             output.extend(server.stdout.readlines())
             server.stdout.close()
     assert LocalNeo4j(home=tmp_path / "neo4j", cache_dir=tmp_path, bolt_port=0).running_pid() is None, "".join(output)
+    assert any("first start: creating the database" in line for line in output), "progress while Neo4j starts"
     # A young database lacks most relationship types yet; the driver must not warn about each one.
     assert not [line for line in output if "notification" in line.lower()], "".join(output)
 

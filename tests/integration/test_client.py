@@ -73,9 +73,9 @@ def test_run_and_registration_become_lineage(contributor: Client, db: Driver) ->
 
     lineage = contributor.lineage("fraud", 1)
     kinds = {n.kind for n in lineage.nodes}
-    assert {"ModelVersion", "Run", "DatasetVersion", "CodeVersion"} <= kinds
-    assert [n.properties["runId"] for n in lineage.of_kind("Run")] == [run.run_id]
-    assert [n.properties["version"] for n in lineage.of_kind("DatasetVersion")] == ["2024-06-01"]
+    assert {"MODEL_VERSION", "RUN", "DATASET_VERSION", "CODE_VERSION"} <= kinds
+    assert [n.properties["runId"] for n in lineage.of_kind("RUN")] == [run.run_id]
+    assert [n.properties["version"] for n in lineage.of_kind("DATASET_VERSION")] == ["2024-06-01"]
 
     contributor.add_metrics(version.id, {"f1": 0.8})
     aliased = contributor.set_alias("fraud", "challenger", version.id)
@@ -171,6 +171,17 @@ def test_wait_for_approval_returns_raises_or_times_out(
         approver.execute(_raw(decide % "approveModelVersion", first.id))
         approver.execute(_raw(decide % "rejectModelVersion", second.id))
 
+    with Client(base_url, reviewer) as approver:
+        readiness = approver.approval_readiness("fraud", 3)
+    assert (readiness.ready, readiness.status, readiness.resulting_status) == (
+        True,
+        "PENDING_MANUAL_APPROVAL",
+        "APPROVED",
+    )
+    own = contributor.approval_readiness("fraud", 3)
+    assert not own.ready
+    assert {"MISSING_ROLE", "FOUR_EYES"} & {p.code for p in own.unmet}, own.unmet
+
     assert contributor.wait_for_approval("fraud", 1, timeout=5).approval_status == "APPROVED"
     with pytest.raises(ApprovalRejected):
         contributor.wait_for_approval("fraud", 2, timeout=5)
@@ -188,7 +199,7 @@ def test_the_async_client_records_runs_and_registers(base_url: str, contributor:
             version = await lg.register_model_version("fraud", "s3://models/fraud/1.tar.gz", produced_by=run)
             lineage = await lg.lineage("fraud", version.version)
             assert run.run is not None
-            return version.version, run.run.status if lineage.of_kind("Run") else "no run in lineage"
+            return version.version, run.run.status if lineage.of_kind("RUN") else "no run in lineage"
 
     assert asyncio.run(pipeline()) == (1, "COMPLETED")
     assert _count_versions(db, "fraud") == 1

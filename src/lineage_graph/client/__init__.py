@@ -29,6 +29,7 @@ from lineage_graph.client.errors import (
     ValidationFailed,
 )
 from lineage_graph.client.models import (
+    ApprovalReadiness,
     CodeVersionKey,
     DatasetVersionKey,
     LineageEdge,
@@ -42,6 +43,7 @@ from lineage_graph.client.sync import Client, RunHandle
 
 __all__ = [
     "AlreadyExists",
+    "ApprovalReadiness",
     "ApprovalRejected",
     "ApprovalTimeout",
     "AsyncClient",

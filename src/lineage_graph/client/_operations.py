@@ -12,7 +12,15 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from lineage_graph.client.errors import NotFound
-from lineage_graph.client.models import CodeVersionKey, DatasetVersionKey, LineageGraph, Metric, ModelVersion, Run
+from lineage_graph.client.models import (
+    ApprovalReadiness,
+    CodeVersionKey,
+    DatasetVersionKey,
+    LineageGraph,
+    Metric,
+    ModelVersion,
+    Run,
+)
 
 T = TypeVar("T")
 
@@ -27,7 +35,9 @@ _VERSION_FIELDS = """
 _RUN_FIELDS = "id runId jobNamespace jobName kind status startedAt endedAt parameters metrics { name value step split }"
 _LINEAGE_FIELDS = """
   root depthReached truncated
-  nodes { id kind displayName distance namespace name group version repository commit runId approvalStatus archived }
+  nodes {
+    id kind displayName distance namespace name group version repository commit runId approvalStatus archived tags
+  }
   edges { source target type }
 """
 
@@ -66,6 +76,13 @@ APPROVAL_STATUS = (
     "{ approvalStatus } }"
 )
 CREATE_GROUP = "mutation($input: CreateModelGroupInput!) { result: createModelGroup(input: $input) { name } }"
+
+
+READINESS = (
+    "query($group: String!, $version: Int!) { result: modelVersion(group: $group, version: $version) "
+    "{ approvalReadiness { ready status resultingStatus approvals approvalsNeeded lineageComplete "
+    "unmet { code field message } } } }"
+)
 
 
 @dataclass(frozen=True)
@@ -207,6 +224,16 @@ def approval_status(group: str, version: int) -> Operation[str]:
         APPROVAL_STATUS,
         {"group": group, "version": version},
         lambda raw: str(required(raw)["approvalStatus"]),
+        retry_safe=True,
+    )
+
+
+def approval_readiness(group: str, version: int) -> Operation[ApprovalReadiness]:
+    required = _required(f"model version {group}/{version}")
+    return Operation(
+        READINESS,
+        {"group": group, "version": version},
+        lambda raw: ApprovalReadiness.from_json(required(raw)["approvalReadiness"]),
         retry_safe=True,
     )
 

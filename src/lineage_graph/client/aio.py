@@ -21,7 +21,7 @@ from lineage_graph.client._transport import (
     transport_failure,
 )
 from lineage_graph.client.errors import ApprovalRejected, ApprovalTimeout
-from lineage_graph.client.models import LineageGraph, ModelVersion, Run
+from lineage_graph.client.models import ApprovalReadiness, LineageGraph, ModelVersion, Run
 from lineage_graph.client.runs import RunHandleBase, RunRecord
 
 T = TypeVar("T")
@@ -200,6 +200,11 @@ class AsyncClient:
 
     async def model_version_by_alias(self, group: str, alias: str) -> ModelVersion:
         return await self.execute(ops.model_version_by_alias(group, alias))
+
+    async def approval_readiness(self, group: str, version: int) -> ApprovalReadiness:
+        """Whether an approval would be recorded now and every rule still unmet (judged for this caller:
+        a pipeline's own token sees FOUR_EYES or MISSING_ROLE among them)."""
+        return await self.execute(ops.approval_readiness(group, version))
 
     async def lineage(self, group: str, version: int, *, direction: str = "UPSTREAM", depth: int = 5) -> LineageGraph:
         """The subgraph around a model version (upstream by default: what it came from)."""

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lineage_graph.client.errors import Problem
+
 
 @dataclass(frozen=True)
 class DatasetVersionKey:
@@ -134,6 +136,31 @@ class Run:
 
 
 @dataclass(frozen=True)
+class ApprovalReadiness:
+    """What approving a version would take now, as the server judges it for the calling principal."""
+
+    ready: bool
+    status: str
+    resulting_status: str
+    approvals: int
+    approvals_needed: int
+    lineage_complete: bool
+    unmet: tuple[Problem, ...]
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> ApprovalReadiness:
+        return cls(
+            ready=bool(raw["ready"]),
+            status=raw["status"],
+            resulting_status=raw["resultingStatus"],
+            approvals=int(raw["approvals"]),
+            approvals_needed=int(raw["approvalsNeeded"]),
+            lineage_complete=bool(raw["lineageComplete"]),
+            unmet=tuple(Problem(u.get("field"), u["message"], u["code"]) for u in raw.get("unmet") or ()),
+        )
+
+
+@dataclass(frozen=True)
 class LineageNode:
     id: str
     kind: str
@@ -174,6 +201,7 @@ class LineageGraph:
         return cls(raw["root"], nodes, edges, int(raw["depthReached"]), bool(raw["truncated"]))
 
     def of_kind(self, kind: str) -> list[LineageNode]:
+        """Nodes of one kind, named as the server names them: MODEL_VERSION, DATASET_VERSION, RUN…"""
         return [n for n in self.nodes if n.kind == kind]
 
 

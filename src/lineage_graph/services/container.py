@@ -14,6 +14,7 @@ from lineage_graph.services.auth import AuthService
 from lineage_graph.services.discovery import DiscoveryService
 from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lineage import LineageService
+from lineage_graph.services.mlflow_registry import MlflowRegistryService, MlflowRunSource
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.sagemaker import SageMakerService
 from lineage_graph.services.sagemaker_registry import ReportReader, SageMakerRegistryService
@@ -43,6 +44,7 @@ class Services:
     audit: AuditService
     lineage: LineageService
     ingest: IngestService
+    mlflow: MlflowRegistryService
 
     @classmethod
     def build(
@@ -53,12 +55,14 @@ class Services:
         artifact_verifier: ArtifactVerifier | None = None,
         token_cache_seconds: float = 0.0,
         metric_reports: ReportReader | None = None,
+        mlflow_runs: MlflowRunSource | None = None,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
         deployments = DeploymentStore(graph)
         registry = RegistryService(registry_store, catalog, deployments, production_environments, artifact_verifier)
         approval_store = ApprovalStore(graph)
+        approvals = ApprovalService(approval_store)
         return cls(
             graph=graph,
             system=SystemService(graph),
@@ -70,9 +74,10 @@ class Services:
             sagemaker_registry=SageMakerRegistryService(
                 SageMakerRegistryStore(graph), registry, approval_store, metric_reports
             ),
-            approvals=ApprovalService(approval_store),
+            approvals=approvals,
             auth=AuthService(graph, token_cache_seconds),
             audit=AuditService(graph),
             lineage=LineageService.over(graph),
             ingest=IngestService(graph),
+            mlflow=MlflowRegistryService(registry, approvals, mlflow_runs),
         )
