@@ -65,7 +65,8 @@ def _loopback(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
+# Package scope: while Playwright runs, its loop occupies this thread, and suites after this one use asyncio.run.
+@pytest.fixture(scope="package")
 def playwright_driver(base_url: str, admin_token: str) -> Iterator[Playwright]:
     # The server and the session's token come first: both use asyncio.run, which a running Playwright forbids.
     if not CHROMIUM.exists():
@@ -76,7 +77,7 @@ def playwright_driver(base_url: str, admin_token: str) -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     browser = playwright_driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
     yield browser
