@@ -101,6 +101,9 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
     context.route("**/*", guard)
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # The pages forbid anything but this server (Content-Security-Policy); a violation would mean a feature
+    # silently broken, so it fails the test like an uncaught error.
+    page.on("console", lambda message: "Content Security Policy" in message.text and errors.append(message.text))
     page.set_default_timeout(15_000)
     yield page
     context.close()
