@@ -240,17 +240,17 @@ class Neo4jGraph:
             if exc.code and "TransactionTimedOut" in exc.code:
                 outcome = "timeout"
                 raise QueryTimedOut("the query exceeded its time budget") from None
+            if exc.code and "InvalidBookmark" in exc.code:
+                outcome = "invalid_bookmark"
+                raise ValidationFailed.field(
+                    "bookmark", "is not a bookmark this database issued", "INVALID_BOOKMARK"
+                ) from None
             if exc.code in _CONTENTION_CODES:
                 # Under contention (many writers queued on one lock) a transaction can be stopped while it
                 # waits for a lock: the load's doing, not the request's, so retryable, never an internal error.
                 # (Constraint violations stay ClientErrors: stores turn them into AlreadyExists.)
                 outcome = "contention"
                 raise Unavailable("the database is busy with concurrent changes, try again") from None
-            if exc.code and "InvalidBookmark" in exc.code:
-                outcome = "invalid_bookmark"
-                raise ValidationFailed.field(
-                    "bookmark", "is not a bookmark this database issued", "INVALID_BOOKMARK"
-                ) from None
             raise
         except ConnectionAcquisitionTimeoutError:
             # Every pooled connection is busy: the server is saturated, the database is not down.

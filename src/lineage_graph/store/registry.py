@@ -94,7 +94,7 @@ RETURN total, page
 _LOCK_GROUP = """
 MATCH (g:ModelGroup {name: $group})
 SET g._lock = true
-WITH g
+WITH g WHERE g.deleted_at IS NULL
 OPTIONAL MATCH (t:ClientToken {group: $group, token: $token})
 RETURN g.latest_version AS latest, t.version AS existing
 """
