@@ -198,7 +198,7 @@ def test_import_maps_registry_lineage_and_endpoints(
     ).records
     assert len(imported) == 1
     assert json.loads(imported[0]["p"])["imported"] is True
-    assert imported[0]["a"] == "sagemaker-import"
+    assert imported[0]["a"].startswith("operator:")  # the CLI audits admin commands as their operator
     decision = db.execute_query(
         "MATCH (d:ApprovalDecision)-[:DECIDES]->(:ModelVersion {group: 'churn', version: 1}) RETURN d.evidence AS e"
     ).records
