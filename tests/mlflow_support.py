@@ -50,7 +50,7 @@ def mlflow_tracking(mlflow_python: Path, tmp_path_factory: pytest.TempPathFactor
     log = (home / "server.log").open("w")
     process = subprocess.Popen(argv, cwd=home, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300  # its first start migrates the SQLite store: slow on a loaded machine
     try:
         while True:
             try:

@@ -97,9 +97,22 @@ def resolve_format(fmt: LogFormat, stream: Any = None) -> Literal["json", "text"
     return "text" if callable(isatty) and isatty() else "json"
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a record is emitted: a command run in-process (by a test runner
+    that swaps and closes its capture streams, say) must not keep logging into a closed file."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(level: str = "info", fmt: LogFormat = "auto") -> None:
     """Route every logger (ours, Uvicorn's, the driver's) to stderr in one format."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter() if resolve_format(fmt) == "json" else TextFormatter())
     root = logging.getLogger()
