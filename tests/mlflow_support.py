@@ -25,7 +25,7 @@ DRIVER = Path(__file__).resolve().parent / "mlflow_driver.py"
 
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
-    """The python of `.venv-mlflow`, created by scripts/mlflow-venv when missing (scripts/install does it)."""
+    """The python of `.venv-mlflow`, made by scripts/mlflow-venv when missing (`scripts/install --for-tests` does)."""
     made = subprocess.run([str(ROOT / "scripts" / "mlflow-venv")], capture_output=True, text=True, check=False)
     assert made.returncode == 0, made.stderr[-2000:]
     return Path(made.stdout.strip().splitlines()[-1])

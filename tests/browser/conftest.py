@@ -70,7 +70,9 @@ def _loopback(url: str) -> bool:
 def playwright_driver(base_url: str, admin_token: str) -> Iterator[Playwright]:
     # The server and the session's token come first: both use asyncio.run, which a running Playwright forbids.
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (scripts/install does, as root)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: install Debian's chromium package (`scripts/install --for-tests` does, as root)"
+        )
     if not (WEB_DIST / "ui" / "index.html").is_file():
         pytest.fail(f"the front end is not built in {WEB_DIST}: run scripts/install")
     with sync_playwright() as driver:
