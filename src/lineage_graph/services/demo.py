@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from lineage_graph.domain.auth import SYSTEM
+from lineage_graph.domain.auth import SYSTEM, Principal, Role
 from lineage_graph.domain.commands import (
     CodeVersionSpec,
     CreateDeployment,
@@ -37,6 +37,8 @@ ETL_CODE = CodeVersionSpec("github.com/acme/pipelines", "4f2a9c1e7b3d", "etl/cle
 TRAIN_CODE_V1 = CodeVersionSpec("github.com/acme/fraud-model", "1c9e2b7a55d0", "train.py", "main")
 TRAIN_CODE_V2 = CodeVersionSpec("github.com/acme/fraud-model", "8d41f0c3aa92", "train.py", "main")
 GROUP = "fraud-detector"
+# `pii` is a governance tag, which only an approver may set (an admin such as SYSTEM may not).
+DATA_STEWARD = Principal(name="demo-data-steward", role=Role.APPROVER)
 
 
 async def load_demo(registry: RegistryService) -> list[str]:
@@ -56,7 +58,7 @@ async def load_demo(registry: RegistryService) -> list[str]:
     except AlreadyExists:
         done.append(f"model group {GROUP} already there")
     await registry.register_dataset(
-        SYSTEM,
+        DATA_STEWARD,
         RegisterDataset(RAW.namespace, RAW.name, "Card transactions as landed from the payment switch", ("pii",)),
     )
     day = datetime(2024, 6, 2, 1, 0, tzinfo=UTC)

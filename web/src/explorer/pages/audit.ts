@@ -1,6 +1,6 @@
 // The audit log, newest first, filtered by subject, actor, action and time (approvers and admins only).
 import { request } from "../api";
-import { formatTime, h, json, replace } from "../dom";
+import { formatTime, h, json, link, replace } from "../dom";
 import AuditDocument from "../queries/AuditLog.graphql";
 import { navigate, routes } from "../router";
 import type { AuditEvent, AuditLog } from "../types";
@@ -22,7 +22,7 @@ function rows(events: AuditEvent[]): HTMLElement[] {
       h("td", {}, formatTime(event.at)),
       h("td", {}, event.actor),
       h("td", {}, event.action),
-      h("td", {}, event.subject ?? "—"),
+      h("td", {}, event.subject ? link(routes.audit({ subject: event.subject }), event.subject) : "—"),
       h("td", {}, event.outcome),
       h("td", {}, h("details", {}, h("summary", {}, event.hash.slice(0, 12)), json(event.payload))),
     ),

@@ -73,7 +73,7 @@ export async function renderImpact(view: HTMLElement, id: string, principal: Pri
   replace(
     view,
     h("h1", {}, "Impact of ", impact.subject.displayName),
-    subject?.tags ? h("p", {}, "tags ", tagChips(subject.tags)) : null,
+    subject?.tags && subject.tags.length > 0 ? h("p", {}, "tags ", tagChips(subject.tags)) : null,
     h("p", {}, link(routes.lineage(id, { direction: "DOWNSTREAM", depth: "5" }), "Downstream lineage graph")),
     results,
     subject?.__typename === "DatasetVersion" ? flagForm(id, principal, () => void refresh()) : null,
