@@ -1,9 +1,19 @@
 # lineage-graph server image. Neo4j runs beside it (see docker-compose.yml), reached through NEO4J_URI.
+
+# The explorer (/ui) and GraphiQL's assets, built from the npm lockfile: the image serves them itself.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web ./
+RUN npm run build
+
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schema ./schema
 COPY src ./src
+COPY --from=web /web/dist ./web/dist
 # The service user owns one directory, its home, which holds everything the server writes (the SigV4 master
 # key file; the managed Neo4j's data if NEO4J_URI is ever left unset). Mount a volume there to keep it.
 RUN pip install --no-cache-dir . \
@@ -14,7 +24,8 @@ ENV HOME=/var/lib/lineage-graph \
     LINEAGE_GRAPH_CACHE_DIR=/var/lib/lineage-graph/cache \
     LINEAGE_GRAPH_HOST=0.0.0.0 \
     LINEAGE_GRAPH_PORT=8000 \
-    LINEAGE_GRAPH_LOG_FORMAT=json
+    LINEAGE_GRAPH_LOG_FORMAT=json \
+    LINEAGE_GRAPH_WEB_DIR=/app/web/dist
 VOLUME /var/lib/lineage-graph
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --retries=5 \
