@@ -201,7 +201,7 @@ class LineageGraph:
         return cls(raw["root"], nodes, edges, int(raw["depthReached"]), bool(raw["truncated"]))
 
     def of_kind(self, kind: str) -> list[LineageNode]:
-        """Nodes of one kind, named as the server names them: MODEL_VERSION, DATASET_VERSION, RUN…"""
+        """Nodes of one kind, named as the server names them (the graph's labels): ModelVersion, DatasetVersion, Run…"""
         return [n for n in self.nodes if n.kind == kind]
 
 
