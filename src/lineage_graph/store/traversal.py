@@ -1,18 +1,19 @@
-"""The one lineage walk: breadth-first over lineage edges, one statement per level, every level's answer in a
-single row of collected lists.
+"""The one lineage walk: breadth-first over lineage edges, every statement's answer in a single row of
+collected lists; one statement for the whole walk where Cypher can express it, one per level otherwise.
 
 Every walk of the product runs here — `lineage`, `impact`, `lineagePath`, approval evidence, incident flags and
 the SageMaker lineage API — so they share one edge vocabulary (`EdgeType`), one set of limits (`WalkLimits`) and
 one truncation rule: the walk stops at the first limit it reaches, says which, and what it returns is a
 breadth-first prefix (every node nearer than the cut; edges only between returned nodes).
 
-Why level by level and not one variable-length pattern: upstream follows DERIVED_FROM along its arrow and every
-other edge against it, and a variable-length relationship has one direction. The pruning expansion Neo4j has
-for `(s)<-[:A|B*0..20]-(m) WITH DISTINCT m` cannot mix them, and a quantified path pattern that can is planned
-as a trail search, which enumerates paths (exponential on lineage diamonds). Level by level, each node is
-expanded once per direction, and with each level returned as one row the walk costs few round trips (one per
-level) and few rows (one per level): streaming a row per record is what used to cost 10-30x
-(see docs/operations.md for the measurements).
+When every followed edge points the same way (no DERIVED_FROM among them) and there is one start, the walk is
+one statement: Neo4j's pruning breadth-first expansion `(s)<-[:A|B*0..20]-(m) WITH DISTINCT m` (each node
+expanded once, so diamonds cost nothing), which is the floor the bench measures. Otherwise it goes level by
+level: upstream follows DERIVED_FROM along its arrow and every other edge against it, a variable-length
+relationship has one direction, and a quantified path pattern that mixes them did not finish in 15 s on a
+1k-node subgraph. Level by level, each node is expanded once per direction and each level is one row, so the
+walk costs one round trip per level (streaming a row per record is what used to cost 10-30x). Either way the
+distances, limits and truncation follow one rule (see docs/operations.md for the measurements).
 """
 
 from __future__ import annotations
