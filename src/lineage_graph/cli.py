@@ -657,7 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm_import.add_argument("--since", type=_date, help="only what was created/modified since (ISO date or time)")
     sm_import.add_argument("--endpoint-url", help="SageMaker/S3 endpoint (a moto or private endpoint)")
     sm_import.set_defaults(handler=cmd_import_sagemaker)
-    add_mlflow_import(importers, _graph)
+    add_mlflow_import(importers, _graph, _operator)
 
     artifacts = sub.add_parser(
         "artifacts",

@@ -11,12 +11,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from lineage_graph.config import Settings
+from lineage_graph.domain.auth import Principal
 
 if TYPE_CHECKING:
     from lineage_graph.services.mlflow_import import ImportSummary
     from lineage_graph.store.graph import Neo4jGraph
 
 GraphOpener = Callable[[Settings], AbstractAsyncContextManager["Neo4jGraph"]]
+Operator = Callable[[Settings], Principal]
 
 
 def _date(value: str) -> datetime:
@@ -24,20 +26,21 @@ def _date(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def add_mlflow_import(importers: Any, open_graph: GraphOpener) -> None:
-    """Add `import mlflow` beside the other importers; `open_graph` is how admin commands reach the database."""
+def add_mlflow_import(importers: Any, open_graph: GraphOpener, operator: Operator) -> None:
+    """Add `import mlflow` beside the other importers; `open_graph` is how admin commands reach the database,
+    `operator` the identity they act (and are audited) as."""
     command = importers.add_parser("mlflow", help="MLflow registered models, versions, aliases and their runs")
     command.add_argument("--tracking-uri", required=True, help="the MLflow tracking server (http://host:5000)")
     command.add_argument("--token", help="bearer token for the tracking server (default: $MLFLOW_TRACKING_TOKEN)")
     command.add_argument("--since", type=_date, help="only registered models changed since (ISO date or time)")
 
     def handler(args: argparse.Namespace, settings: Settings) -> int:
-        return cmd_import_mlflow(args, settings, open_graph)
+        return cmd_import_mlflow(args, settings, open_graph, operator(settings))
 
     command.set_defaults(handler=handler)
 
 
-def cmd_import_mlflow(args: argparse.Namespace, settings: Settings, open_graph: GraphOpener) -> int:
+def cmd_import_mlflow(args: argparse.Namespace, settings: Settings, open_graph: GraphOpener, actor: Principal) -> int:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
@@ -55,7 +58,7 @@ def cmd_import_mlflow(args: argparse.Namespace, settings: Settings, open_graph: 
         try:
             async with open_graph(settings) as graph:
                 await apply_constraints(graph)
-                importer = MlflowImporter(Services.build(graph))
+                importer = MlflowImporter(Services.build(graph), actor)
                 with Progress(
                     SpinnerColumn(),
                     TextColumn("{task.completed} items"),

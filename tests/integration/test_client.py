@@ -75,7 +75,7 @@ def test_run_and_registration_become_lineage(contributor: Client, db: Driver) ->
     kinds = {n.kind for n in lineage.nodes}
     assert {"ModelVersion", "Run", "DatasetVersion", "CodeVersion"} <= kinds
     assert [n.properties["runId"] for n in lineage.of_kind("Run")] == [run.run_id]
-    assert [n.properties["version"] for n in lineage.of_kind("DatasetVersion")] == ["2024-06-01"]
+    assert [n.properties["version"] for n in lineage.of_kind("DATASET_VERSION")] == ["2024-06-01"]
 
     contributor.add_metrics(version.id, {"f1": 0.8})
     aliased = contributor.set_alias("fraud", "challenger", version.id)
