@@ -72,10 +72,12 @@ def bench_neo4j(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Connection
 def test_every_bench_has_a_smoke_run() -> None:
     here = Path(__file__)
     elsewhere = " ".join(path.read_text() for path in here.parent.glob("test_*.py") if path != here)
-    for path in (ROOT / "bench").glob("*.py"):
-        name = path.stem
+    scripts = {path.stem: path.read_text() for path in (ROOT / "bench").glob("*.py")}
+    for name in scripts:
         covered = name in WIPING or name in SHARING or f"bench/{name}.py" in elsewhere or f"bench.{name}" in elsewhere
-        assert covered, f"bench/{name}.py has no smoke run in tests/bench"
+        # A driver another bench runs (e.g. in MLflow's virtualenv) is exercised by that bench's smoke run.
+        driven = any(f"{name}.py" in text for other, text in scripts.items() if other != name)
+        assert covered or driven, f"bench/{name}.py has no smoke run in tests/bench"
 
 
 def _run(name: str, command: list[str], expected: str, connection: Connection, data_dir: Path) -> None:

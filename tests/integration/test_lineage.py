@@ -13,13 +13,15 @@ from lineage_graph.app import graph_settings
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import SYSTEM
 from lineage_graph.domain.ids import NodeKind, NodeRef
-from lineage_graph.domain.lineage import Direction, Truncation
+from lineage_graph.domain.lineage import Direction, LineageRequest, Truncation
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.lineage import LineageGraph, lineage_field
 from lineage_graph.graphql.loaders import Loaders
 from lineage_graph.services.container import Services
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.store.graph import Neo4jGraph
+from lineage_graph.store.lineage import _Start
+from lineage_graph.store.traversal import Walk
 from tests.support import GraphQLClient
 
 LINEAGE = """
@@ -370,3 +372,48 @@ def test_compact_is_the_same_subgraph_as_columns(gql: GraphQLClient, db: Driver)
     }
     assert unpacked == edges(typed)
     assert [TRAIN] in rows["via"]
+
+
+def _both_ways(settings: Settings, request: LineageRequest) -> tuple[Any, Any]:
+    """The same request walked in one pruning statement and level by level, in one transaction each."""
+
+    async def run() -> tuple[Any, Any]:
+        graph = Neo4jGraph.connect(graph_settings(settings))
+        try:
+            answers = []
+            for single in (True, False):
+                walk = Walk.of({}, request.direction, request.edge_types, request.limits(60.0))
+                walk.single_statement = single
+                await graph.read(_Start(request.start, walk).run)
+                answers.append(walk)
+            return answers[0], answers[1]
+        finally:
+            await graph.close()
+
+    return asyncio.run(run())
+
+
+def test_one_statement_and_level_by_level_walks_agree(settings: Settings, db: Driver) -> None:
+    grid = make_lattice(db, layers=12, width=6)
+    make_ml_graph(db)
+    flow = ["INPUT_TO", "OUTPUT", "EXECUTED_BY", "TRAINED", "BUILT"]
+    cases = [
+        (grid[0][0].global_id, Direction.DOWNSTREAM, 20, 1000),
+        (grid[-1][0].global_id, Direction.UPSTREAM, 20, 1000),
+        (grid[0][0].global_id, Direction.DOWNSTREAM, 5, 1000),  # cut by depth
+        (grid[-1][0].global_id, Direction.UPSTREAM, 20, 30),  # cut by the node limit
+        (TRAIN, Direction.BOTH, 3, 1000),
+        (MV2, Direction.UPSTREAM, 2, 1000),
+    ]
+    for node_id, direction, depth, limit in cases:
+        request = LineageRequest.validate(node_id, direction, depth, None, flow, limit)
+        single, levels = _both_ways(settings, request)
+        assert single.truncated == levels.truncated, (node_id, direction, depth, limit)
+        assert single.depth_reached == levels.depth_reached
+        if levels.truncated is not Truncation.NODE_LIMIT:  # which nodes of the last level fit may differ
+            assert {e: n.distance for e, n in single.nodes.items()} == {e: n.distance for e, n in levels.nodes.items()}
+            assert set(single.result_edges()) == set(levels.result_edges())
+            assert single.expandable == levels.expandable
+        else:
+            assert len(single.nodes) == len(levels.nodes) == limit
+            assert max(n.distance for n in single.nodes.values()) == max(n.distance for n in levels.nodes.values())

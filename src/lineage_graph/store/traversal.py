@@ -1,23 +1,25 @@
-"""The one lineage walk: breadth-first over lineage edges, one statement per level, every level's answer in a
-single row of collected lists.
+"""The one lineage walk: breadth-first over lineage edges, every statement's answer in a single row of
+collected lists; one statement for the whole walk where Cypher can express it, one per level otherwise.
 
 Every walk of the product runs here — `lineage`, `impact`, `lineagePath`, approval evidence, incident flags and
 the SageMaker lineage API — so they share one edge vocabulary (`EdgeType`), one set of limits (`WalkLimits`) and
 one truncation rule: the walk stops at the first limit it reaches, says which, and what it returns is a
 breadth-first prefix (every node nearer than the cut; edges only between returned nodes).
 
-Why level by level and not one variable-length pattern: upstream follows DERIVED_FROM along its arrow and every
-other edge against it, and a variable-length relationship has one direction. The pruning expansion Neo4j has
-for `(s)<-[:A|B*0..20]-(m) WITH DISTINCT m` cannot mix them, and a quantified path pattern that can is planned
-as a trail search, which enumerates paths (exponential on lineage diamonds). Level by level, each node is
-expanded once per direction, and with each level returned as one row the walk costs few round trips (one per
-level) and few rows (one per level): streaming a row per record is what used to cost 10-30x
-(see docs/operations.md for the measurements).
+When every followed edge points the same way (no DERIVED_FROM among them) and there is one start, the walk is
+one statement: Neo4j's pruning breadth-first expansion `(s)<-[:A|B*0..20]-(m) WITH DISTINCT m` (each node
+expanded once, so diamonds cost nothing), which is the floor the bench measures. Otherwise it goes level by
+level: upstream follows DERIVED_FROM along its arrow and every other edge against it, a variable-length
+relationship has one direction, and a quantified path pattern that mixes them did not finish in 15 s on a
+1k-node subgraph. Level by level, each node is expanded once per direction and each level is one row, so the
+walk costs one round trip per level (streaming a row per record is what used to cost 10-30x). Either way the
+distances, limits and truncation follow one rule (see docs/operations.md for the measurements).
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -75,6 +77,26 @@ RETURN steps, [m IN reached | [elementId(m), labels(m), m {PROJECTION}]] AS node
 
 
 @cache
+def pruned_statement(types: tuple[str, ...], outgoing: bool, depth: int) -> str:
+    """The whole walk in one statement, for a start whose followed edges all point one way: Neo4j's pruning
+    breadth-first expansion (`VarLengthExpand(Pruning,BFS)`: each node expanded once) and, for each node reached,
+    the edges it leads along, all collected into one row. `depth` is a validated integer (the only value ever
+    written into a statement); the types come from the `EdgeType` enum."""
+    if not _TYPE_NAMES.issuperset(types) or not types or not 0 <= depth <= 1000:
+        raise ValueError("lineage edge types and a bounded depth only")
+    union = "|".join(types)
+    walk = f"(s)-[:{union}*0..{int(depth)}]->(m)" if outgoing else f"(s)<-[:{union}*0..{int(depth)}]-(m)"
+    around = f"(m)-[r:{union}]->(x)" if outgoing else f"(m)<-[r:{union}]-(x)"
+    return f"""
+MATCH (s) WHERE elementId(s) = $seed
+MATCH {walk}
+WITH DISTINCT m LIMIT $nodes
+CALL (m) {{ MATCH {around} WITH r, x LIMIT $edges RETURN collect([type(r), elementId(x)]) AS around }}
+RETURN collect([elementId(m), labels(m), m {PROJECTION}, around]) AS reached
+"""
+
+
+@cache
 def further_statement(outgoing: tuple[str, ...], incoming: tuple[str, ...]) -> str:
     """Which frontier nodes lead somewhere the walk has not been: decides DEPTH truncation and `expandable`."""
     if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
@@ -128,6 +150,9 @@ class Walk:
     seed_edges: Sequence[EdgeKey] = ()
     target: NodeRef | None = None
     anchors: dict[str, LineageNode] = field(default_factory=dict)
+    # One statement for the whole walk where it can express it (one start, edges that all point one way);
+    # False forces one statement per level (the tests compare the two).
+    single_statement: bool = True
     nodes: dict[str, LineageNode] = field(default_factory=dict)
     edges: dict[EdgeKey, None] = field(default_factory=dict)
     depth_reached: int = 0
@@ -168,6 +193,11 @@ class Walk:
         visited = {d: set(self.seeds) for d in self.directions}
         if self.target is not None and any(n.ref == self.target for n in self.seeds.values()):
             self.target_distance = 0
+            return
+        uniform = all(not all(follow(self.edge_types, d)) for d in self.directions)
+        if self.single_statement and uniform and self.target is None and len(self.seeds) == 1:
+            for direction in self.directions:
+                await self._pruned(tx, direction)
             return
         for level in range(1, self.limits.depth + 1):
             if not any(frontiers.values()):
@@ -224,6 +254,53 @@ class Walk:
                 if node.ref == self.target:
                     self.target_distance = level
         return following
+
+    async def _pruned(self, tx: AsyncManagedTransaction, direction: Direction) -> None:
+        """The walk in one statement (see `pruned_statement`); distances, limits and truncation are then worked
+        out here from what came back, to the same rule as the level-by-level walk."""
+        outgoing, incoming = follow(self.edge_types, direction)
+        types, out = (tuple(outgoing), True) if outgoing else (tuple(incoming), False)
+        (seed,) = self.seeds
+        # The node limit is shared with what is already found (anchors, the other direction); the seed is in both.
+        depth, room = self.limits.depth, self.limits.nodes - len(self.nodes) + 1
+        row = await fetch_one(
+            tx, pruned_statement(types, out, depth), seed=seed, nodes=room + 1, edges=self.limits.edges + 1
+        )
+        assert row is not None
+        reached = {eid: (labels, props, around) for eid, labels, props, around in row["reached"]}
+        distance = {seed: 0}
+        queue = deque([seed])
+        while queue:  # breadth-first over what came back: the distances the level walk would have found
+            eid = queue.popleft()
+            if distance[eid] < depth:
+                for _, far in reached[eid][2] if eid in reached else ():
+                    if far in reached and far not in distance:
+                        distance[far] = distance[eid] + 1
+                        queue.append(far)
+        kept = sorted(distance, key=distance.__getitem__)[:room]
+        keep = set(kept)
+        reads = sum(len(reached[eid][2]) for eid in kept if eid in reached)
+        for eid in kept:
+            if eid not in self.nodes or self.nodes[eid].distance > distance[eid]:
+                labels, props, _ = reached[eid]
+                self.nodes[eid] = to_lineage_node(labels, props, distance[eid])
+            self.depth_reached = max(self.depth_reached, distance[eid])
+            for type_name, far in reached[eid][2] if eid in reached else ():
+                if far in keep and distance[eid] < depth:
+                    edge_type = EdgeType.from_name(type_name)
+                    self.edges[(eid, far, edge_type) if out else (far, eid, edge_type)] = None
+                elif far not in keep:
+                    self.expandable.add(eid)
+        if len(distance) > room or len(reached) > room:
+            self.truncated = Truncation.NODE_LIMIT
+            # As level by level: the depth reached is that of the last level that fitted whole.
+            dropped = [distance[eid] for eid in distance if eid not in keep]
+            if dropped and kept and min(dropped) == distance[kept[-1]]:
+                self.depth_reached = distance[kept[-1]] - 1
+        elif reads > self.limits.edges or any(len(around) > self.limits.edges for _, _, around in reached.values()):
+            self.truncated = Truncation.EDGE_LIMIT
+        elif self.expandable and self.truncated is None:
+            self.truncated = Truncation.DEPTH
 
     async def _further(
         self, tx: AsyncManagedTransaction, frontier: list[str], direction: Direction, visited: set[str]
