@@ -64,6 +64,9 @@ def settings(neo4j_connection: Connection, tmp_path_factory: pytest.TempPathFact
         data_dir=Path(tmp_path_factory.mktemp("data")),
         # Revocations made by other processes (the CLI tests) must take effect at once here.
         token_cache_seconds=0.0,
+        # A CI machine may be busy (a first write on a cold JVM compiles every plan it touches); the tests are
+        # about outcomes, and the tests of the time budget itself set their own.
+        neo4j_query_timeout=60.0,
     )
 
 
