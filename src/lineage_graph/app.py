@@ -38,6 +38,7 @@ from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
+from lineage_graph.web import SOURCE_WEB_DIR, WebAssets
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +187,8 @@ def create_app(settings: Settings) -> Starlette:
         max_cost=settings.graphql_max_cost,
     )
     schema = build_schema(introspection=settings.introspection, limits=limits)
-    graphql_app = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    web = WebAssets(settings.web_dir or SOURCE_WEB_DIR)
+    graphql_app = GraphQLView(schema, web.graphiql_page, graphql_ide="graphiql" if settings.graphiql else None)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -201,6 +203,7 @@ def create_app(settings: Settings) -> Starlette:
             mlflow_endpoint,
             methods=["GET", "POST", "PATCH", "DELETE"],
         ),
+        *web.routes(),
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),

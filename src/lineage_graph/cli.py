@@ -25,6 +25,7 @@ from lineage_graph.domain.auth import Principal, Role, parse_group_roles
 from lineage_graph.domain.errors import DomainError
 from lineage_graph.domain.models import ApprovalStatus
 from lineage_graph.logs import configure_logging
+from lineage_graph.mlflow_import_cli import add_mlflow_import
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
 from lineage_graph.pipeline_cli import add_pipeline_commands
 
@@ -656,6 +657,7 @@ def build_parser() -> argparse.ArgumentParser:
     sm_import.add_argument("--since", type=_date, help="only what was created/modified since (ISO date or time)")
     sm_import.add_argument("--endpoint-url", help="SageMaker/S3 endpoint (a moto or private endpoint)")
     sm_import.set_defaults(handler=cmd_import_sagemaker)
+    add_mlflow_import(importers, _graph, _operator)
 
     artifacts = sub.add_parser(
         "artifacts",

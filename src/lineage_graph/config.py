@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     graphiql: bool = True
     introspection: bool = True
+    # The built front end (explorer and GraphiQL assets); unset: web/dist of the source checkout.
+    web_dir: Path | None = None
 
     # Authentication: callers without a token get this role; unset (the default) means they are refused.
     anonymous_role: Role | None = None

@@ -203,7 +203,11 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, error
         # Before `websocket.accept`, a close makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 4401 if status == 401 else 1013, "reason": error.code})
         return
-    await _respond(send, status, error_body(error), _CHALLENGE if status == 401 else {})
+    body = error_body(error)
+    if scope["path"].startswith("/mlflow/"):  # MLflow's client reads its own error shape
+        code = "UNAUTHENTICATED" if status == 401 else "TEMPORARILY_UNAVAILABLE"
+        body = {"error_code": code, "message": error.message}
+    await _respond(send, status, body, _CHALLENGE if status == 401 else {})
 
 
 _CHALLENGE = {"www-authenticate": 'Bearer realm="lineage-graph"'}

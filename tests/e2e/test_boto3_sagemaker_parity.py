@@ -414,6 +414,11 @@ def test_deletes_are_refused_while_something_depends_on_them(sm_env: dict[str, A
         for g in sm.list_model_package_groups(NameContains="empty")["ModelPackageGroupSummaryList"]
     ]
     assert names == []
+    # A deleted group takes no versions from any door (checked under the group's lock).
+    refused = gql.execute(
+        'mutation { registerModelVersion(input: {group: "empty", artifactUri: "s3://m/empty/1"}) { version } }'
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     sm.create_model_package_group(ModelPackageGroupName="empty", ModelPackageGroupDescription="back")
     assert sm.describe_model_package_group(ModelPackageGroupName="empty")["ModelPackageGroupDescription"] == "back"
 
@@ -551,10 +556,21 @@ def test_tags_and_group_policy(sm_env: dict[str, Any]) -> None:
     group_arn = sm.create_model_package_group(
         ModelPackageGroupName="shared", Tags=[{"Key": "cost-center", "Value": "42"}]
     )["ModelPackageGroupArn"]
-    sm.add_tags(ResourceArn=group_arn, Tags=[{"Key": "cost-center", "Value": "43"}, {"Key": "pii", "Value": "no"}])
-    sm.delete_tags(ResourceArn=group_arn, TagKeys=["pii"])
+    sm.add_tags(ResourceArn=group_arn, Tags=[{"Key": "cost-center", "Value": "43"}, {"Key": "env", "Value": "dev"}])
+    sm.delete_tags(ResourceArn=group_arn, TagKeys=["env"])
     assert sm.list_tags(ResourceArn=group_arn)["Tags"] == [{"Key": "cost-center", "Value": "43"}]
-    assert sm_env["gql"].data('{ modelGroup(name: "shared") { tags } }')["modelGroup"]["tags"] == ["cost-center=43"]
+    # Governance tags carry a decision: a contributor may neither set nor clear them, an approver may.
+    with pytest.raises(ClientError) as exc:
+        sm.add_tags(ResourceArn=group_arn, Tags=[{"Key": "pii", "Value": ""}])
+    assert _code(exc) == "AccessDeniedException"
+    sm_env["sm"]["reviewer"].add_tags(ResourceArn=group_arn, Tags=[{"Key": "pii", "Value": ""}])
+    with pytest.raises(ClientError) as exc:
+        sm.delete_tags(ResourceArn=group_arn, TagKeys=["pii"])
+    assert _code(exc) == "AccessDeniedException"
+    assert sm_env["gql"].data('{ modelGroup(name: "shared") { tags } }')["modelGroup"]["tags"] == [
+        "cost-center=43",
+        "pii",
+    ]
     with pytest.raises(ClientError) as exc:
         sm.add_tags(ResourceArn=group_arn, Tags=[{"Key": "has space", "Value": "x"}])
     assert _code(exc) == "ValidationException"

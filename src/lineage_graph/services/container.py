@@ -76,7 +76,7 @@ class Services:
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog, deployments),
+            discovery=DiscoveryService(registry_store, catalog, deployments, approval_store),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
             sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),

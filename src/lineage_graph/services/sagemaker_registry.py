@@ -201,7 +201,9 @@ class SageMakerRegistryService:
 
     # ---- tags -----------------------------------------------------------------------------------------
     async def add_tags(self, actor: Principal, ref: NodeRef, pairs: Sequence[tuple[str, str]]) -> list[str]:
+        """AddTags. A key that is a governance tag (`pii`, `incident`…) carries a decision: approvers only."""
         require(actor, Role.CONTRIBUTOR, _group_of(ref))
+        self._registry.tags.check_input(actor, _group_of(ref), [k for k, _ in pairs], "Tags")
         check = Checker()
         check.tags("Tags", [tag_string(k, v) for k, v in pairs])
         check.done()
@@ -218,6 +220,7 @@ class SageMakerRegistryService:
 
     async def delete_tags(self, actor: Principal, ref: NodeRef, keys: Sequence[str]) -> list[str]:
         require(actor, Role.CONTRIBUTOR, _group_of(ref))
+        self._registry.tags.check_input(actor, _group_of(ref), keys, "TagKeys")
         return await self._store.update_tags(
             ref, lambda current: merge_tags(current, (), keys), "tags.delete", {"removed": list(keys)}, actor.name
         )

@@ -200,6 +200,16 @@ RETURN id,
   COLLECT { MATCH (r)-[:CHILD_OF]->(p:Run) RETURN p.run_id } AS parents
 """
 
+# Only the training data, for `trainedOn` (the common nested field of a version page): the whole model lineage
+# also brings back runs and code, each with timestamps the driver must decode.
+_TRAINING_DATA = """
+UNWIND $keys AS k
+MATCH (v:ModelVersion {group: k.group, version: k.version})
+RETURN k.group AS group, k.version AS version,
+  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*}
+            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v) RETURN d {.*} } AS datasets
+"""
+
 # A model version's training data: trained on directly, or read by the run that produced it.
 _MODEL_LINEAGE = """
 UNWIND $keys AS k
@@ -477,6 +487,11 @@ class CatalogStore:
             )
             for r in rows
         }
+
+    async def training_data(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[DatasetVersion]]:
+        """For each model version, the dataset versions it was trained on (directly or through its run)."""
+        rows = await self._graph.rows(_TRAINING_DATA, keys=[{"group": g, "version": v} for g, v in keys])
+        return {(r["group"], int(r["version"])): _unique_dataset_versions(r["datasets"]) for r in rows}
 
     async def model_lineage(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ModelLineage]:
         rows = await self._graph.rows(_MODEL_LINEAGE, keys=[{"group": g, "version": v} for g, v in keys])

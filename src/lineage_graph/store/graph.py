@@ -28,6 +28,14 @@ from neo4j.exceptions import (
 from lineage_graph.domain.errors import OutcomeUnknown, QueryTimedOut, Unavailable, ValidationFailed
 
 T = TypeVar("T")
+
+_CONTENTION_CODES = frozenset(
+    {
+        "Neo.ClientError.Transaction.LockClientStopped",
+        "Neo.ClientError.Transaction.Terminated",
+        "Neo.ClientError.Transaction.LockAcquisitionTimeout",
+    }
+)
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 
 
@@ -237,6 +245,12 @@ class Neo4jGraph:
                 raise ValidationFailed.field(
                     "bookmark", "is not a bookmark this database issued", "INVALID_BOOKMARK"
                 ) from None
+            if exc.code in _CONTENTION_CODES:
+                # Under contention (many writers queued on one lock) a transaction can be stopped while it
+                # waits for a lock: the load's doing, not the request's, so retryable, never an internal error.
+                # (Constraint violations stay ClientErrors: stores turn them into AlreadyExists.)
+                outcome = "contention"
+                raise Unavailable("the database is busy with concurrent changes, try again") from None
             raise
         except ConnectionAcquisitionTimeoutError:
             # Every pooled connection is busy: the server is saturated, the database is not down.

@@ -94,7 +94,7 @@ RETURN total, page
 _LOCK_GROUP = """
 MATCH (g:ModelGroup {name: $group})
 SET g._lock = true
-WITH g
+WITH g WHERE g.deleted_at IS NULL
 OPTIONAL MATCH (t:ClientToken {group: $group, token: $token})
 RETURN g.latest_version AS latest, t.version AS existing
 """
@@ -172,7 +172,8 @@ _VERSIONS_BY_KEY = (
 )
 
 _VERSION_CONDITIONS = {
-    "group": "v.group = $group",
+    # `version IS NOT NULL` (always true) lets the (group, version) key index serve the seek and the order.
+    "group": "v.group = $group AND v.version IS NOT NULL",
     "status": "v.approval_status = $status",
     "tag": "$tag IN v.tags",
     "created_after": "v.created_at >= $created_after",
@@ -188,7 +189,7 @@ _VERSION_ORDER = {
 _LIST_VERSIONS = """
 CALL () {{ MATCH (v:ModelVersion) {where} RETURN count(v) AS total }}
 CALL () {{
-  MATCH (v:ModelVersion) {where}
+  MATCH (v:ModelVersion) {page_where}
   WITH v ORDER BY {order} SKIP $offset LIMIT $limit
   RETURN collect(v {{.*, aliases: COLLECT {{ MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }}}}) AS page
 }}
@@ -506,7 +507,13 @@ class RegistryStore:
             "archived": flt.archived,
         }
         where, supplied = where_clause(_VERSION_CONDITIONS, params)
-        cypher = _LIST_VERSIONS.format(where=where, order=_order(_VERSION_ORDER, sort, descending, "VERSION"))
+        page_where = where
+        if sort == "CREATED_AT" and flt.group is None:
+            # Always true, but it lets the created_at index provide the page's order instead of sorting every
+            # version (the count keeps its own plan: without filters, the count store).
+            page_where = f"{where} AND v.created_at IS NOT NULL" if where else "WHERE v.created_at IS NOT NULL"
+        order = _order(_VERSION_ORDER, sort, descending, "VERSION")
+        cypher = _LIST_VERSIONS.format(where=where, page_where=page_where, order=order)
         rows = await self._graph.rows(cypher, **supplied, offset=offset, limit=limit)
         return [to_model_version(v, v["aliases"]) for v in rows[0]["page"]], int(rows[0]["total"])
 
