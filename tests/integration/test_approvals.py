@@ -264,7 +264,7 @@ def test_incident_flag_marks_approved_downstream_versions(h: Harness, db: Driver
 def _chain(h: Harness, length: int, tagged: str) -> DatasetVersionSpec:
     """raw@1 (tagged `tagged`) -> step-1 -> ... -> step-`length`, each a processing run; the last version."""
     raw = RegisterDatasetVersion("s3://lake", "raw", "1", tags=(tagged,))
-    h.run(lambda s: s.registry.register_dataset_version(BOB, raw))  # governance tags (pii) are an approver's
+    h.run(lambda s: s.registry.register_dataset_version(BOB, raw))  # an approver: `pii` is a governance tag
     previous = RAW
     for i in range(1, length + 1):
         output = DatasetVersionSpec("s3://lake", f"step-{i}", "1")

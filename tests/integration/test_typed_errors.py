@@ -19,7 +19,7 @@ from tests.support import GraphQLClient, error_codes, graph_counts, problem_fiel
         ("{ modelVersions(filter: {approvalStatus: MAYBE}) { totalCount } }", {}, "GRAPHQL_VALIDATION_FAILED"),
         ("{ modelGroups { nodes { colour } } }", {}, "GRAPHQL_VALIDATION_FAILED"),
         ("{ modelVersions(first: 99999999999) { totalCount } }", {}, "GRAPHQL_VALIDATION_FAILED"),
-        ("query($n: Int) { modelVersions(first: $n) { totalCount } }", {"n": 2**40}, "GRAPHQL_VALIDATION_FAILED"),
+        ('query($n: Int!) { modelVersion(group: "g", version: $n) { id } }', {"n": 2**40}, "GRAPHQL_VALIDATION_FAILED"),
         (
             "query($s: ApprovalStatus) { modelVersions(filter: {approvalStatus: $s}) { totalCount } }",
             {"s": "NO"},

@@ -40,6 +40,15 @@ def _document_error(error: GraphQLError) -> GraphQLError:
     )
 
 
+def code_document_errors(errors: list[GraphQLError]) -> None:
+    """Give refused documents their code in place: a syntax error is answered before the extensions that
+    post-process results see it, but every error passes through the schema's `process_errors`."""
+    for error in errors:
+        if error.original_error is None and error.path is None and not (error.extensions or {}).get("code"):
+            code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
 class ErrorPolicy(MaskErrors):
     """No stack traces, Cypher or driver text in responses: unexpected errors become "Internal server error"
     (and are logged here); domain errors carry `extensions.code` and `extensions.problems`."""

@@ -15,7 +15,7 @@ from strawberry.types import ExecutionContext
 from lineage_graph.graphql.approvals import ApprovalMutation, ApprovalQuery
 from lineage_graph.graphql.audit import AuditQuery
 from lineage_graph.graphql.auth import AuthMutation, AuthQuery
-from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.errors import ErrorPolicy, code_document_errors
 from lineage_graph.graphql.governance import GovernanceMutation, GovernanceQuery
 from lineage_graph.graphql.hardening import Limits, limit_extensions
 from lineage_graph.graphql.lineage import LineageQuery
@@ -36,6 +36,7 @@ class LineageSchema(strawberry.Schema):
         for error in errors:
             if error.original_error is None:
                 logger.info("refused document: %s", error.message[:200])
+        code_document_errors(errors)
 
 
 Query = merge_types(
