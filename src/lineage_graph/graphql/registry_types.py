@@ -112,6 +112,17 @@ class ModelVersion(Node):
     approval_status: ApprovalStatus
     archived: bool
     needs_review: bool = strawberry.field(description="An upstream dataset version was flagged after approval.")
+    stage: str | None = strawberry.field(
+        description="The lifecycle stage (as SageMaker's ModelLifeCycle.Stage); null: the group's first stage."
+    )
+    stage_status: str | None
+    stage_description: str | None
+    contract_version: int | None = strawberry.field(
+        description="The registration contract version this version was checked against."
+    )
+    contract_violations: list[str] = strawberry.field(
+        description="Contract violations recorded by an import that chose to flag rather than skip."
+    )
     aliases: list[str]
     created_by: str | None
     created_at: datetime
@@ -139,6 +150,11 @@ class ModelVersion(Node):
             approval_status=v.approval_status,
             archived=v.archived,
             needs_review=v.needs_review,
+            stage=v.stage,
+            stage_status=v.stage_status,
+            stage_description=v.stage_description,
+            contract_version=v.contract_version,
+            contract_violations=list(v.contract_violations),
             aliases=list(v.aliases),
             created_by=v.created_by,
             created_at=v.created_at,

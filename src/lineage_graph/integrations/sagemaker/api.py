@@ -24,6 +24,7 @@ from lineage_graph.domain.errors import (
     ValidationFailed,
 )
 from lineage_graph.domain.sagemaker import ArnScope
+from lineage_graph.integrations.sagemaker.model_cards import MODEL_CARD_OPERATIONS
 from lineage_graph.integrations.sagemaker.operations import OPERATIONS, Call
 from lineage_graph.integrations.sagemaker.sigv4 import SignatureRejected, verify
 from lineage_graph.services.container import Services
@@ -73,7 +74,8 @@ async def sagemaker_endpoint(request: Request) -> Response:
     try:
         verified = await verify(request.method, url, request.headers, body, services.access_keys.secret_for)
         target = request.headers.get("x-amz-target", "")
-        operation = OPERATIONS.get(target.removeprefix(TARGET_PREFIX)) if target.startswith(TARGET_PREFIX) else None
+        name = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
+        operation = OPERATIONS.get(name) or MODEL_CARD_OPERATIONS.get(name)
         if operation is None:
             return aws_error("UnknownOperationException", f"unknown or unsupported operation {target[:80]!r}", 400)
         try:
