@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import statistics
 import tempfile
@@ -129,8 +130,10 @@ async def run(services: Services, versions: int) -> list[str]:
 
 
 async def main(versions: int) -> None:
+    logging.getLogger("neo4j").setLevel(logging.ERROR)  # the driver's notifications are not the figures
     with neo4j() as conn:
-        graph = Neo4jGraph.connect(GraphSettings(conn.uri, conn.user, conn.password))
+        # Generous budgets: the first writes into a freshly started Neo4j can be slow on a loaded machine.
+        graph = Neo4jGraph.connect(GraphSettings(conn.uri, conn.user, conn.password, query_timeout=120, retry_time=10))
         try:
             await apply_constraints(graph)
             for line in await run(Services.build(graph), versions):

@@ -114,8 +114,14 @@ def test_the_importer_reports_and_skips_or_imports_flagged(
     assert any("customProperties.team" in f for f in skipped.failures), skipped.failures
     assert gql.data('{ modelGroup(name: "churn") { versionCount } }')["modelGroup"]["versionCount"] == 0
 
+    # Automated approval is on and the (empty) approval policy is met, but a flagged version is never promoted.
+    gql.data('mutation { setApprovalPolicy(group: "churn", policy: {fourEyes: false}) { fourEyes } }')
+    gql.data('mutation { setPromotionPolicy(group: "churn", policy: {approve: true}) { approve } }')
     flagged = _import(settings, aws, ContractMode.FLAG)
     assert flagged.counts["versions"]["created"] == 1
-    version = gql.data('{ modelVersion(group: "churn", version: 1) { contractVersion contractViolations } }')
+    version = gql.data(
+        '{ modelVersion(group: "churn", version: 1) { contractVersion contractViolations approvalStatus } }'
+    )
     assert version["modelVersion"]["contractVersion"] == 1
+    assert version["modelVersion"]["approvalStatus"] == "PENDING_MANUAL_APPROVAL"
     assert [v.split(":")[0] for v in version["modelVersion"]["contractViolations"]] == ["customProperties.team", "code"]

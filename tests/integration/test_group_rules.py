@@ -142,6 +142,13 @@ def test_contracts_are_versioned_audited_and_never_rewrite_history(gql: GraphQLC
     )
     assert [c["version"] for c in history["registrationContractHistory"]] == [2, 1]
     assert history["registrationContract"] == {"version": 2, "tagVocabulary": ["nightly", "candidate"]}
+    groups = gql.data(
+        "{ modelGroups { edges { node { name registrationContract { version requiredMetrics { name } } } } } }"
+    )
+    assert groups["modelGroups"]["edges"][0]["node"]["registrationContract"] == {
+        "version": 2,
+        "requiredMetrics": [{"name": "auc"}],
+    }
     version = gql.data(
         "query($id: ID!) { node(id: $id) { ... on ModelVersion { contractVersion } } }", {"id": first["id"]}
     )

@@ -9,6 +9,7 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from lineage_graph.domain.contracts import ContractVersion
 from lineage_graph.domain.models import (
     CodeVersion,
     Dataset,
@@ -48,6 +49,7 @@ class Loaders:
     model_lineage: DataLoader[tuple[str, int], ModelLineage | None]
     deployments_of_version: DataLoader[tuple[str, int], list[Deployment] | None]
     deployments: DataLoader[str, Deployment | None]
+    contracts: DataLoader[str, ContractVersion | None]
 
     @classmethod
     def build(cls, services: Services) -> Loaders:
@@ -67,4 +69,5 @@ class Loaders:
             model_lineage=_loader(catalog.model_lineage),
             deployments_of_version=_loader(deployments.for_versions),
             deployments=_loader(deployments.by_id),
+            contracts=_loader(services.contracts.store.current_many),
         )

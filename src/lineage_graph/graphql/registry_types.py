@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,6 +14,9 @@ from lineage_graph.domain import models
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.lineage import LineageGraph, lineage_field
+
+if TYPE_CHECKING:
+    from lineage_graph.graphql.contracts import RegistrationContract
 
 Info = strawberry.Info[Context, None]
 
@@ -86,6 +90,16 @@ class ModelGroup(Node):
             updated_at=g.updated_at,
             version_count=g.version_count,
         )
+
+    @strawberry.field(description="The registration contract in force: the columns every version carries.")
+    async def registration_contract(
+        self, info: Info
+    ) -> Annotated[RegistrationContract, strawberry.lazy("lineage_graph.graphql.contracts")] | None:
+        from lineage_graph.graphql.contracts import RegistrationContract as Contract
+
+        info.context.services.registry.check_read(info.context.principal)
+        found = await info.context.loaders.contracts.load(self.name)
+        return Contract.from_model(found) if found else None
 
     @strawberry.field(description="The newest non-archived version, optionally with a given approval status.")
     async def latest_version(self, info: Info, approval_status: ApprovalStatus | None = None) -> ModelVersion | None:

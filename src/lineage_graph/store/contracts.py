@@ -8,7 +8,7 @@ them with the group in one lookup.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,13 @@ _CURRENT = """
 MATCH (g:ModelGroup {name: $group})
 OPTIONAL MATCH (c:RegistrationContract {group: $group, version: g.contract_version})
 RETURN c {.*} AS c
+"""
+
+_CURRENT_MANY = """
+UNWIND $groups AS name
+MATCH (g:ModelGroup {name: name})
+OPTIONAL MATCH (c:RegistrationContract {group: name, version: g.contract_version})
+RETURN name, c {.*} AS c
 """
 
 _HISTORY = """
@@ -99,6 +106,16 @@ class ContractStore:
         if found is None:
             return ContractVersion(group, 0, RegistrationContract(), None, None)
         return _to_contract_version(found)
+
+    async def current_many(self, groups: Sequence[str]) -> dict[str, ContractVersion]:
+        """The contract in force of each existing group (version 0, empty, where none was set), batched."""
+        rows = await self._graph.rows(_CURRENT_MANY, groups=list(groups))
+        return {
+            r["name"]: _to_contract_version(r["c"])
+            if r["c"]
+            else ContractVersion(r["name"], 0, RegistrationContract(), None, None)
+            for r in rows
+        }
 
     async def history(self, group: str) -> list[ContractVersion]:
         """Every saved contract of the group, newest first."""
