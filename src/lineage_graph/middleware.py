@@ -1,4 +1,4 @@
-"""ASGI middleware in front of every route: a request body cap for GraphQL, and bearer-token authentication.
+"""ASGI middleware in front of every route: a request body cap, and bearer-token authentication.
 
 Pure ASGI (not BaseHTTPMiddleware) so it also sees WebSocket handshakes (graphql-ws) and streams nothing
 through an extra task. The principal lands in `scope["state"]["principal"]`, i.e. `request.state.principal`.
@@ -7,14 +7,14 @@ through an extra task. The principal lands in `scope["state"]["principal"]`, i.e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lineage_graph.domain.auth import Principal, Role, anonymous
-from lineage_graph.domain.errors import DomainError, Unauthenticated, Unavailable
+from lineage_graph.domain.auth import TOKEN_PREFIX, Principal, Role, anonymous
+from lineage_graph.domain.errors import DomainError, Problem, Unauthenticated, Unavailable
 from lineage_graph.services.container import Services
 
 # Probes and scrapers must work without credentials (and never touch the token store).
@@ -43,11 +43,22 @@ class AuthenticationMiddleware:
             status = 401 if isinstance(error, Unauthenticated) else 503
             await _refuse(scope, receive, send, status, error)
             return
+        if principal is self.anonymous and principal.role is None and _asks_graphql(scope):
+            # Nothing at all is open to anonymous callers here, so say so at the transport like every other
+            # route does (401 + WWW-Authenticate), rather than a 200 whose every field is refused.
+            message = "this server needs an API token: send the header `Authorization: Bearer <token>`"
+            refusal = Unauthenticated(message, [Problem("Authorization", message, "UNAUTHENTICATED")])
+            await _respond(send, 401, {"data": None, **error_body(refusal)}, _CHALLENGE)
+            return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
     async def _principal(self, scope: Scope) -> Principal:
-        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
+        header = Headers(scope=scope).get("authorization", "")
+        scheme, _, credentials = header.partition(" ")
+        if header.startswith(TOKEN_PREFIX):
+            # The commonest first mistake: the token pasted without its scheme.
+            raise Unauthenticated("the Authorization header must read `Bearer <token>` (the word Bearer is missing)")
         if scheme.lower() != "bearer":
             return self.anonymous
         services: Services = scope["state"]["services"]
@@ -55,50 +66,54 @@ class AuthenticationMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse (413) a request body to `paths` larger than `max_bytes`, before anything parses it.
+    """Refuse (413) a request body larger than its route's limit, on every route, before anything else runs.
 
-    The body is read here, counted as it arrives (a missing or lying Content-Length does not help), and
-    replayed to the app.
+    A declared Content-Length over the limit is refused at once, before authentication touches the token
+    store. A body without one (chunked) or with a lying one is counted as the app reads it and cut off at
+    the limit. Nothing is buffered here, so the layers behind (authentication, then the route's own
+    authorization) decide before the body is read at all whether it is worth reading.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, paths: Iterable[str] = ("/graphql",)) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, limits: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.paths = frozenset(paths)
+        self.limits = dict(limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limits.get(scope["path"], self.max_bytes)
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(scope, receive, send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(scope, receive, send, limit)
             return
-        chunks: list[bytes] = []
         size = 0
-        while True:
+        started = False
+
+        async def counted() -> Message:
+            nonlocal size
             message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                await _too_large(scope, receive, send, self.max_bytes)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        replayed = False
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise _BodyTooLarge
+            return message
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await self.app(scope, replay, send)
+        try:
+            await self.app(scope, counted, watched)
+        except _BodyTooLarge:
+            if not started:
+                await _too_large(scope, receive, send, limit)
+
+
+class _BodyTooLarge(Exception):
+    """Raised from `receive` when the body passes its limit; caught by BodyLimitMiddleware alone."""
 
 
 def error_body(error: DomainError) -> dict[str, Any]:
@@ -120,8 +135,18 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, error
         # Before `websocket.accept`, a close makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 4401 if status == 401 else 1013, "reason": error.code})
         return
-    extra = {"www-authenticate": 'Bearer realm="lineage-graph"'} if status == 401 else {}
-    await _respond(send, status, error_body(error), extra)
+    await _respond(send, status, error_body(error), _CHALLENGE if status == 401 else {})
+
+
+_CHALLENGE = {"www-authenticate": 'Bearer realm="lineage-graph"'}
+
+
+def _asks_graphql(scope: Scope) -> bool:
+    """A GraphQL operation over HTTP (the GraphiQL page itself, a GET without a query, stays open; a
+    graphql-ws connection authenticates in its own connection_init)."""
+    if scope["type"] != "http" or scope["path"] != "/graphql":
+        return False
+    return scope["method"] == "POST" or b"query=" in scope.get("query_string", b"")
 
 
 async def _respond(send: Send, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:

@@ -23,13 +23,14 @@ from lineage_graph.store.graph import Neo4jGraph
 from tests.support import GraphQLClient
 
 LINEAGE = """
-query Lineage($id: ID!, $direction: LineageDirection, $depth: Int, $nodeTypes: [String!], $edgeTypes: [String!],
-              $limit: Int) {
+query Lineage($id: ID!, $direction: LineageDirection, $depth: Int, $nodeTypes: [LineageNodeKind!],
+              $edgeTypes: [LineageEdgeType!], $limit: Int) {
   lineage(id: $id, direction: $direction, depth: $depth, nodeTypes: $nodeTypes, edgeTypes: $edgeTypes,
           limit: $limit) {
     root depthReached truncated truncationReason
-    nodes { id kind displayName distance namespace name group version repository commit runId approvalStatus archived }
-    edges { source target type }
+    nodes { id kind displayName distance namespace name group version repository commit runId approvalStatus archived
+            tags needsReview expandable }
+    edges { source target type via path }
   }
 }
 """
@@ -155,7 +156,7 @@ def test_upstream_of_a_fine_tune_reaches_its_parents_inputs_and_code(gql: GraphQ
     assert len(result["edges"]) == 7
     by_id = {n["id"]: n for n in result["nodes"]}
     assert by_id[MV1]["approvalStatus"] == "APPROVED"
-    assert by_id[MV1]["kind"] == "ModelVersion"
+    assert by_id[MV1]["kind"] == "MODEL_VERSION"
     assert by_id[MV1]["group"] == "churn"
     assert by_id[MV1]["version"] == "1"
     assert by_id[MV1]["archived"] is False
@@ -205,9 +206,18 @@ def test_both_directions_is_the_union_not_an_undirected_walk(gql: GraphQLClient,
 
 def test_node_types_filter_the_answer_and_edge_types_the_walk(gql: GraphQLClient, db: Driver) -> None:
     make_ml_graph(db)
-    models_and_data = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["ModelVersion", "DatasetVersion"])
+    models_and_data = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["MODEL_VERSION", "DATASET_VERSION"])
     assert ids(models_and_data) == {EV1, FEATURES, MV1, MV2, SCORES}
-    assert edges(models_and_data) == {(MV2, MV1, "DERIVED_FROM")}
+    # The runs between them are hidden, not the connections: each becomes a collapsed edge naming its path.
+    assert edges(models_and_data) == {
+        (MV2, MV1, "DERIVED_FROM"),
+        (EV1, FEATURES, "COLLAPSED"),
+        (FEATURES, MV1, "COLLAPSED"),
+        (MV1, SCORES, "COLLAPSED"),
+    }
+    collapsed = {(e["source"], e["target"]): e for e in models_and_data["edges"]}
+    assert collapsed[(FEATURES, MV1)]["via"] == [TRAIN]
+    assert collapsed[(FEATURES, MV1)]["path"] == ["INPUT_TO", "OUTPUT"]
     no_fine_tunes = trace(gql, EV1, direction="DOWNSTREAM", depth=10, edgeTypes=["INPUT_TO", "OUTPUT"])
     assert ids(no_fine_tunes) == {EV1, PREP, FEATURES, TRAIN, MV1, SCORE, SCORES}
 
@@ -257,11 +267,15 @@ def test_unknown_ids_and_bad_arguments_are_typed_errors(gql: GraphQLClient, db: 
     missing = gql.execute(LINEAGE, {"id": gid(NodeKind.RUN, "nope")})
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert missing["data"] is None
-    bad = gql.execute(LINEAGE, {"id": "%%%", "depth": 0, "limit": 10**6, "nodeTypes": ["Robot"], "edgeTypes": ["X"]})
+    bad = gql.execute(LINEAGE, {"id": "%%%", "depth": 0, "limit": 10**6, "edgeTypes": ["OUTPUT", "VERSION_OF"]})
     error = bad["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     fields = {p["field"] for p in error["extensions"]["problems"]}
-    assert fields == {"id", "depth", "limit", "nodeTypes.0", "edgeTypes.0"}
+    # Membership edges are answered (a container fans out along them) but not followed.
+    assert fields == {"id", "depth", "limit", "edgeTypes.1"}
+    unknown = gql.execute(LINEAGE, {"id": MV1, "nodeTypes": ["Robot"]})
+    assert unknown["data"] is None
+    assert "Robot" in unknown["errors"][0]["message"]
 
 
 def test_the_time_budget_returns_what_was_found_as_truncated(settings: Settings, db: Driver) -> None:
@@ -309,7 +323,7 @@ def test_lineage_field_adds_lineage_to_any_node_type(settings: Settings, db: Dri
                 request=None,
                 response=None,
                 principal=SYSTEM,  # type: ignore[arg-type]
-                loaders=Loaders.build(services),
+                loaders=Loaders.build(services, SYSTEM),
             )
             return await schema.execute(document, {"id": MV1}, context_value=context)
         finally:

@@ -103,6 +103,9 @@ class ModelVersion:
     stage_description: str | None = None
     contract_version: int | None = None  # the registration contract version it was checked against
     contract_violations: tuple[str, ...] = ()  # recorded, not refused, only by an import that asked for it
+    # The registration as another registry's API received it (a SageMaker CreateModelPackage body), kept
+    # verbatim so that API answers with exactly what it was given; None for versions registered here.
+    external_spec: Mapping[str, JSONValue] | None = None
 
     @property
     def ref(self) -> NodeRef:

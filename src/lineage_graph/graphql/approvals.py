@@ -136,6 +136,10 @@ class IncidentResult:
     needs_review: list[ModelVersion] = strawberry.field(
         description="Approved model versions downstream of the flagged dataset version, now marked for re-review."
     )
+    incomplete: str | None = strawberry.field(
+        description="Set when the downstream walk stopped at a limit (named here): versions beyond it were not "
+        "reached. Null when every downstream version was."
+    )
 
 
 @strawberry.type
@@ -185,4 +189,6 @@ class ApprovalMutation:
         flagged = await info.context.services.approvals.flag_dataset_version(
             info.context.principal, NodeRef.parse(id), reason, tag
         )
-        return IncidentResult(needs_review=[ModelVersion.from_model(v) for v in flagged])
+        return IncidentResult(
+            needs_review=[ModelVersion.from_model(v) for v in flagged.needs_review], incomplete=flagged.incomplete
+        )

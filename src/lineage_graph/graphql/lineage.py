@@ -8,16 +8,57 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from lineage_graph.domain import lineage as domain
 from lineage_graph.graphql.context import Context
 
+if TYPE_CHECKING:
+    from lineage_graph.graphql.registry_types import ApprovalStatus
+
+# The enum is registered with Strawberry by registry_types, which imports this module: referenced lazily.
+Status = Annotated["ApprovalStatus", strawberry.lazy("lineage_graph.graphql.registry_types")]
+
 _KEY_FIELDS = ("namespace", "name", "group", "version", "repository", "commit", "run_id")
-_NODE_TYPES_HELP = "Node labels to return: " + ", ".join(k.label for k in domain.LINEAGE_KINDS) + "."
+_NODE_TYPES_HELP = "Kinds of node to return (the walk still passes through the others; collapsed edges keep "
+_NODE_TYPES_HELP += "what it returns connected)."
 _EDGE_TYPES_HELP = "Lineage edges to follow: " + ", ".join(e.type_name for e in domain.LINEAGE_EDGES) + "."
+
+
+@strawberry.enum(description="The kinds of node a lineage answer holds.")
+class LineageNodeKind(Enum):
+    MODEL_GROUP = "ModelGroup"
+    MODEL_VERSION = "ModelVersion"
+    DATASET = "Dataset"
+    DATASET_VERSION = "DatasetVersion"
+    CODE_VERSION = "CodeVersion"
+    JOB = "Job"
+    RUN = "Run"
+
+
+@strawberry.enum(
+    description="Lineage edges as stored (DERIVED_FROM points from the fine-tune to its parent; ASSOCIATED_WITH "
+    "is a SageMaker association without a native edge, source to destination), the membership edges a "
+    "container fans out along, and COLLAPSED: a path through nodes a `nodeTypes` filter hid."
+)
+class LineageEdgeType(Enum):
+    INPUT_TO = "INPUT_TO"
+    OUTPUT = "OUTPUT"
+    EXECUTED_BY = "EXECUTED_BY"
+    TRAINED = "TRAINED"
+    BUILT = "BUILT"
+    DERIVED_FROM = "DERIVED_FROM"
+    ASSOCIATED_WITH = "ASSOCIATED_WITH"
+    VERSION_OF = "VERSION_OF"
+    IN_GROUP = "IN_GROUP"
+    INSTANCE_OF = "INSTANCE_OF"
+    COLLAPSED = "COLLAPSED"
+
+
+_KINDS = {kind: LineageNodeKind(kind.label) for kind in domain.LINEAGE_KINDS}
+_EDGE_TYPES = {edge: LineageEdgeType(edge.type_name) for edge in domain.EdgeType}
 
 
 @strawberry.enum(description="Which way to trace: against the data flow, with it, or both.")
@@ -38,7 +79,7 @@ class TruncationReason(Enum):
 @strawberry.type(description="A node of a lineage answer: its id, kind, key parts and governance status.")
 class LineageNode:
     id: strawberry.ID
-    kind: str = strawberry.field(description="The node label, e.g. ModelVersion or DatasetVersion.")
+    kind: LineageNodeKind
     display_name: str
     distance: int = strawberry.field(description="Lineage edges from the start (0: the start, or its members).")
     namespace: str | None = None
@@ -48,15 +89,30 @@ class LineageNode:
     repository: str | None = None
     commit: str | None = None
     run_id: str | None = None
-    approval_status: str | None = strawberry.field(default=None, description="Model versions only.")
+    approval_status: Status | None = strawberry.field(default=None, description="Model versions only.")
     archived: bool | None = strawberry.field(default=None, description="Model versions only.")
+    tags: list[str] = strawberry.field(default_factory=list, description="Tags (incident, pii, … included).")
+    needs_review: bool | None = strawberry.field(
+        default=None, description="Model versions only: an upstream dataset version was flagged after approval."
+    )
+    expandable: bool = strawberry.field(
+        default=False,
+        description="The answer stopped short of what lies beyond this node (depth or another limit): tracing "
+        "from here may show more.",
+    )
 
 
-@strawberry.type(description="An edge as stored: DERIVED_FROM points from the fine-tune to its parent.")
+@strawberry.type(
+    description="An edge as stored (DERIVED_FROM points from the fine-tune to its parent), or COLLAPSED: a path "
+    "through nodes a `nodeTypes` filter hid, from upstream to downstream, with the hidden nodes in `via` and "
+    "the stored edges along it in `path`."
+)
 class LineageEdge:
     source: strawberry.ID
     target: strawberry.ID
-    type: str
+    type: LineageEdgeType
+    via: list[strawberry.ID] = strawberry.field(default_factory=list)
+    path: list[LineageEdgeType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type(description="A traced subgraph, and whether (and why) depth, a cap or the time budget cut it.")
@@ -82,7 +138,7 @@ class ImpactedModelVersion:
     id: strawberry.ID
     group: str
     version: int
-    approval_status: str | None
+    approval_status: Status | None
     archived: bool | None
     distance: int
     aliases: list[str]
@@ -91,7 +147,7 @@ class ImpactedModelVersion:
 
 @strawberry.type(description="How many affected model versions have a status, and how many of those are deployed.")
 class ImpactStatusCount:
-    status: str
+    status: Status
     count: int
     deployed: int
 
@@ -131,20 +187,31 @@ def _node(node: domain.LineageNode) -> LineageNode:
         key[name] = str(part) if name == "version" else part
     return LineageNode(
         id=strawberry.ID(node.ref.global_id),
-        kind=node.ref.kind.label,
+        kind=_KINDS[node.ref.kind],
         display_name=node.display_name,
         distance=node.distance,
-        approval_status=node.approval_status.value if node.approval_status else None,
+        approval_status=node.approval_status,
         archived=node.archived,
+        tags=list(node.tags),
+        needs_review=node.needs_review,
+        expandable=node.expandable,
         **key,
     )
 
 
 def _edge(edge: domain.LineageEdge) -> LineageEdge:
+    if not edge.via:
+        return LineageEdge(
+            source=strawberry.ID(edge.source.global_id),
+            target=strawberry.ID(edge.target.global_id),
+            type=_EDGE_TYPES[edge.type],
+        )
     return LineageEdge(
         source=strawberry.ID(edge.source.global_id),
         target=strawberry.ID(edge.target.global_id),
-        type=edge.type.type_name,
+        type=LineageEdgeType.COLLAPSED,
+        via=[strawberry.ID(ref.global_id) for ref in edge.via],
+        path=[_EDGE_TYPES[t] for t in edge.path],
     )
 
 
@@ -169,7 +236,7 @@ def to_impact(impact: domain.Impact) -> Impact:
             id=strawberry.ID(v.node.ref.global_id),
             group=str(v.node.ref.parts[0]),
             version=int(v.node.ref.parts[1]),
-            approval_status=v.node.approval_status.value if v.node.approval_status else None,
+            approval_status=v.node.approval_status,
             archived=v.node.archived,
             distance=v.node.distance,
             aliases=list(v.aliases),
@@ -188,7 +255,7 @@ def to_impact(impact: domain.Impact) -> Impact:
     return Impact(
         subject=_node(impact.subject),
         model_versions=versions,
-        counts=[ImpactStatusCount(status=c.status.value, count=c.count, deployed=c.deployed) for c in impact.counts],
+        counts=[ImpactStatusCount(status=c.status, count=c.count, deployed=c.deployed) for c in impact.counts],
         dataset_version_count=impact.dataset_versions,
         run_count=impact.runs,
         truncated=impact.truncated is not None,
@@ -223,12 +290,14 @@ async def _trace(
     node_id: str,
     direction: LineageDirection,
     depth: int,
-    node_types: list[str] | None,
-    edge_types: list[str] | None,
+    node_types: list[LineageNodeKind] | None,
+    edge_types: list[LineageEdgeType] | None,
     limit: int,
 ) -> LineageGraph:
+    kinds = None if node_types is None else [k.value for k in node_types]
+    types = None if edge_types is None else [t.value for t in edge_types]
     graph = await info.context.services.lineage.lineage(
-        info.context.principal, node_id, domain.Direction(direction.value), depth, node_types, edge_types, limit
+        info.context.principal, node_id, domain.Direction(direction.value), depth, kinds, types, limit
     )
     return to_graph(graph)
 
@@ -237,8 +306,8 @@ _DEPTH_HELP = f"Lineage edges to follow from the start, 1 to {domain.MAX_DEPTH}.
 _LIMIT_HELP = f"Most nodes to visit, 1 to {domain.MAX_LIMIT}; past it the answer is truncated (NODE_LIMIT)."
 DirectionArg = Annotated[LineageDirection, strawberry.argument(description="Default BOTH.")]
 DepthArg = Annotated[int, strawberry.argument(description=_DEPTH_HELP)]
-NodeTypesArg = Annotated[list[str] | None, strawberry.argument(description=_NODE_TYPES_HELP)]
-EdgeTypesArg = Annotated[list[str] | None, strawberry.argument(description=_EDGE_TYPES_HELP)]
+NodeTypesArg = Annotated[list[LineageNodeKind] | None, strawberry.argument(description=_NODE_TYPES_HELP)]
+EdgeTypesArg = Annotated[list[LineageEdgeType] | None, strawberry.argument(description=_EDGE_TYPES_HELP)]
 LimitArg = Annotated[int, strawberry.argument(description=_LIMIT_HELP)]
 
 

@@ -10,8 +10,8 @@ from strawberry.scalars import JSON
 
 from lineage_graph.domain import model_cards
 from lineage_graph.domain.ids import NodeRef
+from lineage_graph.domain.queries import page
 from lineage_graph.graphql.registry_types import Info
-from lineage_graph.services.registry import page
 
 strawberry.enum(model_cards.CardStatus, name="ModelCardStatus")
 strawberry.enum(model_cards.RiskRating)

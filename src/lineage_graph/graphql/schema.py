@@ -17,6 +17,7 @@ from lineage_graph.graphql.audit import AuditQuery
 from lineage_graph.graphql.auth import AuthMutation, AuthQuery
 from lineage_graph.graphql.contracts import ContractMutation, ContractQuery
 from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.governance import GovernanceMutation, GovernanceQuery
 from lineage_graph.graphql.hardening import Limits, limit_extensions
 from lineage_graph.graphql.lifecycle import LifecycleMutation, LifecycleQuery
 from lineage_graph.graphql.lineage import LineageQuery
@@ -50,6 +51,7 @@ Query = merge_types(
         RegistryQuery,
         LineageQuery,
         ApprovalQuery,
+        GovernanceQuery,
         ContractQuery,
         LifecycleQuery,
         RetentionQuery,
@@ -65,6 +67,7 @@ Mutation = merge_types(
         AuthMutation,
         RegistryMutation,
         ApprovalMutation,
+        GovernanceMutation,
         ContractMutation,
         LifecycleMutation,
         RetentionMutation,

@@ -31,7 +31,7 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             response=response if isinstance(response, Response) else None,
             principal=principal,
-            loaders=Loaders.build(services),
+            loaders=Loaders.build(services, principal),
         )
 
     async def get_root_value(self, request: Any) -> None:

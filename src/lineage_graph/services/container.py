@@ -17,12 +17,14 @@ from lineage_graph.services.incidents import IncidentService
 from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lifecycle import LifecycleService
 from lineage_graph.services.lineage import LineageService
+from lineage_graph.services.mlflow_registry import MlflowRegistryService, MlflowRunSource
 from lineage_graph.services.model_cards import CardSources, ModelCardService
 from lineage_graph.services.promotion import PromotionService
 from lineage_graph.services.registration_rules import RegistrationRules
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.retention import RetentionService
 from lineage_graph.services.sagemaker import SageMakerService
+from lineage_graph.services.sagemaker_registry import ReportReader, SageMakerRegistryService
 from lineage_graph.services.system import SystemService
 from lineage_graph.store.access_keys import AccessKeyStore
 from lineage_graph.store.approvals import ApprovalStore
@@ -37,6 +39,8 @@ from lineage_graph.store.model_cards import ModelCardStore
 from lineage_graph.store.registry import RegistryStore
 from lineage_graph.store.retention import RetentionStore
 from lineage_graph.store.sagemaker import SageMakerStore
+from lineage_graph.store.sagemaker_entities import SageMakerEntityStore
+from lineage_graph.store.sagemaker_packages import SageMakerRegistryStore
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,13 @@ class Services:
     discovery: DiscoveryService
     access_keys: AccessKeyService
     sagemaker: SageMakerService
+    sagemaker_registry: SageMakerRegistryService
     approvals: ApprovalService
     auth: AuthService
     audit: AuditService
     lineage: LineageService
     ingest: IngestService
+    mlflow: MlflowRegistryService
     contracts: ContractService
     lifecycle: LifecycleService
     promotion: PromotionService
@@ -66,16 +72,21 @@ class Services:
         production_environments: Sequence[str] = ("production", "prod"),
         sigv4_master_key: bytes | None = None,
         artifact_verifier: ArtifactVerifier | None = None,
+        token_cache_seconds: float = 0.0,
+        metric_reports: ReportReader | None = None,
+        mlflow_runs: MlflowRunSource | None = None,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
+        deployments = DeploymentStore(graph)
         group_rules, contracts, lifecycle = GroupRulesStore(graph), ContractStore(graph), LifecycleStore(graph)
         approval_store = ApprovalStore(graph)
+        approvals = ApprovalService(approval_store)
         promotion = PromotionService(group_rules, approval_store, lifecycle)
         registry = RegistryService(
             registry_store,
             catalog,
-            DeploymentStore(graph),
+            deployments,
             production_environments,
             artifact_verifier,
             RegistrationRules(group_rules, contracts, promotion),
@@ -86,15 +97,19 @@ class Services:
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog),
+            discovery=DiscoveryService(registry_store, catalog, deployments),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
-            sagemaker=SageMakerService(SageMakerStore(graph), registry),
-            approvals=ApprovalService(approval_store),
-            auth=AuthService(graph),
+            sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),
+            sagemaker_registry=SageMakerRegistryService(
+                SageMakerRegistryStore(graph), registry, approval_store, metric_reports
+            ),
+            approvals=approvals,
+            auth=AuthService(graph, token_cache_seconds),
             audit=AuditService(graph),
             lineage=lineage_service,
             ingest=IngestService(graph),
+            mlflow=MlflowRegistryService(registry, approvals, mlflow_runs),
             contracts=ContractService(contracts),
             lifecycle=LifecycleService(group_rules, lifecycle),
             promotion=promotion,

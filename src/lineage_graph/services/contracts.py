@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.contracts import (
     ContractVersion,
@@ -25,6 +27,11 @@ class ContractService:
     async def contract(self, actor: Principal, group: str) -> ContractVersion | None:
         require(actor, Role.VIEWER)
         return await self.store.current(group)
+
+    async def contracts(self, actor: Principal, groups: Sequence[str]) -> dict[str, ContractVersion]:
+        """The contracts in force of several groups at once (for a page of groups)."""
+        require(actor, Role.VIEWER)
+        return await self.store.current_many(groups)
 
     async def history(self, actor: Principal, group: str) -> list[ContractVersion]:
         require(actor, Role.VIEWER)

@@ -20,9 +20,10 @@ from lineage_graph.domain.model_cards import (
     card_document,
     check_card_name,
 )
+from lineage_graph.domain.queries import Page
 from lineage_graph.services.authorization import require
 from lineage_graph.services.lineage import LineageService
-from lineage_graph.services.registry import Page, RegistryService
+from lineage_graph.services.registry import RegistryService
 from lineage_graph.store.approvals import ApprovalStore
 from lineage_graph.store.contracts import ContractStore
 from lineage_graph.store.deployments import DeploymentFilter

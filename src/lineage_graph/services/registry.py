@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from lineage_graph.domain.aliases import check_may_move, check_target, normalize_protected
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.commands import (
     CodeVersionSpec,
@@ -20,7 +21,7 @@ from lineage_graph.domain.commands import (
     UpdateModelVersion,
 )
 from lineage_graph.domain.contracts import ContractMode
-from lineage_graph.domain.errors import NotFound, ValidationFailed
+from lineage_graph.domain.errors import NotFound
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import (
     ApprovalStatus,
@@ -33,6 +34,9 @@ from lineage_graph.domain.models import (
     ModelVersion,
     Run,
 )
+from lineage_graph.domain.queries import MAX_PAGE as MAX_PAGE  # importable from here too
+from lineage_graph.domain.queries import Page as Page
+from lineage_graph.domain.queries import page as page
 from lineage_graph.domain.registry import Checker, as_utc, merge_metrics
 from lineage_graph.services.authorization import require
 from lineage_graph.store.catalog import CatalogStore
@@ -43,24 +47,6 @@ from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilt
 if TYPE_CHECKING:
     from lineage_graph.services.artifacts import ArtifactVerifier
     from lineage_graph.services.registration_rules import RegistrationRules
-
-MAX_PAGE = 100
-
-
-@dataclass(frozen=True)
-class Page:
-    offset: int
-    limit: int
-
-
-def page(first: int | None, offset: int) -> Page:
-    """`first` is 1-100 (default 20); a bad value is a validation error naming it."""
-    limit = 20 if first is None else first
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed.field("first", f"must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise ValidationFailed.field("after", "is not a valid cursor")
-    return Page(offset, limit)
 
 
 def _check_dataset_spec(check: Checker, path: str, spec: DatasetVersionSpec) -> None:
@@ -149,6 +135,7 @@ class RegistryService:
         check.string_map("customProperties", cmd.custom_properties)
         check.tags("tags", cmd.tags)
         check.text("clientToken", cmd.client_token, 128)
+        check.json_object("externalSpec", cmd.external_spec)
         for i, ref in enumerate(cmd.trained_on):
             if ref.kind is not NodeKind.DATASET_VERSION:
                 check.fail(f"trainedOn[{i}]", f"expected a DatasetVersion id, got a {ref.kind.label}")
@@ -174,6 +161,7 @@ class RegistryService:
             "search_tags": " ".join(cmd.tags),
             "approval_status": ApprovalStatus.PENDING_MANUAL_APPROVAL.value,
             "archived": False,
+            "external_spec": dumps(dict(cmd.external_spec)) if cmd.external_spec is not None else None,
         }
         if self.rules is not None:
             props.update(await self.rules.before_register(cmd, contract_mode))
@@ -254,7 +242,8 @@ class RegistryService:
 
     # ---- aliases -------------------------------------------------------------------------------
     async def set_alias(self, actor: Principal, group: str, alias: str, ref: NodeRef) -> ModelVersion:
-        """Point `alias` at the version `ref` of `group` (moving it if it pointed elsewhere), atomically."""
+        """Point `alias` at the version `ref` of `group` (moving it if it pointed elsewhere), atomically.
+        A protected alias moves only by an approver, and only onto an APPROVED version."""
         require(actor, Role.CONTRIBUTOR, group)
         check = Checker()
         check.alias("alias", alias)
@@ -265,16 +254,46 @@ class RegistryService:
         check.done()
         if self.rules is not None:
             await self.rules.check_alias(group, alias)
-        await self.registry.set_alias(group, alias, int(ref.parts[1]), actor.name)
+        version = int(ref.parts[1])
+        # The role is checked against the protection before any lock; the store checks both again under it.
+        protected = await self.registry.protected_aliases(group)
+        check_may_move(actor, group, alias, alias in (protected or ()))
+
+        def rule(is_protected: bool, status: ApprovalStatus) -> None:
+            check_may_move(actor, group, alias, is_protected)
+            check_target(group, alias, version, is_protected, status)
+
+        await self.registry.set_alias(group, alias, version, actor.name, rule)
         return await self.version(actor, ref)
 
     async def delete_alias(self, actor: Principal, group: str, alias: str) -> int:
         require(actor, Role.CONTRIBUTOR, group)
-        return await self.registry.delete_alias(group, alias, actor.name)
+        protected = await self.registry.protected_aliases(group)
+        check_may_move(actor, group, alias, alias in (protected or ()))
+        return await self.registry.delete_alias(
+            group, alias, actor.name, lambda is_protected: check_may_move(actor, group, alias, is_protected)
+        )
 
     async def version_by_alias(self, actor: Principal, group: str, alias: str) -> ModelVersion | None:
+        """The version `alias` names; a protected alias names nothing unless its version is APPROVED."""
         require(actor, Role.VIEWER)
         return await self.registry.version_by_alias(group, alias)
+
+    async def protected_aliases(self, actor: Principal, group: str) -> tuple[str, ...]:
+        require(actor, Role.VIEWER)
+        found = await self.registry.protected_aliases(group)
+        if found is None:
+            raise NotFound("model group", group, "group")
+        return found
+
+    async def set_protected_aliases(self, actor: Principal, group: str, aliases: Sequence[str]) -> tuple[str, ...]:
+        """Replace the group's protected aliases (an admin's policy decision, like the approval policy)."""
+        require(actor, Role.ADMIN)
+        check = Checker()
+        for i, alias in enumerate(aliases):
+            check.alias(f"aliases[{i}]", alias)
+        check.done()
+        return await self.registry.set_protected_aliases(group, normalize_protected(aliases), actor.name)
 
     # ---- datasets, code, runs ------------------------------------------------------------------
     async def register_dataset(self, actor: Principal, cmd: RegisterDataset) -> Dataset:
@@ -347,7 +366,12 @@ class RegistryService:
         return await self.deployments.create(cmd, actor.name, require_approved=self.is_production(cmd.environment))
 
     async def retire_deployment(self, actor: Principal, deployment_id: str) -> Deployment:
-        require(actor, Role.CONTRIBUTOR)
+        """Retire a deployment: the contributor role for the group of the version it serves, as deploying."""
+        require(actor, Role.VIEWER)  # a caller who may not read learns nothing, not even whether it exists
+        found = (await self.deployments.by_id([deployment_id])).get(deployment_id)
+        if found is None:
+            raise NotFound("deployment", deployment_id, "id")
+        require(actor, Role.CONTRIBUTOR, found.group)
         return await self.deployments.retire(deployment_id, actor.name)
 
     async def list_deployments(self, actor: Principal, flt: DeploymentFilter, pg: Page) -> tuple[list[Deployment], int]:

@@ -50,7 +50,7 @@ from lineage_graph.domain.sagemaker import (
     UNVERSIONED,
     approval_from_aws,
     dataset_of_uri,
-    metrics_from_report,
+    metrics_from_reports,
     training_status,
 )
 from lineage_graph.services.authorization import require
@@ -261,7 +261,7 @@ class SageMakerImporter:
                     framework=package.framework,
                     framework_version=package.framework_version,
                     description=package.description,
-                    metrics=tuple(self._metrics(package)),
+                    metrics=tuple(metrics_from_reports(package.reports)),
                     custom_properties=props,
                     produced_by=RunSpec(producer) if producer else None,
                     code=code,
@@ -300,14 +300,6 @@ class SageMakerImporter:
             optional["sagemaker:commit_id"] = commit  # not a git hash: kept, but not a code version
         props.update({k: v for k, v in optional.items() if v})
         return props
-
-    def _metrics(self, package: SourcePackage) -> list[Metric]:
-        metrics: dict[str, Metric] = {}
-        for section, report in sorted(package.reports.items()):
-            split = section.split(".")[0]  # ModelQuality, ModelDataQuality, Bias, Explainability
-            for metric in metrics_from_report(report, split):
-                metrics.setdefault(f"{metric.name}|{split}", metric)
-        return list(metrics.values())
 
     # ---- training jobs ---------------------------------------------------------------------------------------
     async def _job_for(self, package: SourcePackage) -> SourceTrainingJob | None:

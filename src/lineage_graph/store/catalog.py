@@ -7,7 +7,6 @@ record converges on the same nodes instead of duplicating them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +17,11 @@ from lineage_graph.domain.commands import CodeVersionSpec, RecordRun, RegisterDa
 from lineage_graph.domain.errors import Problem, ValidationFailed
 from lineage_graph.domain.ids import NodeRef
 from lineage_graph.domain.models import CodeVersion, Dataset, DatasetVersion, Job, Run
+from lineage_graph.domain.queries import DatasetFilter, Entity, RunFilter, SearchHit
+from lineage_graph.domain.queries import ModelLineage as ModelLineage  # importable from here too
+from lineage_graph.domain.queries import RunNeighbours as RunNeighbours
 from lineage_graph.store.audit import append_audit_event, write_audited
+from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import (
     dumps,
@@ -27,6 +30,8 @@ from lineage_graph.store.records import (
     to_dataset,
     to_dataset_version,
     to_job,
+    to_model_group,
+    to_model_version,
     to_run,
 )
 
@@ -120,25 +125,49 @@ UNWIND $keys AS k MATCH (c:CodeVersion {repository: k.repository, commit: k.comm
 _JOBS_BY_KEY = "UNWIND $keys AS k MATCH (j:Job {namespace: k.namespace, name: k.name}) RETURN j {.*} AS j"
 _RUNS_BY_ID = "UNWIND $ids AS id MATCH (r:Run {run_id: id}) RETURN r {.*} AS r"
 
+# Lists are assembled like the registry's (see store/registry.py): conditions of the supplied filters only,
+# plain-property ORDER BY, the count and the collected page in one statement.
+_DATASET_CONDITIONS = {
+    "namespace": "d.namespace = $namespace",
+    "name_contains": "toLower(d.name) CONTAINS toLower($name_contains)",
+    "tag": "$tag IN d.tags",
+}
 _LIST_DATASETS = """
-MATCH (d:Dataset)
-WHERE ($namespace IS NULL OR d.namespace = $namespace)
-  AND ($name_contains IS NULL OR toLower(d.name) CONTAINS toLower($name_contains))
-  AND ($tag IS NULL OR $tag IN d.tags)
-WITH d ORDER BY d.namespace, d.name
-WITH collect(d) AS found
-RETURN size(found) AS total, [d IN found[$offset..($offset + $limit)] | d {.*}] AS page
+CALL () {{ MATCH (d:Dataset) {where} RETURN count(d) AS total }}
+CALL () {{
+  MATCH (d:Dataset) {where}
+  WITH d ORDER BY d.namespace, d.name SKIP $offset LIMIT $limit
+  RETURN collect(d {{.*}}) AS page
+}}
+RETURN total, page
 """
 
+_RUN_CONDITIONS = {
+    "job_namespace": "r.job_namespace = $job_namespace",
+    "job_name": "r.job_name = $job_name",
+    "status": "r.status = $status",
+    "kind": "r.kind = $kind",
+}
 _LIST_RUNS = """
-MATCH (r:Run)
-WHERE ($job_namespace IS NULL OR r.job_namespace = $job_namespace)
-  AND ($job_name IS NULL OR r.job_name = $job_name)
-  AND ($status IS NULL OR r.status = $status)
-  AND ($kind IS NULL OR r.kind = $kind)
-WITH r ORDER BY r.created_at DESC, r.run_id
-WITH collect(r) AS found
-RETURN size(found) AS total, [r IN found[$offset..($offset + $limit)] | r {.*}] AS page
+CALL () {{ MATCH (r:Run) {where} RETURN count(r) AS total }}
+CALL () {{
+  MATCH (r:Run) {where}
+  WITH r ORDER BY r.created_at DESC, r.run_id SKIP $offset LIMIT $limit
+  RETURN collect(r {{.*}}) AS page
+}}
+RETURN total, page
+"""
+
+# One page of versions for each of a batch of datasets (Dataset.versions as a connection).
+_VERSIONS_OF_DATASETS_PAGE = """
+UNWIND $keys AS k
+CALL (k) {
+  MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {namespace: k.namespace, name: k.name})
+  WITH v ORDER BY v.created_at DESC, v.version DESC
+  WITH collect(v {.*}) AS found
+  RETURN size(found) AS total, found[$offset..($offset + $limit)] AS page
+}
+RETURN k.namespace AS namespace, k.name AS name, total, page
 """
 
 # ---- relationship loaders: one query for a whole batch of parents --------------------------------------
@@ -174,13 +203,16 @@ RETURN k.group AS group, k.version AS version,
   COLLECT { MATCH (c:ModelVersion)-[:DERIVED_FROM]->(v) RETURN [c.group, c.version] } AS children
 """
 
+# Hits come back with everything needed to render them (a model version's aliases too), so a search costs
+# one query however many hits it has.
 _SEARCH = """
 CALL db.index.fulltext.queryNodes('registry_search', $text, {limit: $limit}) YIELD node, score
 WITH node, score, labels(node)[0] AS label
 WHERE size($labels) = 0 OR label IN $labels
-RETURN label, node {.*} AS props, score
-ORDER BY score DESC
-LIMIT $limit
+WITH node, score, label ORDER BY score DESC LIMIT $limit
+RETURN collect({label: label, props: node {.*}, score: score,
+  aliases: CASE WHEN label = 'ModelVersion'
+                THEN COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(node) RETURN a.name } ELSE [] END}) AS hits
 """
 
 
@@ -390,57 +422,59 @@ class CatalogStore:
         }
 
     # ---- lists and search --------------------------------------------------------------------------
-    async def list_datasets(
-        self, namespace: str | None, name_contains: str | None, tag: str | None, offset: int, limit: int
-    ) -> tuple[list[Dataset], int]:
-        rows = await self._graph.rows(
-            _LIST_DATASETS, namespace=namespace, name_contains=name_contains, tag=tag, offset=offset, limit=limit
+    async def list_datasets(self, flt: DatasetFilter, offset: int, limit: int) -> tuple[list[Dataset], int]:
+        where, supplied = where_clause(
+            _DATASET_CONDITIONS, {"namespace": flt.namespace, "name_contains": flt.name_contains, "tag": flt.tag}
         )
+        rows = await self._graph.rows(_LIST_DATASETS.format(where=where), **supplied, offset=offset, limit=limit)
         return [to_dataset(d) for d in rows[0]["page"]], int(rows[0]["total"])
 
-    async def list_runs(
-        self,
-        job_namespace: str | None,
-        job_name: str | None,
-        status: str | None,
-        kind: str | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[Run], int]:
+    async def list_runs(self, flt: RunFilter, offset: int, limit: int) -> tuple[list[Run], int]:
+        params = {
+            "job_namespace": flt.job_namespace,
+            "job_name": flt.job_name,
+            "status": flt.status.value if flt.status else None,
+            "kind": flt.kind.value if flt.kind else None,
+        }
+        where, supplied = where_clause(_RUN_CONDITIONS, params)
+        rows = await self._graph.rows(_LIST_RUNS.format(where=where), **supplied, offset=offset, limit=limit)
+        return [to_run(r) for r in rows[0]["page"]], int(rows[0]["total"])
+
+    async def versions_of_datasets_page(
+        self, keys: Sequence[tuple[str, str]], offset: int, limit: int
+    ) -> dict[tuple[str, str], tuple[list[DatasetVersion], int]]:
+        """One page of versions (newest first) for each dataset, and how many each has."""
         rows = await self._graph.rows(
-            _LIST_RUNS,
-            job_namespace=job_namespace,
-            job_name=job_name,
-            status=status,
-            kind=kind,
+            _VERSIONS_OF_DATASETS_PAGE,
+            keys=[{"namespace": n, "name": m} for n, m in keys],
             offset=offset,
             limit=limit,
         )
-        return [to_run(r) for r in rows[0]["page"]], int(rows[0]["total"])
+        return {
+            (r["namespace"], r["name"]): ([to_dataset_version(v) for v in r["page"]], int(r["total"])) for r in rows
+        }
 
-    async def search(self, text: str, labels: Sequence[str], limit: int) -> list[tuple[str, dict[str, Any], float]]:
+    async def search(self, text: str, labels: Sequence[str], limit: int) -> list[SearchHit]:
+        """Full-text hits, best first, as entities (`text` is a Lucene query the caller escaped)."""
         rows = await self._graph.rows(_SEARCH, text=text, labels=list(labels), limit=limit)
-        return [(r["label"], r["props"], float(r["score"])) for r in rows]
+        return [SearchHit(_to_entity(h["label"], h["props"], h["aliases"]), float(h["score"])) for h in rows[0]["hits"]]
 
 
-@dataclass(frozen=True)
-class RunNeighbours:
-    inputs: list[DatasetVersion]
-    outputs: list[DatasetVersion]
-    models: list[tuple[str, int]]
-    code: list[CodeVersion]
-    parents: list[str]
-
-
-@dataclass(frozen=True)
-class ModelLineage:
-    """What a model version was made from, as recorded at registration or by its producing run."""
-
-    datasets: list[DatasetVersion]
-    runs: list[Run]
-    code: list[CodeVersion]
-    parents: list[tuple[str, int]]
-    children: list[tuple[str, int]]
+def _to_entity(label: str, props: Mapping[str, Any], aliases: Sequence[str]) -> Entity:
+    match label:
+        case "ModelGroup":
+            return to_model_group(props)
+        case "ModelVersion":
+            return to_model_version(props, aliases)
+        case "Dataset":
+            return to_dataset(props)
+        case "DatasetVersion":
+            return to_dataset_version(props)
+        case "CodeVersion":
+            return to_code_version(props)
+        case "Job":
+            return to_job(props)
+    return to_run(props)
 
 
 def _unique_dataset_versions(rows: Sequence[Mapping[str, Any]]) -> list[DatasetVersion]:

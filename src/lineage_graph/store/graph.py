@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, NotificationDisabledClassification
 from neo4j.exceptions import (
     ClientError,
     ConnectionAcquisitionTimeoutError,
@@ -79,6 +79,10 @@ class Neo4jGraph:
             max_transaction_retry_time=settings.retry_time,
             max_connection_pool_size=settings.pool_size,
             liveness_check_timeout=30.0,
+            # "Unrecognized" notifications say a label, relationship type or property does not exist *yet*:
+            # normal for a registry whose optional relationships (aliases, fine-tunes, …) appear with use. Left
+            # on, every read of a young database logs several warnings and the server spends CPU building them.
+            notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
         )
         return cls(
             driver=driver,
@@ -117,11 +121,16 @@ class Neo4jGraph:
     async def ping(self, timeout: float = 2.0) -> None:
         """Raise Unavailable unless the database answers a trivial query within `timeout` seconds."""
         try:
-            await asyncio.wait_for(self.driver.execute_query("RETURN 1", database_=self.database), timeout)
+            # A plain auto-commit run, not execute_query: a probe must not retry (and log each retry).
+            await asyncio.wait_for(self._probe(), timeout)
         except (TimeoutError, DriverError, Neo4jError, OSError) as exc:
             self._mark_down()
             raise Unavailable(f"Neo4j is not answering: {type(exc).__name__}") from None
         self.down_since = None
+
+    async def _probe(self) -> None:
+        async with self.driver.session(database=self.database) as session:
+            await (await session.run("RETURN 1")).consume()
 
     @property
     def retry_budget(self) -> float:

@@ -10,11 +10,13 @@ from neo4j import AsyncManagedTransaction
 
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.errors import Conflict, NotFound
+from lineage_graph.domain.ids import NodeKind
+from lineage_graph.domain.lineage import LINEAGE_EDGES, Direction, WalkLimits
 from lineage_graph.domain.models import ModelVersion
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import to_model_version
-from lineage_graph.store.traversal import reachable
+from lineage_graph.store.traversal import Walk, to_lineage_node
 
 _READ = """
 MATCH (d:DatasetVersion {namespace: $namespace, name: $name, version: $version})
@@ -54,11 +56,17 @@ class IncidentStore:
             now = datetime.now(UTC)
             cleared = {**incident, "cleared_by": actor, "cleared_at": now.isoformat(), "comment": comment}
             await tx.run(_CLEAR, namespace=namespace, name=name, version=version, incident=json.dumps(cleared), tag=tag)
-            downstream = await reachable(tx, [row["element_id"]], upstream=False)
+            seed = {
+                row["element_id"]: to_lineage_node(
+                    ["DatasetVersion"], {"namespace": namespace, "name": name, "version": version}, 0
+                )
+            }
+            walk = Walk.of(seed, Direction.DOWNSTREAM, LINEAGE_EDGES, WalkLimits())
+            await walk.run(tx)
             keys = [
-                {"group": n["props"]["group"], "version": n["props"]["version"]}
-                for n in downstream
-                if n["label"] == "ModelVersion"
+                {"group": n.ref.parts[0], "version": n.ref.parts[1]}
+                for n in walk.nodes.values()
+                if n.ref.kind is NodeKind.MODEL_VERSION
             ]
             rows = await fetch_all(tx, _VERSIONS, keys=keys) if keys else []
             versions = sorted(

@@ -18,12 +18,14 @@ from neo4j import AsyncManagedTransaction
 
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.errors import NotFound, Problem
+from lineage_graph.domain.ids import NodeKind
 from lineage_graph.domain.lifecycle import ARCHIVED, LifecyclePolicy, StageChange, StageEvidence
+from lineage_graph.domain.lineage import LINEAGE_EDGES, Direction, WalkLimits
 from lineage_graph.domain.models import ApprovalStatus, ModelVersion
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 from lineage_graph.store.records import metrics_from_json, to_datetime, to_model_version
-from lineage_graph.store.traversal import reachable
+from lineage_graph.store.traversal import Walk, to_lineage_node
 
 _LOCK_AND_READ = """
 MATCH (v:ModelVersion {group: $group, version: $version})-[:IN_GROUP]->(g:ModelGroup)
@@ -91,17 +93,25 @@ class _Refused(Exception):  # internal control flow: rolls the lock back, never 
         self.result = result
 
 
-def open_incidents(nodes: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """Upstream dataset versions whose flagged incident is still open (its tag not yet cleared)."""
-    found = []
-    for node in nodes:
-        props = node["props"]
-        if node["label"] != "DatasetVersion" or not props.get("incident"):
-            continue
-        tag = json.loads(props["incident"]).get("tag", "incident")
-        if tag in (props.get("tags") or ()):
-            found.append(f"{props['namespace']}/{props['name']}@{props['version']}")
-    return tuple(sorted(found))
+INCIDENT_TAG = "incident"
+
+
+async def open_incidents_upstream(
+    tx: AsyncManagedTransaction, element_id: str, group: str, version: int, limits: WalkLimits | None = None
+) -> tuple[str, ...]:
+    """Dataset versions upstream of a model version that carry an open incident (its tag, set by a flag and
+    removed when the incident is cleared), through the one lineage walk. A walk cut short by a limit is
+    reported as an entry of its own, so a gate that forbids incidents fails safe rather than pass unseen."""
+    bounds = limits or WalkLimits()
+    seed = {element_id: to_lineage_node(["ModelVersion"], {"group": group, "version": version}, 0)}
+    walk = Walk.of(seed, Direction.UPSTREAM, LINEAGE_EDGES, bounds)
+    await walk.run(tx)
+    found = sorted(
+        n.display_name for n in walk.nodes.values() if n.ref.kind is NodeKind.DATASET_VERSION and INCIDENT_TAG in n.tags
+    )
+    if walk.truncated is not None:
+        found.append(f"(unchecked beyond: the upstream walk stopped at {bounds.describe(walk.truncated)})")
+    return tuple(found)
 
 
 def to_transition(p: Mapping[str, Any]) -> StageTransition:
@@ -145,13 +155,12 @@ class LifecycleStore:
                 raise NotFound("model version", f"{group}/{version}", "id")
             policy = LifecyclePolicy.from_json(row["lifecycle"])
             props = row["v"]
-            upstream = await reachable(tx, [row["element_id"]], upstream=True)
             evidence = StageEvidence(
                 stage=props.get("stage") or policy.initial,
                 stage_status=props.get("stage_status"),
                 approval_status=ApprovalStatus(props.get("approval_status") or "PENDING_MANUAL_APPROVAL"),
                 metrics=metrics_from_json(props.get("metrics")),
-                open_incidents_upstream=open_incidents(upstream),
+                open_incidents_upstream=await open_incidents_upstream(tx, row["element_id"], group, version),
                 deployment_environments=tuple(sorted(row["environments"])),
                 by_approver=by_approver,
             )

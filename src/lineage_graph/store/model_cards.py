@@ -19,9 +19,8 @@ from lineage_graph.domain.errors import AlreadyExists, NotFound
 from lineage_graph.domain.model_cards import CardNarrative, CardStatus, ModelCard
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
-from lineage_graph.store.lifecycle import open_incidents
+from lineage_graph.store.lifecycle import open_incidents_upstream
 from lineage_graph.store.records import to_datetime
-from lineage_graph.store.traversal import reachable
 
 _CREATE = """
 MATCH (v:ModelVersion {group: $group, version: $version})
@@ -203,6 +202,6 @@ class ModelCardStore:
             row = await fetch_one(tx, _VERSION_ELEMENT, group=group, version=version)
             if row is None:
                 return ()
-            return open_incidents(await reachable(tx, [row["element_id"]], upstream=True))
+            return await open_incidents_upstream(tx, row["element_id"], group, version)
 
         return await self._graph.read(work)

@@ -92,6 +92,7 @@ def to_model_version(p: Props, aliases: Sequence[str] = ()) -> ModelVersion:
         stage_description=p.get("stage_description"),
         contract_version=p.get("contract_version"),
         contract_violations=tuple(f"{v['field']}: {v['message']}" for v in _json(p.get("contract_violations"), [])),
+        external_spec=_json(p.get("external_spec"), None),
     )
 
 

@@ -5,17 +5,15 @@ else DescribeModelCard returns is assembled from the graph."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lineage_graph.domain.errors import NotFound, ValidationFailed
 from lineage_graph.domain.model_cards import CardStatus, ModelCard, narrative_from_content
+from lineage_graph.domain.queries import page
 from lineage_graph.domain.sagemaker import package_ref
-from lineage_graph.integrations.sagemaker.operations import Call
+from lineage_graph.integrations.sagemaker.call import Call, Operation, Result
 from lineage_graph.integrations.sagemaker.shapes import Params, epoch, paging, required_text, text
-from lineage_graph.services.registry import page
 
-Result = dict[str, Any]
 _ARN_PREFIX = "model-card/"
 
 
@@ -147,7 +145,7 @@ async def delete_model_card(call: Call, params: Params) -> Result:
     return {}
 
 
-MODEL_CARD_OPERATIONS: dict[str, Callable[[Call, Params], Awaitable[Result]]] = {
+OPERATIONS: dict[str, Operation] = {
     "CreateModelCard": create_model_card,
     "DescribeModelCard": describe_model_card,
     "UpdateModelCard": update_model_card,
