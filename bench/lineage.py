@@ -13,7 +13,8 @@ upstream and downstream traversals at depth 5, 10 and 20 three ways, interleaved
 - floor: the fastest single Cypher statement we found that returns the same nodes and edges to the client,
   collected in one row (a pruning breadth-first variable-length expansion; its PROFILE is printed once);
 - service: `LineageService.lineage` (validation, the one traversal of the store, domain objects), in process;
-- graphql: the `lineage` query POSTed with a viewer token to a Uvicorn server in its own process, parsed.
+- graphql: the `lineage` query POSTed with a viewer token to a Uvicorn server in its own process, parsed;
+- compact: the same query selecting `compact` (one JSON value of columns) instead of typed nodes and edges.
 
 Prints p50/p95 in milliseconds and the ratios service/floor and graphql/floor. It is not a test: nothing asserts.
 """
@@ -254,7 +255,12 @@ GRAPHQL = """query($id: ID!, $direction: LineageDirection!, $depth: Int!, $limit
     edges { source target type }
   }
 }"""
-WAYS = ("floor", "service", "graphql")
+GRAPHQL_COMPACT = GRAPHQL.replace(
+    """nodes { id kind displayName distance approvalStatus tags expandable }
+    edges { source target type }""",
+    "compact",
+)
+WAYS = ("floor", "service", "graphql", "compact")
 
 
 @dataclass
@@ -303,7 +309,7 @@ async def measure(cases: list[Case], conn: Connection, base_url: str, token: str
                     )
                     case.nodes, case.edges = len(result.nodes), len(result.edges)
 
-                async def gql(case: Case = case) -> None:
+                async def gql(case: Case = case, query: str = GRAPHQL) -> None:
                     variables = {
                         "id": case.start.global_id,
                         "direction": case.direction.value,
@@ -311,12 +317,15 @@ async def measure(cases: list[Case], conn: Connection, base_url: str, token: str
                         "limit": MAX_LIMIT,
                         "edges": list(FLOW),
                     }
-                    response = await http.post("/graphql", json={"query": GRAPHQL, "variables": variables})
+                    response = await http.post("/graphql", json={"query": query, "variables": variables})
                     body = response.json()
                     if body.get("errors"):
                         raise RuntimeError(body["errors"])
 
-                ways = {"floor": raw, "service": call, "graphql": gql}
+                async def gql_compact(case: Case = case) -> None:
+                    await gql(case, GRAPHQL_COMPACT)
+
+                ways = {"floor": raw, "service": call, "graphql": gql, "compact": gql_compact}
                 for _ in range(warmup):
                     for fn in ways.values():
                         await fn()
@@ -493,7 +502,7 @@ def report(cases: list[Case], synthetic: Synthetic, args: argparse.Namespace) ->
     )
     header = (
         f"{'start':<30} {'dir':<10} {'depth':>5} {'nodes':>6} {'edges':>6}  {'floor':>15}  {'service':>15}  "
-        f"{'graphql':>15}  {'svc/floor':>9} {'gql/floor':>9} {'gql/floor p95':>13}"
+        f"{'graphql':>15}  {'compact':>15}  {'svc/floor':>9} {'gql/floor':>9} {'gql/floor p95':>13} {'cmp/floor':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -504,9 +513,9 @@ def report(cases: list[Case], synthetic: Synthetic, args: argparse.Namespace) ->
         same = "" if c.floor_nodes == c.nodes else f"  (floor found {c.floor_nodes} nodes)"
         print(
             f"{c.label:<30} {c.direction.value:<10} {c.depth:>5} {c.nodes:>6} {c.edges:>6}  "
-            f"{cells[0]}  {cells[1]}  {cells[2]}  "
+            f"{cells[0]}  {cells[1]}  {cells[2]}  {cells[3]}  "
             f"{pct(t['service'], 0.5) / floor50:9.2f} {pct(t['graphql'], 0.5) / floor50:9.2f} "
-            f"{pct(t['graphql'], 0.95) / floor95:13.2f}{same}"
+            f"{pct(t['graphql'], 0.95) / floor95:13.2f} {pct(t['compact'], 0.5) / floor50:9.2f}{same}"
         )
     medians = [statistics.median(c.times["graphql"]) / statistics.median(c.times["floor"]) for c in cases]
     print(f"\ngraphql/floor (p50) across cases: min {min(medians):.2f}, max {max(medians):.2f}")

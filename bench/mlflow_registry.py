@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -262,8 +263,13 @@ def mlflow_server(python: str, workers: int) -> Iterator[str]:
                     time.sleep(0.5)
                 yield url
             finally:
-                os.killpg(server.pid, 15)
-                server.wait(timeout=60)
+                # MLflow's server runs workers in its process group; stop them all, firmly if they linger.
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait(timeout=20)
 
 
 def report(ours: dict[str, tuple[Result, str]], theirs: dict[str, tuple[Result, str]]) -> str:

@@ -98,6 +98,7 @@ def scenario_seed(model: str, count: str) -> dict[str, Any]:
     client.set_registered_model_alias(model, "champion", versions[-1])
     client.set_model_version_tag(model, versions[0], "validated", "yes")
     client.set_registered_model_tag(model, "owner", "risk-ml")
+    client.transition_model_version_stage(model, versions[0], "Production")
     return {"versions": versions}
 
 

@@ -25,7 +25,7 @@ DRIVER = Path(__file__).resolve().parent / "mlflow_driver.py"
 
 @pytest.fixture(scope="session")
 def mlflow_python() -> Path:
-    """The python of `.venv-mlflow`, created by scripts/mlflow-venv when missing (scripts/install does it)."""
+    """The python of `.venv-mlflow`, made by scripts/mlflow-venv when missing (`scripts/install --for-tests` does)."""
     made = subprocess.run([str(ROOT / "scripts" / "mlflow-venv")], capture_output=True, text=True, check=False)
     assert made.returncode == 0, made.stderr[-2000:]
     return Path(made.stdout.strip().splitlines()[-1])
@@ -50,7 +50,7 @@ def mlflow_tracking(mlflow_python: Path, tmp_path_factory: pytest.TempPathFactor
     log = (home / "server.log").open("w")
     process = subprocess.Popen(argv, cwd=home, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300  # its first start migrates the SQLite store: slow on a loaded machine
     try:
         while True:
             try:

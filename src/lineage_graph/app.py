@@ -31,7 +31,7 @@ from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
 from lineage_graph.integrations.sagemaker.reports import S3Reports
 from lineage_graph.logs import configure_logging
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
-from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware
+from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware, CausalConsistencyMiddleware
 from lineage_graph.model_card_page import model_card_page
 from lineage_graph.observability import ObservabilityMiddleware
 from lineage_graph.services.access_keys import load_master_key
@@ -39,6 +39,7 @@ from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.container import Services
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
+from lineage_graph.web import SOURCE_WEB_DIR, WebAssets
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +131,8 @@ def cors_middleware(origins: list[str]) -> list[Middleware]:
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-request-id"],
-            expose_headers=["x-request-id"],
+            allow_headers=["authorization", "content-type", "x-request-id", "x-lineage-bookmark"],
+            expose_headers=["x-request-id", "x-lineage-bookmark"],
             max_age=600,
         )
     ]
@@ -172,6 +173,7 @@ def create_app(settings: Settings) -> Starlette:
                 token_cache_seconds=settings.token_cache_seconds,
                 metric_reports=reports,
                 mlflow_runs=tracking,
+                governance_tags=settings.governance_tags,
             )
             yield {"services": services}
         finally:
@@ -186,7 +188,8 @@ def create_app(settings: Settings) -> Starlette:
         max_cost=settings.graphql_max_cost,
     )
     schema = build_schema(introspection=settings.introspection, limits=limits)
-    graphql_app = GraphQLView(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    web = WebAssets(settings.web_dir or SOURCE_WEB_DIR)
+    graphql_app = GraphQLView(schema, web.graphiql_page, graphql_ide="graphiql" if settings.graphiql else None)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -202,6 +205,7 @@ def create_app(settings: Settings) -> Starlette:
             mlflow_endpoint,
             methods=["GET", "POST", "PATCH", "DELETE"],
         ),
+        *web.routes(),
     ]
     middleware = [
         Middleware(ObservabilityMiddleware, metrics=metrics),
@@ -213,6 +217,8 @@ def create_app(settings: Settings) -> Starlette:
             max_bytes=settings.graphql_max_body_bytes,
             limits={"/api/v1/lineage": settings.ingest_max_body_bytes},
         ),
+        # The client's bookmarks apply from the token lookup on (a token issued through another instance).
+        Middleware(CausalConsistencyMiddleware),
         Middleware(AuthenticationMiddleware, anonymous_role=settings.anonymous_role),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

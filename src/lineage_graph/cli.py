@@ -25,6 +25,7 @@ from lineage_graph.domain.auth import Principal, Role, parse_group_roles
 from lineage_graph.domain.errors import DomainError
 from lineage_graph.domain.models import ApprovalStatus
 from lineage_graph.logs import configure_logging
+from lineage_graph.mlflow_import_cli import add_mlflow_import
 from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
 from lineage_graph.pipeline_cli import add_pipeline_commands
 
@@ -194,7 +195,7 @@ def _print_first_admin_token(settings: Settings) -> None:
     async def ensure() -> str | None:
         async with _graph(settings) as graph:
             await apply_constraints(graph)
-            issued = await AuthService(graph).ensure_admin_token(_operator())
+            issued = await AuthService(graph).ensure_admin_token(_operator(settings))
             return None if issued is None else issued.secret
 
     secret = asyncio.run(ensure())
@@ -293,9 +294,13 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ---- token ------------------------------------------------------------------------------------------
-def _operator() -> Principal:
-    """Whoever runs the CLI holds the database credentials, so acts as admin; the audit log names them."""
-    return Principal(name=f"cli:{getpass.getuser()}", role=Role.ADMIN)
+def _operator(settings: Settings) -> Principal:
+    """Whoever runs the CLI holds the database credentials, so acts as admin; the audit log names them as
+    `operator:<name>`: the `operator` setting (LINEAGE_GRAPH_OPERATOR, for a shared service account whose
+    runbook names the person), else the login and host the command runs under. Every admin command uses this
+    one identity, so an auditor filters on one prefix."""
+    name = settings.operator or f"{getpass.getuser()}@{socket.gethostname()}"
+    return Principal(name=f"operator:{name}", role=Role.ADMIN)
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
@@ -308,16 +313,16 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
                 return await _issue_sigv4_key(graph, settings, args)
             if args.action == "create":
                 issued = await service.create_token(
-                    _operator(),
+                    _operator(settings),
                     args.name,
                     Role.parse(args.role),
                     _group_roles(args.group_role or []),
                 )
-                await _warn_unknown_groups(graph, issued.token.principal.group_roles)
+                await _warn_unknown_groups(graph, settings, issued.token.principal.group_roles)
                 _print(f"token {issued.token.token_id} for {args.name} ({args.role}); shown once, store it now:")
                 _print(issued.secret)
             elif args.action == "list":
-                tokens = await service.tokens(_operator(), include_revoked=args.all)
+                tokens = await service.tokens(_operator(settings), include_revoked=args.all)
                 rows = []
                 for token in tokens:
                     grants = ",".join(f"{g}={r.value}" for g, r in sorted(token.principal.group_roles.items()))
@@ -335,7 +340,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
                 rows.extend(await _sigv4_rows(graph, settings, args.all))
                 _print_table(["ID", "KIND", "PRINCIPAL", "ROLE", "GROUP ROLES", "CREATED", "STATE"], rows)
             else:
-                token = await service.revoke_token(_operator(), args.token_id)
+                token = await service.revoke_token(_operator(settings), args.token_id)
                 _print(f"token {token.token_id} of {token.principal.name} is revoked")
         return 0
 
@@ -354,12 +359,12 @@ def _group_roles(grants: list[str]) -> dict[str, Role]:
     return roles
 
 
-async def _warn_unknown_groups(graph: Neo4jGraph, grants: Mapping[str, Role]) -> None:
+async def _warn_unknown_groups(graph: Neo4jGraph, settings: Settings, grants: Mapping[str, Role]) -> None:
     from lineage_graph.services.container import Services
 
     registry = Services.build(graph).registry
     for group in sorted(grants):
-        if await registry.group(_operator(), group) is None:
+        if await registry.group(_operator(settings), group) is None:
             _note(f"note: model group {group!r} does not exist yet; the grant applies once it is created")
 
 
@@ -386,7 +391,7 @@ async def _sigv4_rows(graph: Neo4jGraph, settings: Settings, include_revoked: bo
             f"{key.created_at:%Y-%m-%dT%H:%M:%SZ} by {key.created_by}",
             "active" if key.revoked_at is None else f"revoked {key.revoked_at:%Y-%m-%dT%H:%M:%SZ}",
         ]
-        for key in await keys.keys(_operator(), include_revoked)
+        for key in await keys.keys(_operator(settings), include_revoked)
     ]
 
 
@@ -396,7 +401,7 @@ async def _issue_sigv4_key(graph: Neo4jGraph, settings: Settings, args: argparse
     from lineage_graph.services.container import Services
 
     keys = Services.build(graph, sigv4_master_key=sigv4_master_key(settings)).access_keys
-    issued = await keys.issue(_operator(), args.name, Role.parse(args.role), args.name)
+    issued = await keys.issue(_operator(settings), args.name, Role.parse(args.role), args.name)
     _print(f"aws_access_key_id = {issued.key.access_key_id}")
     _print(f"aws_secret_access_key = {issued.secret}")
     _print(f"# acts as {issued.key.principal} with the {issued.key.role.value} role; the secret is not shown again")
@@ -407,7 +412,7 @@ async def _issue_sigv4_key(graph: Neo4jGraph, settings: Settings, args: argparse
 def cmd_sagemaker_key(args: argparse.Namespace, settings: Settings) -> int:
     """Issue or revoke a SigV4 access key for the SageMaker-compatible API (the secret is shown once)."""
     from lineage_graph.app import sigv4_master_key
-    from lineage_graph.domain.auth import SYSTEM, Role
+    from lineage_graph.domain.auth import Role
     from lineage_graph.domain.errors import DomainError
     from lineage_graph.services.container import Services
 
@@ -421,10 +426,10 @@ def cmd_sagemaker_key(args: argparse.Namespace, settings: Settings) -> int:
                 )
                 return 0
             if args.action == "revoke":
-                revoked = await keys.revoke(SYSTEM, args.access_key_id)
+                revoked = await keys.revoke(_operator(settings), args.access_key_id)
                 _print(f"revoked {revoked.access_key_id} ({revoked.name})")
                 return 0
-            issued = await keys.issue(SYSTEM, args.name, Role(args.role), args.principal)
+            issued = await keys.issue(_operator(settings), args.name, Role(args.role), args.principal)
             _print(f"aws_access_key_id = {issued.key.access_key_id}")
             _print(f"aws_secret_access_key = {issued.secret}")
             _print(
@@ -445,7 +450,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         async with _graph(settings) as graph:
-            report = await AuditService(graph).verify(_operator())
+            report = await AuditService(graph).verify(_operator(settings))
         if report.broken is not None:
             _print(f"audit log BROKEN at sequence {report.broken.sequence}: {report.broken.reason}")
             return 1
@@ -482,7 +487,7 @@ def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
         async with _graph(settings) as graph:
             await apply_constraints(graph)
             mode = ContractMode.FLAG if args.on_contract_violation == "flag" else ContractMode.REFUSE
-            importer = SageMakerImporter(Services.build(graph), on_contract_violation=mode)
+            importer = SageMakerImporter(Services.build(graph), actor=_operator(settings), on_contract_violation=mode)
             with Progress(
                 SpinnerColumn(),
                 TextColumn("{task.completed} items"),
@@ -513,7 +518,6 @@ def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:
     """Re-verify the S3 artifacts of approved versions; exit 1 when any drifted."""
-    from lineage_graph.domain.auth import SYSTEM
     from lineage_graph.domain.models import ApprovalStatus
     from lineage_graph.integrations.s3 import S3ObjectHeads
     from lineage_graph.services.artifacts import ArtifactService, ArtifactVerifier, VerificationReport
@@ -525,7 +529,7 @@ def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:
         async with _graph(settings) as graph:
             service = ArtifactService(ArtifactVerifier(heads), Services.build(graph).registry)
             status = None if args.status == "ALL" else ApprovalStatus(args.status)
-            return await service.reverify(SYSTEM, status)
+            return await service.reverify(_operator(settings), status)
 
     report = asyncio.run(run())
     for drift in report.drift:
@@ -543,7 +547,7 @@ def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> list[RetentionReport]:
         async with _graph(settings) as graph:
             service = Services.build(graph).retention
-            return await service.run(_operator(), args.group, dry_run=args.dry_run, batch_size=args.batch_size)
+            return await service.run(_operator(settings), args.group, dry_run=args.dry_run, batch_size=args.batch_size)
 
     try:
         reports = asyncio.run(run())
@@ -688,6 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a package breaking its group's registration contract: report and skip it, or import it flagged",
     )
     sm_import.set_defaults(handler=cmd_import_sagemaker)
+    add_mlflow_import(importers, _graph, _operator)
 
     retention = sub.add_parser(
         "retention",

@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lineage_graph.domain.auth import Role
+from lineage_graph.domain.tags import DEFAULT_GOVERNANCE_TAGS
 
 
 def _env(name: str) -> AliasChoices:
@@ -56,6 +57,8 @@ class Settings(BaseSettings):
 
     graphiql: bool = True
     introspection: bool = True
+    # The built front end (explorer and GraphiQL assets); unset: web/dist of the source checkout.
+    web_dir: Path | None = None
 
     # Authentication: callers without a token get this role; unset (the default) means they are refused.
     anonymous_role: Role | None = None
@@ -81,6 +84,10 @@ class Settings(BaseSettings):
     verify_s3_artifacts: bool = False
     s3_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
+    # The name the CLI's admin commands are audited under (as `operator:<name>`); unset: login@host.
+    operator: str | None = None
+    # Tags with governance meaning (docs/governance.md): set and cleared by approvers only. A JSON list.
+    governance_tags: tuple[str, ...] = DEFAULT_GOVERNANCE_TAGS
     mlflow_tracking_uri: str | None = None  # the MLflow facade reads a registered version's run from here
     mlflow_tracking_token: SecretStr | None = None
 

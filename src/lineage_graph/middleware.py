@@ -6,6 +6,8 @@ through an extra task. The principal lands in `scope["state"]["principal"]`, i.e
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -14,8 +16,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lineage_graph.domain.auth import TOKEN_PREFIX, Principal, Role, anonymous
-from lineage_graph.domain.errors import DomainError, Problem, Unauthenticated, Unavailable
+from lineage_graph.domain.errors import DomainError, Problem, Unauthenticated, Unavailable, ValidationFailed
 from lineage_graph.services.container import Services
+from lineage_graph.store.graph import causal_chain
 
 # Probes and scrapers must work without credentials (and never touch the token store).
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -39,8 +42,9 @@ class AuthenticationMiddleware:
             return
         try:
             principal = await self._principal(scope)
-        except (Unauthenticated, Unavailable) as error:
-            status = 401 if isinstance(error, Unauthenticated) else 503
+        except DomainError as error:
+            # 400 for bad input met on the way (e.g. a forged bookmark the lookup ran with).
+            status = 401 if isinstance(error, Unauthenticated) else 503 if isinstance(error, Unavailable) else 400
             await _refuse(scope, receive, send, status, error)
             return
         if principal is self.anonymous and principal.role is None and _asks_graphql(scope):
@@ -116,6 +120,70 @@ class _BodyTooLarge(Exception):
     """Raised from `receive` when the body passes its limit; caught by BodyLimitMiddleware alone."""
 
 
+BOOKMARK_HEADER = "x-lineage-bookmark"
+_MAX_BOOKMARK_HEADER = 4096
+_MAX_BOOKMARKS = 16
+
+
+class CausalConsistencyMiddleware:
+    """Read-your-writes across server instances, carried by the client.
+
+    A response to a request that wrote carries `X-Lineage-Bookmark`: an opaque token naming the database
+    transactions it committed (Neo4j bookmarks). A client that sends it back on its next request, to any
+    instance behind any load balancer, gets transactions that start after those, so it reads its own write
+    even from a cluster secondary that is still catching up. Within one instance the driver's bookmark
+    manager already chains every transaction; the header is what crosses instances.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            incoming = decode_bookmarks(Headers(scope=scope).get(BOOKMARK_HEADER))
+        except ValidationFailed as error:
+            await _respond(send, 400, error_body(error), {})
+            return
+        with causal_chain(incoming) as chain:
+
+            async def with_bookmark(message: Message) -> None:
+                if message["type"] == "http.response.start" and chain.latest:
+                    headers = [*message.get("headers", []), (BOOKMARK_HEADER.encode(), encode_bookmarks(chain.latest))]
+                    message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, with_bookmark)
+
+
+def encode_bookmarks(bookmarks: tuple[str, ...]) -> bytes:
+    return base64.urlsafe_b64encode(json.dumps(list(bookmarks), separators=(",", ":")).encode()).rstrip(b"=")
+
+
+def decode_bookmarks(header: str | None) -> tuple[str, ...]:
+    """The bookmarks a client sent back; a header that is not one this server issued is refused (400)."""
+    if not header:
+        return ()
+    invalid = ValidationFailed.field(
+        "X-Lineage-Bookmark", "is not a bookmark this server issued (send back the header as received)"
+    )
+    if len(header) > _MAX_BOOKMARK_HEADER:
+        raise invalid
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise invalid from None
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) > _MAX_BOOKMARKS
+        or not all(isinstance(b, str) and b for b in decoded)
+    ):
+        raise invalid
+    return tuple(decoded)
+
+
 def error_body(error: DomainError) -> dict[str, Any]:
     """The GraphQL error shape, so a GraphQL client reads a transport refusal like any other error."""
     problems = [{"field": p.field, "message": p.message, "code": p.code} for p in error.problems]
@@ -135,7 +203,11 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, error
         # Before `websocket.accept`, a close makes the server answer the handshake with 403.
         await send({"type": "websocket.close", "code": 4401 if status == 401 else 1013, "reason": error.code})
         return
-    await _respond(send, status, error_body(error), _CHALLENGE if status == 401 else {})
+    body = error_body(error)
+    if scope["path"].startswith("/mlflow/"):  # MLflow's client reads its own error shape
+        code = "UNAUTHENTICATED" if status == 401 else "TEMPORARILY_UNAVAILABLE"
+        body = {"error_code": code, "message": error.message}
+    await _respond(send, status, body, _CHALLENGE if status == 401 else {})
 
 
 _CHALLENGE = {"www-authenticate": 'Bearer realm="lineage-graph"'}

@@ -414,6 +414,11 @@ def test_deletes_are_refused_while_something_depends_on_them(sm_env: dict[str, A
         for g in sm.list_model_package_groups(NameContains="empty")["ModelPackageGroupSummaryList"]
     ]
     assert names == []
+    # A deleted group takes no versions from any door (checked under the group's lock).
+    refused = gql.execute(
+        'mutation { registerModelVersion(input: {group: "empty", artifactUri: "s3://m/empty/1"}) { version } }'
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     sm.create_model_package_group(ModelPackageGroupName="empty", ModelPackageGroupDescription="back")
     assert sm.describe_model_package_group(ModelPackageGroupName="empty")["ModelPackageGroupDescription"] == "back"
 

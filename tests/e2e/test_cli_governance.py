@@ -71,7 +71,7 @@ def test_token_create_list_revoke(settings: Settings, db: Driver, base_url: str)
 
     actions = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.actor AS actor ORDER BY e.sequence")
     assert [r["a"] for r in actions.records] == ["token.create", "token.revoke"]
-    assert all(r["actor"].startswith("cli:") for r in actions.records)
+    assert all(r["actor"].startswith("operator:") for r in actions.records)
 
 
 def test_token_create_refuses_bad_input_and_writes_nothing(settings: Settings, db: Driver) -> None:

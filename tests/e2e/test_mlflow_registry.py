@@ -104,5 +104,8 @@ def test_bad_requests_get_mlflow_errors_and_write_nothing(
             assert (answer.status_code, answer.json()["error_code"]) == (status, code), (path, answer.text)
             assert answer.json()["message"]
         anonymous = http.post(f"{api}/registered-models/create", json={"name": "fraud"})
-        assert anonymous.status_code == 401
+        assert (anonymous.status_code, anonymous.json()["error_code"]) == (401, "UNAUTHENTICATED")
+        forged = http.post(f"{api}/registered-models/create", json={"name": "fraud"}, headers=bearer("lgt_forged"))
+        assert (forged.status_code, forged.json()["error_code"]) == (401, "UNAUTHENTICATED")
+        assert forged.json()["message"]
     assert graph_fingerprint(db, AUDIT_LABELS) == before

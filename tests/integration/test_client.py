@@ -73,8 +73,8 @@ def test_run_and_registration_become_lineage(contributor: Client, db: Driver) ->
 
     lineage = contributor.lineage("fraud", 1)
     kinds = {n.kind for n in lineage.nodes}
-    assert {"MODEL_VERSION", "RUN", "DATASET_VERSION", "CODE_VERSION"} <= kinds
-    assert [n.properties["runId"] for n in lineage.of_kind("RUN")] == [run.run_id]
+    assert {"ModelVersion", "Run", "DatasetVersion", "CodeVersion"} <= kinds
+    assert [n.properties["runId"] for n in lineage.of_kind("Run")] == [run.run_id]
     assert [n.properties["version"] for n in lineage.of_kind("DATASET_VERSION")] == ["2024-06-01"]
 
     contributor.add_metrics(version.id, {"f1": 0.8})
@@ -199,7 +199,7 @@ def test_the_async_client_records_runs_and_registers(base_url: str, contributor:
             version = await lg.register_model_version("fraud", "s3://models/fraud/1.tar.gz", produced_by=run)
             lineage = await lg.lineage("fraud", version.version)
             assert run.run is not None
-            return version.version, run.run.status if lineage.of_kind("RUN") else "no run in lineage"
+            return version.version, run.run.status if lineage.of_kind("Run") else "no run in lineage"
 
     assert asyncio.run(pipeline()) == (1, "COMPLETED")
     assert _count_versions(db, "fraud") == 1

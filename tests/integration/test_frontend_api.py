@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 
 import httpx
 from neo4j import Driver
@@ -148,3 +149,28 @@ def test_a_token_revoked_elsewhere_stops_working_within_the_cache_ttl(
         assert statuses[-1] == 401, statuses
         # once refused, never accepted again
         assert statuses == sorted(statuses), statuses
+
+
+def test_a_version_lists_its_decisions_and_each_decision_is_refetchable(
+    gql: GraphQLClient, client_as: Callable[..., GraphQLClient], db: Driver
+) -> None:
+    [version_id] = _group_with_versions(gql, "ranker", 1)
+    reviewer = client_as("reviewer", Role.APPROVER)
+    approved = reviewer.data(
+        'mutation($id: ID!) { approveModelVersion(id: $id, comment: "looks good") { decision { id } } }',
+        {"id": version_id},
+    )["approveModelVersion"]["decision"]
+    history = gql.data(
+        "query($id: ID!) { node(id: $id) { ... on ModelVersion { approvalHistory { id actor toStatus comment } } } }",
+        {"id": version_id},
+    )["node"]["approvalHistory"]
+    assert history == [{"id": approved["id"], "actor": "reviewer", "toStatus": "APPROVED", "comment": "looks good"}]
+    root = gql.data(
+        "query($id: ID!) { approvalHistory(modelVersionId: $id) { id actor toStatus comment } }", {"id": version_id}
+    )
+    assert root["approvalHistory"] == history
+    again = gql.data(
+        "query($id: ID!) { node(id: $id) { __typename id ... on ApprovalDecision { actor decision } } }",
+        {"id": approved["id"]},
+    )["node"]
+    assert again == {"__typename": "ApprovalDecision", "id": approved["id"], "actor": "reviewer", "decision": "APPROVE"}

@@ -156,7 +156,7 @@ def test_upstream_of_a_fine_tune_reaches_its_parents_inputs_and_code(gql: GraphQ
     assert len(result["edges"]) == 7
     by_id = {n["id"]: n for n in result["nodes"]}
     assert by_id[MV1]["approvalStatus"] == "APPROVED"
-    assert by_id[MV1]["kind"] == "MODEL_VERSION"
+    assert by_id[MV1]["kind"] == "ModelVersion"
     assert by_id[MV1]["group"] == "churn"
     assert by_id[MV1]["version"] == "1"
     assert by_id[MV1]["archived"] is False
@@ -173,6 +173,25 @@ def test_depth_cut_is_reported_as_truncated(gql: GraphQLClient, db: Driver) -> N
     assert result["depthReached"] == 3
     assert result["truncated"] is True
     assert result["truncationReason"] == "DEPTH"
+    # Only where the walk stopped short is there more to see: prep lies beyond the features, nothing beyond code.
+    expandable = {n["id"] for n in result["nodes"] if n["expandable"]}
+    assert expandable == {FEATURES}
+
+
+def test_nodes_carry_governance_fields_and_sagemaker_associations_are_lineage(gql: GraphQLClient, db: Driver) -> None:
+    make_ml_graph(db)
+    db.execute_query(
+        "MATCH (d:DatasetVersion {name: 'features'}) SET d.tags = ['pii', 'incident'] "
+        "WITH d MATCH (v:ModelVersion {version: 1}) SET v.needs_review = true "
+        "CREATE (:DatasetVersion {namespace: 's3://lake', name: 'labels', version: 'v1'})"
+        "-[:ASSOCIATED_WITH {association_type: 'AssociatedWith'}]->(v)"
+    )
+    result = trace(gql, MV1, direction="UPSTREAM", depth=2)
+    by_id = {n["id"]: n for n in result["nodes"]}
+    assert by_id[FEATURES]["tags"] == ["pii", "incident"]
+    assert by_id[MV1]["needsReview"] is True
+    labels = gid(NodeKind.DATASET_VERSION, "s3://lake", "labels", "v1")
+    assert (labels, MV1, "ASSOCIATED_WITH") in edges(result)
 
 
 def test_a_dataset_fans_out_through_its_versions_and_models_produce_data(gql: GraphQLClient, db: Driver) -> None:
@@ -206,7 +225,7 @@ def test_both_directions_is_the_union_not_an_undirected_walk(gql: GraphQLClient,
 
 def test_node_types_filter_the_answer_and_edge_types_the_walk(gql: GraphQLClient, db: Driver) -> None:
     make_ml_graph(db)
-    models_and_data = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["MODEL_VERSION", "DATASET_VERSION"])
+    models_and_data = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["ModelVersion", "DatasetVersion"])
     assert ids(models_and_data) == {EV1, FEATURES, MV1, MV2, SCORES}
     # The runs between them are hidden, not the connections: each becomes a collapsed edge naming its path.
     assert edges(models_and_data) == {
@@ -333,3 +352,21 @@ def test_lineage_field_adds_lineage_to_any_node_type(settings: Settings, db: Dri
     assert result.errors is None
     assert {n["id"] for n in result.data["version"]["lineage"]["nodes"]} == {MV1, TRAIN}
     assert result.data["version"]["lineage"]["truncationReason"] == "DEPTH"
+
+
+def test_compact_is_the_same_subgraph_as_columns(gql: GraphQLClient, db: Driver) -> None:
+    make_ml_graph(db)
+    typed = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["ModelVersion", "DatasetVersion"])
+    document = """query($id: ID!) { lineage(id: $id, direction: DOWNSTREAM, depth: 10,
+                  nodeTypes: [ModelVersion, DatasetVersion]) { compact } }"""
+    packed = gql.data(document, {"id": EV1})["lineage"]["compact"]
+    columns, rows = packed["nodes"], packed["edges"]
+    assert columns["id"] == [n["id"] for n in typed["nodes"]]
+    assert columns["kind"] == [n["kind"] for n in typed["nodes"]]
+    assert columns["distance"] == [n["distance"] for n in typed["nodes"]]
+    unpacked = {
+        (columns["id"][s], columns["id"][t], kind)
+        for s, t, kind in zip(rows["source"], rows["target"], rows["type"], strict=True)
+    }
+    assert unpacked == edges(typed)
+    assert [TRAIN] in rows["via"]

@@ -82,7 +82,7 @@ def test_impact_of_a_raw_dataset_version_lists_affected_models_deployed_and_appr
     make_ml_graph(db)
     db.execute_query(GOVERNANCE)
     result = impact(gql, EV1)
-    assert result["subject"] == {"id": EV1, "kind": "DATASET_VERSION"}
+    assert result["subject"] == {"id": EV1, "kind": "DatasetVersion"}
     order = [v["id"] for v in result["modelVersions"]]
     # v1 approved+deployed, v3 approved, v2 deployed (pending), v4 rejected.
     assert order == [MV1, MV3, MV2, MV4]

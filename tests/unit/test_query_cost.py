@@ -29,6 +29,8 @@ def test_a_page_multiplies_what_it_holds_by_first() -> None:
     assert _cost(page) == 50 * 3
     by_variable = "query($n: Int) { modelVersions(first: $n) { nodes { version group { name } } } }"
     assert _cost(by_variable, {"n": 10}) == 10 * 3
+    # a value no Int can hold is left to variable coercion to refuse; the estimate uses the default
+    assert _cost(by_variable, {"n": 2**40}) == 20 * 3
     # without `first` the argument's default (20) counts
     assert _cost("{ modelVersions { nodes { version } } }") == 20 * 2
 

@@ -4,7 +4,10 @@ ModelMetrics report references and the verbatim package spec."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
+import botocore.session
 import pytest
 
 from lineage_graph.domain.auth import Principal, Role
@@ -21,6 +24,7 @@ from lineage_graph.domain.sagemaker import (
 )
 from lineage_graph.domain.sagemaker_policy import grants_of_policy, with_grant
 from lineage_graph.domain.sagemaker_search import Resource, parse_expression
+from lineage_graph.integrations.sagemaker.operations import OPERATIONS
 from lineage_graph.store.sagemaker_packages import compile_expression
 
 PENDING, APPROVED = ApprovalStatus.PENDING_MANUAL_APPROVAL, ApprovalStatus.APPROVED
@@ -177,3 +181,16 @@ def test_the_package_spec_keeps_everything_without_a_typed_home() -> None:
         "CustomerMetadataProperties": {"a": "b"},
     }
     assert package_spec(request) == {"Domain": "NLP", "InferenceSpecification": request["InferenceSpecification"]}
+
+
+def test_the_operation_table_covers_the_four_families_and_matches_the_server() -> None:
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    words = ("ModelPackage", "Artifact", "Action", "Context", "Association", "Lineage", "ModelCard", "Tags", "Search")
+    family = {op for op in model.operation_names if any(w in op for w in words)}
+    assert len(family) == 50
+    table = (Path(__file__).parents[2] / "docs" / "sagemaker.md").read_text()
+    rows = re.findall(r"^\| (`.+?) \| (implemented|partial|not implemented|see model cards) \|", table, re.MULTILINE)
+    documented = {name: state for names, state in rows for name in re.findall(r"`(\w+)`", names)}
+    assert set(documented) == family
+    answered = {name for name, state in documented.items() if state in ("implemented", "partial")}
+    assert answered == set(OPERATIONS)

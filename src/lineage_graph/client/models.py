@@ -190,7 +190,7 @@ class LineageGraph:
         nodes = tuple(
             LineageNode(
                 n["id"],
-                n["kind"],
+                node_label(n["kind"]),
                 n["displayName"],
                 int(n["distance"]),
                 {k: v for k, v in n.items() if k not in core and v is not None},
@@ -201,8 +201,14 @@ class LineageGraph:
         return cls(raw["root"], nodes, edges, int(raw["depthReached"]), bool(raw["truncated"]))
 
     def of_kind(self, kind: str) -> list[LineageNode]:
-        """Nodes of one kind, named as the server names them: MODEL_VERSION, DATASET_VERSION, RUN…"""
-        return [n for n in self.nodes if n.kind == kind]
+        """Nodes of one kind: `ModelVersion`, `DatasetVersion`, `Run`… (`MODEL_VERSION` works too)."""
+        label = node_label(kind)
+        return [n for n in self.nodes if n.kind == label]
+
+
+def node_label(kind: str) -> str:
+    """The node label (`ModelVersion`), also when a server names kinds as an enum (`MODEL_VERSION`)."""
+    return "".join(part.capitalize() for part in kind.split("_")) if kind.isupper() else kind
 
 
 def _metric(raw: Mapping[str, Any]) -> Metric:

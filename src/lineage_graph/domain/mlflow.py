@@ -63,8 +63,8 @@ def stage_moves(version: ModelVersion, target: str) -> list[StageMove]:
     moves: list[StageMove] = []
     if stage == "Archived":
         return [] if version.archived else [StageMove.ARCHIVE]
-    if version.archived:
-        moves.append(StageMove.NONE)  # un-archive first
+    if version.archived and stage == "Production":
+        moves.append(StageMove.NONE)  # un-archive before approving; the None/Staging moves un-archive themselves
     approved = version.approval_status is ApprovalStatus.APPROVED
     if stage == "Production":
         return moves if approved else [*moves, StageMove.APPROVE]

@@ -152,10 +152,8 @@ class ApprovalQuery:
     @strawberry.field(description="Every decision on a model version, oldest first, with its evidence.")
     async def approval_history(self, info: Info, model_version_id: strawberry.ID) -> list[ApprovalDecision]:
         ref = NodeRef.parse(model_version_id, "modelVersionId").expect(NodeKind.MODEL_VERSION, field="modelVersionId")
-        info.context.services.registry.check_read(info.context.principal)
-        key = (str(ref.parts[0]), int(ref.parts[1]))
-        found = await info.context.services.approvals.store.decisions_for([key])
-        return [ApprovalDecision.from_model(d) for d in found.get(key, [])]
+        found = await info.context.loaders.decisions_of_version.load((str(ref.parts[0]), int(ref.parts[1])))
+        return [ApprovalDecision.from_model(d) for d in found or []]
 
 
 @strawberry.type

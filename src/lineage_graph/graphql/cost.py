@@ -51,6 +51,7 @@ TRAVERSAL_FIELDS = frozenset({"lineage", "impact", "lineagePath"})
 # short, and the ones that can grow are connections with a `first`.
 UNBOUNDED_LIST_SIZE = 10
 _SIZE_ARGUMENTS = ("first", "limit")
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,11 @@ class CostEstimate:
                 value = self._argument(node, argument)
                 if value is Undefined or value is None:
                     value = definition.args[argument].default_value
+                # Outside GraphQL's Int range the variable is refused by coercion (with its proper error) once
+                # execution starts; the estimate then falls back to the default size.
+                if isinstance(value, int) and not isinstance(value, bool) and _INT_MIN <= value <= _INT_MAX:
+                    return max(value, 0)
+                value = definition.args[argument].default_value
                 if isinstance(value, int) and not isinstance(value, bool):
                     return max(value, 0)
                 return UNBOUNDED_LIST_SIZE

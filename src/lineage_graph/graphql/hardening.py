@@ -7,7 +7,7 @@ a browser form (urlencoded, multipart or text/plain: the CSRF-able kinds) can ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -46,11 +46,25 @@ def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
         # Parsing and validating a 30-line document costs milliseconds of Python per request; both caches are
         # process-wide LRUs keyed by the text (and, for validation, by the rules, so the limits above still
         # apply to a cached document). A failed parse is never cached: it raises.
-        partial(ParserCache, maxsize=limits.document_cache_size),
+        partial(_ParserCache, maxsize=limits.document_cache_size),
         partial(AddValidationRules, [_depth_rule(limits.max_depth), _alias_rule(limits.max_aliases)]),
         partial(ValidationCache, maxsize=limits.document_cache_size),
         cost_limit_extension(limits.max_cost),
     ]
+
+
+class _ParserCache(ParserCache):
+    """Strawberry's parser cache, except that a document that does not parse is left to Strawberry's own parse
+    step: raised from the extension, the syntax error would skip the error policy and reach the client without
+    its code."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        try:
+            context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        except GraphQLError:
+            context.graphql_document = None
+        yield
 
 
 def _alias_rule(max_aliases: int) -> type[ValidationRule]:

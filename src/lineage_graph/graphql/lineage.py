@@ -11,8 +11,10 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from lineage_graph.domain import lineage as domain
+from lineage_graph.domain.ids import NodeRef
 from lineage_graph.graphql.context import Context
 
 if TYPE_CHECKING:
@@ -27,15 +29,16 @@ _NODE_TYPES_HELP += "what it returns connected)."
 _EDGE_TYPES_HELP = "Lineage edges to follow: " + ", ".join(e.type_name for e in domain.LINEAGE_EDGES) + "."
 
 
-@strawberry.enum(description="The kinds of node a lineage answer holds.")
+@strawberry.enum(description="The kinds of node a lineage answer holds, named as the graph's labels.")
 class LineageNodeKind(Enum):
-    MODEL_GROUP = "ModelGroup"
-    MODEL_VERSION = "ModelVersion"
-    DATASET = "Dataset"
-    DATASET_VERSION = "DatasetVersion"
-    CODE_VERSION = "CodeVersion"
-    JOB = "Job"
-    RUN = "Run"
+    # Values spelled as the labels (`nodeTypes: [ModelVersion, Run]`), so `kind` reads as it always has.
+    ModelGroup = "ModelGroup"
+    ModelVersion = "ModelVersion"
+    Dataset = "Dataset"
+    DatasetVersion = "DatasetVersion"
+    CodeVersion = "CodeVersion"
+    Job = "Job"
+    Run = "Run"
 
 
 @strawberry.enum(
@@ -118,11 +121,29 @@ class LineageEdge:
 @strawberry.type(description="A traced subgraph, and whether (and why) depth, a cap or the time budget cut it.")
 class LineageGraph:
     root: strawberry.ID
-    nodes: list[LineageNode]
-    edges: list[LineageEdge]
     depth_reached: int
     truncated: bool
     truncation_reason: TruncationReason | None
+    graph: strawberry.Private[domain.LineageGraph]
+
+    @strawberry.field(description="The nodes, typed (one GraphQL object each).")
+    def nodes(self) -> list[LineageNode]:
+        ids = _ids(self.graph.nodes)
+        return [_node(n, ids[n.ref]) for n in self.graph.nodes]
+
+    @strawberry.field(description="The edges, typed (one GraphQL object each).")
+    def edges(self) -> list[LineageEdge]:
+        ids = _ids(self.graph.nodes)
+        return [_edge(e, ids) for e in self.graph.edges]
+
+    @strawberry.field(
+        description="The same nodes and edges as one JSON value a frontend can draw from directly, columns of equal "
+        "length: `nodes` {id, kind, displayName, distance, approvalStatus, tags, needsReview, expandable} and "
+        "`edges` {source, target (indexes into the node columns), type, via (node ids), path}. A 10k-node "
+        "subgraph costs one field instead of ~100k typed ones (see docs/operations.md)."
+    )
+    def compact(self) -> JSON:
+        return JSON(compact(self.graph))
 
 
 @strawberry.type(description="An active deployment of an affected model version.")
@@ -181,12 +202,17 @@ class LineagePath:
     truncation_reason: TruncationReason | None
 
 
-def _node(node: domain.LineageNode) -> LineageNode:
+def _ids(nodes: tuple[domain.LineageNode, ...]) -> dict[NodeRef, str]:
+    # Each node's global id encoded once: edges name their ends by it, twice per edge.
+    return {n.ref: n.ref.global_id for n in nodes}
+
+
+def _node(node: domain.LineageNode, global_id: str | None = None) -> LineageNode:
     key: dict[str, Any] = {name: None for name in _KEY_FIELDS}
     for name, part in node.ref.key.items():
         key[name] = str(part) if name == "version" else part
     return LineageNode(
-        id=strawberry.ID(node.ref.global_id),
+        id=strawberry.ID(global_id or node.ref.global_id),
         kind=_KINDS[node.ref.kind],
         display_name=node.display_name,
         distance=node.distance,
@@ -199,16 +225,15 @@ def _node(node: domain.LineageNode) -> LineageNode:
     )
 
 
-def _edge(edge: domain.LineageEdge) -> LineageEdge:
+def _edge(edge: domain.LineageEdge, ids: dict[NodeRef, str] | None = None) -> LineageEdge:
+    ids = ids or {}
+    source = strawberry.ID(ids.get(edge.source) or edge.source.global_id)
+    target = strawberry.ID(ids.get(edge.target) or edge.target.global_id)
     if not edge.via:
-        return LineageEdge(
-            source=strawberry.ID(edge.source.global_id),
-            target=strawberry.ID(edge.target.global_id),
-            type=_EDGE_TYPES[edge.type],
-        )
+        return LineageEdge(source=source, target=target, type=_EDGE_TYPES[edge.type])
     return LineageEdge(
-        source=strawberry.ID(edge.source.global_id),
-        target=strawberry.ID(edge.target.global_id),
+        source=source,
+        target=target,
         type=LineageEdgeType.COLLAPSED,
         via=[strawberry.ID(ref.global_id) for ref in edge.via],
         path=[_EDGE_TYPES[t] for t in edge.path],
@@ -220,14 +245,41 @@ def _reason(truncation: domain.Truncation | None) -> TruncationReason | None:
 
 
 def to_graph(graph: domain.LineageGraph) -> LineageGraph:
+    """The answer, with `nodes`, `edges` and `compact` built only when selected (a 10k-node list is not free)."""
     return LineageGraph(
         root=strawberry.ID(graph.root.global_id),
-        nodes=[_node(n) for n in graph.nodes],
-        edges=[_edge(e) for e in graph.edges],
         depth_reached=graph.depth_reached,
         truncated=graph.truncated is not None,
         truncation_reason=_reason(graph.truncated),
+        graph=graph,
     )
+
+
+def compact(graph: domain.LineageGraph) -> dict[str, Any]:
+    """Columns rather than objects: what `LineageGraph.compact` returns (edges index into the node columns)."""
+    ids = _ids(graph.nodes)
+    index = {n.ref: i for i, n in enumerate(graph.nodes)}
+    nodes = graph.nodes
+    edges = graph.edges
+    return {
+        "nodes": {
+            "id": [ids[n.ref] for n in nodes],
+            "kind": [n.ref.kind.label for n in nodes],
+            "displayName": [n.display_name for n in nodes],
+            "distance": [n.distance for n in nodes],
+            "approvalStatus": [n.approval_status.value if n.approval_status else None for n in nodes],
+            "tags": [list(n.tags) for n in nodes],
+            "needsReview": [n.needs_review for n in nodes],
+            "expandable": [n.expandable for n in nodes],
+        },
+        "edges": {
+            "source": [index[e.source] for e in edges],
+            "target": [index[e.target] for e in edges],
+            "type": [_EDGE_TYPES[e.type].value if not e.via else LineageEdgeType.COLLAPSED.value for e in edges],
+            "via": [[r.global_id for r in e.via] for e in edges],
+            "path": [[t.type_name for t in e.path] for e in edges],
+        },
+    }
 
 
 def to_impact(impact: domain.Impact) -> Impact:
@@ -264,6 +316,7 @@ def to_impact(impact: domain.Impact) -> Impact:
 
 
 def to_path(path: domain.LineagePath) -> LineagePath:
+    ids = _ids(path.nodes)
     if path.connected:
         how = "downstream" if path.direction is domain.Direction.DOWNSTREAM else "upstream"
         message = f"{path.target} is {path.length} lineage edges {how} of {path.source}"
@@ -276,8 +329,8 @@ def to_path(path: domain.LineagePath) -> LineagePath:
         message=message,
         direction=LineageDirection(path.direction.value) if path.direction else None,
         length=path.length,
-        nodes=[_node(n) for n in path.nodes],
-        edges=[_edge(e) for e in path.edges],
+        nodes=[_node(n, ids[n.ref]) for n in path.nodes],
+        edges=[_edge(e, ids) for e in path.edges],
         paths=[[strawberry.ID(ref.global_id) for ref in p] for p in path.paths],
         path_count=str(path.path_count),
         truncated=path.truncated is not None,

@@ -25,6 +25,7 @@ from lineage_graph.domain.models import (
 )
 from lineage_graph.domain.queries import ModelLineage, Page, Paged, RunNeighbours
 from lineage_graph.services.container import Services
+from lineage_graph.store.approvals import RecordedDecision
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -53,9 +54,12 @@ class Loaders:
     runs: DataLoader[str, Run | None]
     run_neighbours: DataLoader[str, RunNeighbours | None]
     model_lineage: DataLoader[tuple[str, int], ModelLineage | None]
+    training_data: DataLoader[tuple[str, int], list[DatasetVersion] | None]
     deployments_of_version: DataLoader[tuple[str, int], list[Deployment] | None]
     deployments: DataLoader[str, Deployment | None]
     contracts: DataLoader[str, ContractVersion | None]
+    decisions: DataLoader[str, RecordedDecision | None]
+    decisions_of_version: DataLoader[tuple[str, int], list[RecordedDecision] | None]
 
     @classmethod
     def build(cls, services: Services, principal: Principal) -> Loaders:
@@ -84,7 +88,10 @@ class Loaders:
             runs=_loader(principal, reads.runs),
             run_neighbours=_loader(principal, reads.run_neighbours),
             model_lineage=_loader(principal, reads.model_lineage),
+            training_data=_loader(principal, reads.training_data),
             deployments_of_version=_loader(principal, reads.deployments_of_versions),
             deployments=_loader(principal, reads.deployments),
             contracts=_loader(principal, services.contracts.contracts),
+            decisions=_loader(principal, reads.decisions),
+            decisions_of_version=_loader(principal, reads.decisions_of_versions),
         )

@@ -19,6 +19,7 @@ from lineage_graph.graphql.lineage import LineageGraph, lineage_field
 from lineage_graph.graphql.pagination import Connection, connection, decode_cursor
 
 if TYPE_CHECKING:
+    from lineage_graph.graphql.approvals import ApprovalDecision
     from lineage_graph.graphql.contracts import RegistrationContract
 
 Info = strawberry.Info[Context, None]
@@ -225,8 +226,8 @@ class ModelVersion(Node):
 
     @strawberry.field(description="Dataset versions this model was trained on (directly or via its run).")
     async def trained_on(self, info: Info) -> list[DatasetVersion]:
-        lineage = await info.context.loaders.model_lineage.load((self.group_name, self.version))
-        return [DatasetVersion.from_model(d) for d in lineage.datasets] if lineage else []
+        found = await info.context.loaders.training_data.load((self.group_name, self.version))
+        return [DatasetVersion.from_model(d) for d in found or []]
 
     @strawberry.field(description="The run that produced this model version, if recorded.")
     async def produced_by(self, info: Info) -> Run | None:
@@ -256,6 +257,15 @@ class ModelVersion(Node):
         children = await info.context.loaders.versions.load_many(keys[pg.offset : pg.offset + pg.limit])
         found = [c for c in children if c]
         return connection(found, len(keys), pg.offset, ModelVersion.from_model)
+
+    @strawberry.field(description="Every approval decision on this version, oldest first, with its evidence.")
+    async def approval_history(
+        self, info: Info
+    ) -> list[Annotated[ApprovalDecision, strawberry.lazy("lineage_graph.graphql.approvals")]]:
+        from lineage_graph.graphql.approvals import ApprovalDecision  # it builds on this module's types
+
+        found = await info.context.loaders.decisions_of_version.load((self.group_name, self.version)) or []
+        return [ApprovalDecision.from_model(d) for d in found]
 
     @strawberry.field(description="Deployments of this version, newest first (retired ones included).")
     async def deployments(self, info: Info, active_only: bool = False) -> list[Deployment]:
@@ -525,6 +535,11 @@ async def resolve_node(info: Info, ref: NodeRef) -> Node | None:
         case NodeKind.DEPLOYMENT:
             deployment = await loaders.deployments.load(str(parts[0]))
             return Deployment.from_model(deployment) if deployment else None
+        case NodeKind.APPROVAL_DECISION:
+            from lineage_graph.graphql.approvals import ApprovalDecision  # it builds on this module's types
+
+            decision = await loaders.decisions.load(str(parts[0]))
+            return ApprovalDecision.from_model(decision) if decision else None
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
+from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
@@ -20,6 +22,16 @@ from lineage_graph.graphql.loaders import Loaders
 
 
 class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, ide_page: Callable[[], Response] | None = None, **options: Any) -> None:
+        super().__init__(schema, **options)
+        # The project's own GraphiQL page, whose assets the server serves itself (Strawberry's loads a CDN).
+        self.ide_page = ide_page
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.ide_page is None:
+            return await super().render_graphql_ide(request)
+        return self.ide_page()
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # The lifespan's state is copied into every request's scope by Starlette.
         services = request.state.services

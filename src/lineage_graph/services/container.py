@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lineage_graph.domain.tags import DEFAULT_GOVERNANCE_TAGS, TagPolicy
 from lineage_graph.services.access_keys import AccessKeyService
 from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.artifacts import ArtifactVerifier
@@ -75,6 +76,7 @@ class Services:
         token_cache_seconds: float = 0.0,
         metric_reports: ReportReader | None = None,
         mlflow_runs: MlflowRunSource | None = None,
+        governance_tags: Sequence[str] = DEFAULT_GOVERNANCE_TAGS,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
@@ -89,6 +91,7 @@ class Services:
             deployments,
             production_environments,
             artifact_verifier,
+            TagPolicy.of(governance_tags),
             RegistrationRules(group_rules, contracts, promotion),
         )
         lineage_service = LineageService.over(graph)
@@ -97,7 +100,7 @@ class Services:
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog, deployments),
+            discovery=DiscoveryService(registry_store, catalog, deployments, approval_store),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
             sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),

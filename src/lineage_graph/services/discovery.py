@@ -33,6 +33,7 @@ from lineage_graph.domain.queries import (
     SearchHit,
 )
 from lineage_graph.services.authorization import require
+from lineage_graph.store.approvals import ApprovalStore, RecordedDecision
 from lineage_graph.store.catalog import CatalogStore
 from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.registry import RegistryStore
@@ -61,10 +62,13 @@ def lucene_query(text: str) -> str:
 
 
 class DiscoveryService:
-    def __init__(self, registry: RegistryStore, catalog: CatalogStore, deployments: DeploymentStore) -> None:
+    def __init__(
+        self, registry: RegistryStore, catalog: CatalogStore, deployments: DeploymentStore, approvals: ApprovalStore
+    ) -> None:
         self._registry = registry
         self._catalog = catalog
         self._deployments = deployments
+        self._approvals = approvals
 
     # ---- lookups by key, batched -----------------------------------------------------------------------
     async def groups(self, actor: Principal, names: Sequence[str]) -> dict[str, ModelGroup]:
@@ -108,6 +112,12 @@ class DiscoveryService:
         require(actor, Role.VIEWER)
         return await self._catalog.run_neighbours(run_ids)
 
+    async def training_data(
+        self, actor: Principal, keys: Sequence[VersionKey]
+    ) -> dict[VersionKey, list[DatasetVersion]]:
+        require(actor, Role.VIEWER)
+        return await self._catalog.training_data(keys)
+
     async def model_lineage(self, actor: Principal, keys: Sequence[VersionKey]) -> dict[VersionKey, ModelLineage]:
         require(actor, Role.VIEWER)
         return await self._catalog.model_lineage(keys)
@@ -121,6 +131,17 @@ class DiscoveryService:
     ) -> dict[VersionKey, list[Deployment]]:
         require(actor, Role.VIEWER)
         return await self._deployments.for_versions(keys)
+
+    async def decisions(self, actor: Principal, ids: Sequence[str]) -> dict[str, RecordedDecision]:
+        require(actor, Role.VIEWER)
+        return await self._approvals.decisions_by_id(ids)
+
+    async def decisions_of_versions(
+        self, actor: Principal, keys: Sequence[VersionKey]
+    ) -> dict[VersionKey, list[RecordedDecision]]:
+        """Every decision on each version, oldest first, with its evidence."""
+        require(actor, Role.VIEWER)
+        return await self._approvals.decisions_for(keys)
 
     async def versions_of_datasets(
         self, actor: Principal, keys: Sequence[tuple[str, str]], pg: Page

@@ -38,8 +38,9 @@ from lineage_graph.domain.queries import MAX_PAGE as MAX_PAGE  # importable from
 from lineage_graph.domain.queries import Page as Page
 from lineage_graph.domain.queries import page as page
 from lineage_graph.domain.registry import Checker, as_utc, merge_metrics
-from lineage_graph.services.authorization import require
-from lineage_graph.store.catalog import CatalogStore
+from lineage_graph.domain.tags import TagChange, TagPolicy
+from lineage_graph.services.authorization import require, require_approver
+from lineage_graph.store.catalog import TAGGED_KINDS, CatalogStore
 from lineage_graph.store.deployments import DeploymentFilter, DeploymentStore
 from lineage_graph.store.records import dumps, metrics_to_json
 from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilter
@@ -72,9 +73,11 @@ class RegistryService:
         deployments: DeploymentStore,
         production_environments: Sequence[str] = ("production", "prod"),
         artifacts: ArtifactVerifier | None = None,
+        tag_policy: TagPolicy | None = None,
         rules: RegistrationRules | None = None,
     ) -> None:
         self.registry = registry
+        self.tags = tag_policy or TagPolicy()
         self.rules = rules  # the group's contract, stages and automated promotion
         self.artifacts = artifacts
         self.catalog = catalog
@@ -94,6 +97,7 @@ class RegistryService:
         check.text("owner", cmd.owner, 256)
         check.tags("tags", cmd.tags)
         check.done()
+        self.tags.check_input(actor, cmd.name, cmd.tags, "tags")
         return await self.registry.create_group(cmd, actor.name)
 
     async def update_group(self, actor: Principal, cmd: UpdateModelGroup) -> ModelGroup:
@@ -103,7 +107,8 @@ class RegistryService:
         check.text("owner", cmd.owner, 256)
         check.tags("tags", cmd.tags)
         check.done()
-        return await self.registry.update_group(cmd, actor.name)
+        self.tags.check_input(actor, cmd.name, cmd.tags, "tags")
+        return await self.registry.update_group(cmd, actor.name, lambda current: self.tags.merge(current, cmd.tags))
 
     async def group(self, actor: Principal, name: str) -> ModelGroup | None:
         require(actor, Role.VIEWER)
@@ -148,6 +153,7 @@ class RegistryService:
         if cmd.derived_from is not None and cmd.derived_from.kind is not NodeKind.MODEL_VERSION:
             check.fail("derivedFrom", f"expected a ModelVersion id, got a {cmd.derived_from.kind.label}")
         check.done()
+        self.tags.check_input(actor, cmd.group, cmd.tags, "tags")
         props: dict[str, Any] = {
             "artifact_uri": cmd.artifact_uri,
             "artifact_digest": cmd.artifact_digest,
@@ -207,6 +213,7 @@ class RegistryService:
         check.tags("tags", cmd.tags)
         check.string_map("customProperties", cmd.custom_properties)
         check.done()
+        self.tags.check_input(actor, str(ref.parts[0]), cmd.tags, "tags")
         if self.rules is not None:
             await self.rules.check_tags(str(ref.parts[0]), cmd.tags)
 
@@ -219,7 +226,9 @@ class RegistryService:
             inner.done()
             return merged
 
-        return await self.registry.update_version(cmd, actor.name, merge)
+        return await self.registry.update_version(
+            cmd, actor.name, merge, lambda current: self.tags.merge(current, cmd.tags)
+        )
 
     async def add_metrics(self, actor: Principal, ref: NodeRef, metrics: Sequence[Metric]) -> ModelVersion:
         """Add metrics (e.g. a later evaluation); an existing value is never overwritten."""
@@ -304,7 +313,10 @@ class RegistryService:
         check.description("description", cmd.description)
         check.tags("tags", cmd.tags)
         check.done()
-        return await self.catalog.register_dataset(cmd, actor.name)
+        self.tags.check_input(actor, None, cmd.tags, "tags")
+        # Registering again with no tags keeps the ones recorded.
+        requested = cmd.tags or None
+        return await self.catalog.register_dataset(cmd, actor.name, lambda current: self.tags.merge(current, requested))
 
     async def register_dataset_version(self, actor: Principal, cmd: RegisterDatasetVersion) -> DatasetVersion:
         require(actor, Role.CONTRIBUTOR)
@@ -314,7 +326,30 @@ class RegistryService:
         )
         check.tags("tags", cmd.tags)
         check.done()
-        return await self.catalog.register_dataset_version(cmd, actor.name)
+        self.tags.check_input(actor, None, cmd.tags, "tags")
+        requested = cmd.tags or None
+        return await self.catalog.register_dataset_version(
+            cmd, actor.name, lambda current: self.tags.merge(current, requested)
+        )
+
+    async def change_governance_tags(
+        self, actor: Principal, ref: NodeRef, add: Sequence[str], remove: Sequence[str], reason: str
+    ) -> TagChange:
+        """Set and clear governance tags on a group, version, dataset or dataset version (approvers only:
+        of the group for models, globally for datasets), with a reason; audited before/after."""
+        group = str(ref.parts[0]) if ref.kind in (NodeKind.MODEL_GROUP, NodeKind.MODEL_VERSION) else None
+        require_approver(actor, group)
+        check = Checker()
+        if ref.kind not in TAGGED_KINDS:
+            check.fail(
+                "id", f"a {ref.kind.label} has no tags (expected a model group, version, dataset or dataset version)"
+            )
+        check.text("reason", reason, 4096, required=True)
+        check.done()
+        self.tags.check_change(add, remove)
+        return await self.catalog.change_tags(
+            ref, actor.name, lambda current: self.tags.change(current, add, remove), reason
+        )
 
     async def register_code_version(self, actor: Principal, spec: CodeVersionSpec) -> CodeVersion:
         require(actor, Role.CONTRIBUTOR)

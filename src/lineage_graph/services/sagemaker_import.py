@@ -88,6 +88,9 @@ class SourcePackage:
     metadata: Mapping[str, str]  # MetadataProperties: CommitId, Repository, GeneratedBy, ProjectId
     lifecycle: Mapping[str, str]  # ModelLifeCycle: Stage, StageStatus, StageDescription
     reports: Mapping[str, Any]  # ModelMetrics section ("ModelQuality.Statistics") -> the parsed JSON report
+    # The package's CreateModelPackage members as DescribeModelPackage reported them, so our SageMaker API
+    # answers with the same document (see domain.sagemaker.package_spec).
+    spec: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,8 @@ class SageMakerImporter:
             ref = NodeRef.of(NodeKind.MODEL_VERSION, package.group, found[token])
             current = await self._services.registry.version(self._actor, ref)
             ours = current.approval_status
+            if dict(current.external_spec or {}) != dict(package.spec):
+                await self._services.sagemaker_registry.update_spec(self._actor, ref, lambda _: dict(package.spec))
             if dict(current.custom_properties) != props or (current.description or None) != package.description:
                 await self._services.registry.update_version(
                     self._actor,
@@ -266,6 +271,7 @@ class SageMakerImporter:
                     produced_by=RunSpec(producer) if producer else None,
                     code=code,
                     client_token=token,
+                    external_spec=dict(package.spec) or None,
                 ),
                 self._contract_mode,
             )

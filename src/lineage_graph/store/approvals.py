@@ -68,6 +68,8 @@ WITH k, a ORDER BY a.at
 RETURN k.group AS group, k.version AS version, collect(a {.*}) AS decisions
 """
 
+_DECISIONS_BY_ID = "UNWIND $ids AS id MATCH (a:ApprovalDecision {decision_id: id}) RETURN a {.*} AS a"
+
 _SET_POLICY = """
 MATCH (g:ModelGroup {name: $group})
 SET g.policy = $policy, g.four_eyes = $four_eyes, g.updated_at = $now
@@ -282,6 +284,11 @@ class ApprovalStore:
             await append_audit_event(tx, entry)
 
         await self._graph.write(work)
+
+    async def decisions_by_id(self, ids: Sequence[str]) -> dict[str, RecordedDecision]:
+        """Decisions by their ids (`node(id:)` of an ApprovalDecision)."""
+        rows = await self._graph.rows(_DECISIONS_BY_ID, ids=list(ids))
+        return {r["a"]["decision_id"]: to_decision(r["a"]) for r in rows}
 
     async def decisions_for(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[RecordedDecision]]:
         rows = await self._graph.rows(_DECISIONS_FOR, keys=[{"group": g, "version": v} for g, v in keys])

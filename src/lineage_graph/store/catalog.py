@@ -14,12 +14,13 @@ from neo4j import AsyncManagedTransaction
 
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.commands import CodeVersionSpec, RecordRun, RegisterDataset, RegisterDatasetVersion
-from lineage_graph.domain.errors import Problem, ValidationFailed
-from lineage_graph.domain.ids import NodeRef
+from lineage_graph.domain.errors import NotFound, Problem, ValidationFailed
+from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import CodeVersion, Dataset, DatasetVersion, Job, Run
 from lineage_graph.domain.queries import DatasetFilter, Entity, RunFilter, SearchHit
 from lineage_graph.domain.queries import ModelLineage as ModelLineage  # importable from here too
 from lineage_graph.domain.queries import RunNeighbours as RunNeighbours
+from lineage_graph.domain.tags import TagChange
 from lineage_graph.store.audit import append_audit_event, write_audited
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
@@ -34,29 +35,39 @@ from lineage_graph.store.records import (
     to_model_version,
     to_run,
 )
+from lineage_graph.store.registry import TagMerge
 
-_REGISTER_DATASET = """
+# Registering again merges: the node is locked and its tags read first, so the tag model decides the new
+# list from the current one (governance tags set by an approver survive a contributor's re-registration).
+_LOCK_DATASET = """
 MERGE (d:Dataset {namespace: $namespace, name: $name})
   ON CREATE SET d.created_at = $now, d.tags = [], d.search_tags = ''
-SET d.description = coalesce($description, d.description),
-    d.tags = CASE WHEN size($tags) = 0 THEN d.tags ELSE $tags END,
-    d.search_tags = CASE WHEN size($tags) = 0 THEN d.search_tags ELSE $search_tags END
+SET d._lock = true
+RETURN d.tags AS tags
+"""
+
+_REGISTER_DATASET = """
+MATCH (d:Dataset {namespace: $namespace, name: $name})
+SET d.description = coalesce($description, d.description), d.tags = $tags, d.search_tags = $search_tags
+REMOVE d._lock
 RETURN d {.*} AS d
 """
 
-_DATASET_VERSION_DIGEST = """
-MATCH (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
-RETURN v.digest AS digest, v.uri AS uri
-"""
-
-_REGISTER_DATASET_VERSION = """
+_LOCK_DATASET_VERSION = """
 MERGE (d:Dataset {namespace: $namespace, name: $name})
   ON CREATE SET d.created_at = $now, d.tags = [], d.search_tags = ''
 MERGE (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
   ON CREATE SET v.created_at = $now, v.tags = [], v.search_tags = ''
-SET v.uri = coalesce(v.uri, $uri), v.digest = coalesce(v.digest, $digest),
-    v.tags = CASE WHEN size($tags) = 0 THEN v.tags ELSE $tags END,
-    v.search_tags = CASE WHEN size($tags) = 0 THEN v.search_tags ELSE $search_tags END
+SET v._lock = true
+RETURN v.digest AS digest, v.tags AS tags
+"""
+
+_REGISTER_DATASET_VERSION = """
+MATCH (d:Dataset {namespace: $namespace, name: $name})
+MATCH (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
+SET v.uri = coalesce(v.uri, $uri), v.digest = coalesce(v.digest, $digest), v.tags = $tags,
+    v.search_tags = $search_tags
+REMOVE v._lock
 MERGE (v)-[:VERSION_OF]->(d)
 RETURN v {.*} AS v
 """
@@ -189,6 +200,16 @@ RETURN id,
   COLLECT { MATCH (r)-[:CHILD_OF]->(p:Run) RETURN p.run_id } AS parents
 """
 
+# Only the training data, for `trainedOn` (the common nested field of a version page): the whole model lineage
+# also brings back runs and code, each with timestamps the driver must decode.
+_TRAINING_DATA = """
+UNWIND $keys AS k
+MATCH (v:ModelVersion {group: k.group, version: k.version})
+RETURN k.group AS group, k.version AS version,
+  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*}
+            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v) RETURN d {.*} } AS datasets
+"""
+
 # A model version's training data: trained on directly, or read by the run that produced it.
 _MODEL_LINEAGE = """
 UNWIND $keys AS k
@@ -216,6 +237,33 @@ RETURN collect({label: label, props: node {.*}, score: score,
 """
 
 
+# Nodes that carry tags: for each, the statement that locks it and reads its tags, and the one that writes
+# them (labels cannot be parameters, so one pair of named statements per label).
+_TAGGED: dict[NodeKind, tuple[str, str]] = {
+    NodeKind.MODEL_GROUP: (
+        "MATCH (n:ModelGroup {name: $name}) SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:ModelGroup {name: $name}) SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+    NodeKind.MODEL_VERSION: (
+        "MATCH (n:ModelVersion {group: $group, version: $version}) SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:ModelVersion {group: $group, version: $version}) "
+        "SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+    NodeKind.DATASET: (
+        "MATCH (n:Dataset {namespace: $namespace, name: $name}) SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:Dataset {namespace: $namespace, name: $name}) "
+        "SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+    NodeKind.DATASET_VERSION: (
+        "MATCH (n:DatasetVersion {namespace: $namespace, name: $name, version: $version}) "
+        "SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:DatasetVersion {namespace: $namespace, name: $name, version: $version}) "
+        "SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+}
+TAGGED_KINDS = frozenset(_TAGGED)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -230,61 +278,93 @@ class CatalogStore:
         self._graph = graph
 
     # ---- writes ------------------------------------------------------------------------------------
-    async def register_dataset(self, cmd: RegisterDataset, actor: str) -> Dataset:
-        entry = AuditEntry(
-            actor,
-            "dataset.register",
-            f"Dataset:{cmd.namespace}/{cmd.name}",
-            {"description": cmd.description, "tags": list(cmd.tags)},
-        )
-        row = await write_audited(
-            self._graph,
-            _REGISTER_DATASET,
-            entry,
-            namespace=cmd.namespace,
-            name=cmd.name,
-            description=cmd.description,
-            tags=list(cmd.tags),
-            search_tags=" ".join(cmd.tags),
-            now=_now(),
-        )
-        assert row is not None  # MERGE always yields its node
-        return to_dataset(row["d"])
+    async def register_dataset(self, cmd: RegisterDataset, actor: str, tags: TagMerge) -> Dataset:
+        """Create or update the dataset; `tags(current)` gives its tags before and after, under its lock."""
+        key = {"namespace": cmd.namespace, "name": cmd.name}
 
-    async def register_dataset_version(self, cmd: RegisterDatasetVersion, actor: str) -> DatasetVersion:
-        """Create or find the version; a digest that differs from the recorded one is refused."""
+        async def work(tx: AsyncManagedTransaction) -> Dataset:
+            locked = await fetch_one(tx, _LOCK_DATASET, **key, now=_now())
+            assert locked is not None  # MERGE always yields its node
+            change = tags(locked["tags"])
+            row = await fetch_one(
+                tx,
+                _REGISTER_DATASET,
+                **key,
+                description=cmd.description,
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
+            )
+            assert row is not None
+            payload: dict[str, Any] = {"description": cmd.description}
+            if change.changed:
+                payload["tags"] = change.audit()
+            await append_audit_event(
+                tx, AuditEntry(actor, "dataset.register", f"Dataset:{cmd.namespace}/{cmd.name}", payload)
+            )
+            return to_dataset(row["d"])
+
+        return await self._graph.write(work)
+
+    async def register_dataset_version(self, cmd: RegisterDatasetVersion, actor: str, tags: TagMerge) -> DatasetVersion:
+        """Create or find the version; a digest that differs from the recorded one is refused. Its tags are
+        `tags(current)`, read under the version's lock."""
         key = {"namespace": cmd.namespace, "name": cmd.name, "version": cmd.version}
 
         async def work(tx: AsyncManagedTransaction) -> DatasetVersion:
-            existing = await fetch_one(tx, _DATASET_VERSION_DIGEST, **key)
-            if existing and existing["digest"] and cmd.digest and existing["digest"] != cmd.digest:
+            existing = await fetch_one(tx, _LOCK_DATASET_VERSION, **key, now=_now())
+            assert existing is not None  # MERGE always yields its node
+            if existing["digest"] and cmd.digest and existing["digest"] != cmd.digest:
                 raise ValidationFailed.field(
                     "digest",
                     f"dataset version {cmd.namespace}/{cmd.name}@{cmd.version} "
                     f"is recorded with digest {existing['digest']}",
                     "CONFLICT",
                 )
+            change = tags(existing["tags"])
             row = await fetch_one(
                 tx,
                 _REGISTER_DATASET_VERSION,
                 **key,
                 uri=cmd.uri,
                 digest=cmd.digest,
-                tags=list(cmd.tags),
-                search_tags=" ".join(cmd.tags),
-                now=_now(),
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
             )
             assert row is not None
+            payload: dict[str, Any] = {"uri": cmd.uri, "digest": cmd.digest}
+            if change.changed:
+                payload["tags"] = change.audit()
             await append_audit_event(
                 tx,
                 AuditEntry(
                     actor,
                     "dataset_version.register",
                     f"DatasetVersion:{cmd.namespace}/{cmd.name}/{cmd.version}",
-                    {"uri": cmd.uri, "digest": cmd.digest},
+                    payload,
                 ),
             )
             return to_dataset_version(row["v"])
+
+        return await self._graph.write(work)
+
+    async def change_tags(self, ref: NodeRef, actor: str, tags: TagMerge, reason: str) -> TagChange:
+        """Apply `tags(current)` to the node `ref` names, under its lock, audited with before, after and reason."""
+        lock, write = _TAGGED[ref.kind]
+        key: dict[str, Any] = dict(zip(ref.kind.keys, ref.parts, strict=True))
+        if ref.kind is NodeKind.MODEL_VERSION:
+            key["version"] = int(key["version"])
+
+        async def work(tx: AsyncManagedTransaction) -> TagChange:
+            locked = await fetch_one(tx, lock, **key)
+            if locked is None:
+                raise NotFound(ref.kind.label, str(ref), "id")
+            change = tags(locked["tags"])
+            await (await tx.run(write, **key, tags=list(change.after), search_tags=" ".join(change.after))).consume()
+            await append_audit_event(
+                tx,
+                AuditEntry(actor, "tags.change", str(ref), {"reason": reason, "tags": change.audit()}),
+            )
+            return change
 
         return await self._graph.write(work)
 
@@ -407,6 +487,11 @@ class CatalogStore:
             )
             for r in rows
         }
+
+    async def training_data(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[DatasetVersion]]:
+        """For each model version, the dataset versions it was trained on (directly or through its run)."""
+        rows = await self._graph.rows(_TRAINING_DATA, keys=[{"group": g, "version": v} for g, v in keys])
+        return {(r["group"], int(r["version"])): _unique_dataset_versions(r["datasets"]) for r in rows}
 
     async def model_lineage(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ModelLineage]:
         rows = await self._graph.rows(_MODEL_LINEAGE, keys=[{"group": g, "version": v} for g, v in keys])

@@ -28,6 +28,7 @@ from lineage_graph.domain.errors import AlreadyExists, Conflict, NotFound, Probl
 from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
 from lineage_graph.domain.queries import GroupFilter as GroupFilter  # importable from here too
 from lineage_graph.domain.queries import VersionFilter as VersionFilter
+from lineage_graph.domain.tags import TagChange
 from lineage_graph.store.audit import append_audit_event, write_audited
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
@@ -36,6 +37,8 @@ from lineage_graph.store.records import dumps, metrics_to_json, to_model_group, 
 VersionKey = tuple[str, int]
 # Raises when a move is refused: (the alias is protected, the target version's status).
 AliasRule = Callable[[bool, ApprovalStatus], None]
+# A node's tags before and after a write, from its current tags (the tag model's rules, see domain/tags.py).
+TagMerge = Callable[[Sequence[str] | None], TagChange]
 
 _VERSION = "v {.*} AS v, COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name } AS aliases"
 
@@ -46,10 +49,15 @@ CREATE (g:ModelGroup {name: $name, description: $description, owner: $owner, tag
 RETURN g {.*} AS g
 """
 
+# Tag writes read the current tags under the node's lock, so the governance tags an approver set
+# concurrently are merged in, never overwritten by a list read before.
+_LOCK_GROUP_TAGS = "MATCH (g:ModelGroup {name: $name}) SET g._lock = true RETURN g.tags AS tags"
+
 _UPDATE_GROUP = """
 MATCH (g:ModelGroup {name: $name})
 SET g.description = coalesce($description, g.description), g.owner = coalesce($owner, g.owner),
-    g.tags = coalesce($tags, g.tags), g.search_tags = coalesce($search_tags, g.search_tags), g.updated_at = $now
+    g.tags = $tags, g.search_tags = $search_tags, g.updated_at = $now
+REMOVE g._lock
 RETURN g {.*} AS g
 """
 
@@ -86,7 +94,7 @@ RETURN total, page
 _LOCK_GROUP = """
 MATCH (g:ModelGroup {name: $group})
 SET g._lock = true
-WITH g
+WITH g WHERE g.deleted_at IS NULL
 OPTIONAL MATCH (t:ClientToken {group: $group, token: $token})
 RETURN g.latest_version AS latest, t.version AS existing
 """
@@ -164,7 +172,8 @@ _VERSIONS_BY_KEY = (
 )
 
 _VERSION_CONDITIONS = {
-    "group": "v.group = $group",
+    # `version IS NOT NULL` (always true) lets the (group, version) key index serve the seek and the order.
+    "group": "v.group = $group AND v.version IS NOT NULL",
     "status": "v.approval_status = $status",
     "tag": "$tag IN v.tags",
     "created_after": "v.created_at >= $created_after",
@@ -180,7 +189,7 @@ _VERSION_ORDER = {
 _LIST_VERSIONS = """
 CALL () {{ MATCH (v:ModelVersion) {where} RETURN count(v) AS total }}
 CALL () {{
-  MATCH (v:ModelVersion) {where}
+  MATCH (v:ModelVersion) {page_where}
   WITH v ORDER BY {order} SKIP $offset LIMIT $limit
   RETURN collect(v {{.*, aliases: COLLECT {{ MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }}}}) AS page
 }}
@@ -203,8 +212,7 @@ RETURN k.group AS group, k.status AS status, v
 _UPDATE_VERSION = (
     """
 MATCH (v:ModelVersion {group: $group, version: $version})
-SET v.description = coalesce($description, v.description), v.tags = coalesce($tags, v.tags),
-    v.search_tags = coalesce($search_tags, v.search_tags),
+SET v.description = coalesce($description, v.description), v.tags = $tags, v.search_tags = $search_tags,
     v.custom_properties = coalesce($custom_properties, v.custom_properties), v.updated_at = $now
 RETURN """
     + _VERSION
@@ -342,28 +350,32 @@ class RegistryStore:
         assert row is not None
         return to_model_group(row["g"])
 
-    async def update_group(self, cmd: UpdateModelGroup, actor: str) -> ModelGroup:
-        tags = list(cmd.tags) if cmd.tags is not None else None
-        entry = AuditEntry(
-            actor,
-            "model_group.update",
-            f"ModelGroup:{cmd.name}",
-            {"description": cmd.description, "owner": cmd.owner, "tags": tags},
-        )
-        row = await write_audited(
-            self._graph,
-            _UPDATE_GROUP,
-            entry,
-            name=cmd.name,
-            description=cmd.description,
-            owner=cmd.owner,
-            tags=tags,
-            search_tags=" ".join(tags) if tags is not None else None,
-            now=_now(),
-        )
-        if row is None:
-            raise NotFound("model group", cmd.name, "name")
-        return to_model_group(row["g"])
+    async def update_group(self, cmd: UpdateModelGroup, actor: str, tags: TagMerge) -> ModelGroup:
+        """Update the group; `tags(current)` gives its tags before and after (read under the group's lock)."""
+
+        async def work(tx: AsyncManagedTransaction) -> ModelGroup:
+            locked = await fetch_one(tx, _LOCK_GROUP_TAGS, name=cmd.name)
+            if locked is None:
+                raise NotFound("model group", cmd.name, "name")
+            change = tags(locked["tags"])
+            row = await fetch_one(
+                tx,
+                _UPDATE_GROUP,
+                name=cmd.name,
+                description=cmd.description,
+                owner=cmd.owner,
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
+                now=_now(),
+            )
+            assert row is not None
+            payload: dict[str, Any] = {"description": cmd.description, "owner": cmd.owner}
+            if change.changed:
+                payload["tags"] = change.audit()
+            await append_audit_event(tx, AuditEntry(actor, "model_group.update", f"ModelGroup:{cmd.name}", payload))
+            return to_model_group(row["g"])
+
+        return await self._graph.write(work)
 
     async def groups_by_name(self, names: Sequence[str]) -> dict[str, ModelGroup]:
         rows = await self._graph.rows(_GROUPS_BY_NAME, names=list(names))
@@ -470,6 +482,7 @@ class RegistryStore:
                         "produced_by": cmd.produced_by.run_id if cmd.produced_by else None,
                         "code": f"{cmd.code.repository}@{cmd.code.commit}" if cmd.code else None,
                         "derived_from": str(cmd.derived_from) if cmd.derived_from else None,
+                        "tags": list(cmd.tags),
                     },
                 ),
             )
@@ -494,7 +507,13 @@ class RegistryStore:
             "archived": flt.archived,
         }
         where, supplied = where_clause(_VERSION_CONDITIONS, params)
-        cypher = _LIST_VERSIONS.format(where=where, order=_order(_VERSION_ORDER, sort, descending, "VERSION"))
+        page_where = where
+        if sort == "CREATED_AT" and flt.group is None:
+            # Always true, but it lets the created_at index provide the page's order instead of sorting every
+            # version (the count keeps its own plan: without filters, the count store).
+            page_where = f"{where} AND v.created_at IS NOT NULL" if where else "WHERE v.created_at IS NOT NULL"
+        order = _order(_VERSION_ORDER, sort, descending, "VERSION")
+        cypher = _LIST_VERSIONS.format(where=where, page_where=page_where, order=order)
         rows = await self._graph.rows(cypher, **supplied, offset=offset, limit=limit)
         return [to_model_version(v, v["aliases"]) for v in rows[0]["page"]], int(rows[0]["total"])
 
@@ -516,9 +535,14 @@ class RegistryStore:
         }
 
     async def update_version(
-        self, cmd: UpdateModelVersion, actor: str, merge: Callable[[Mapping[str, str]], dict[str, str]]
+        self,
+        cmd: UpdateModelVersion,
+        actor: str,
+        merge: Callable[[Mapping[str, str]], dict[str, str]],
+        tags: TagMerge,
     ) -> ModelVersion:
-        """Read the current map under the version's lock, let `merge` compute the new one, write it."""
+        """Read the current map and tags under the version's lock, let `merge` and `tags` compute the new
+        ones, write them."""
         group, version = cmd.ref.parts
 
         async def work(tx: AsyncManagedTransaction) -> ModelVersion:
@@ -527,15 +551,15 @@ class RegistryStore:
                 raise NotFound("model version", str(cmd.ref), "id")
             current = to_model_version(locked["v"]).custom_properties
             new_map = merge(current)
-            tags = list(cmd.tags) if cmd.tags is not None else None
+            change = tags(locked["v"].get("tags"))
             row = await fetch_one(
                 tx,
                 _UPDATE_VERSION,
                 group=group,
                 version=version,
                 description=cmd.description,
-                tags=tags,
-                search_tags=" ".join(tags) if tags is not None else None,
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
                 custom_properties=dumps(new_map),
                 now=_now(),
             )
@@ -549,7 +573,11 @@ class RegistryStore:
                     actor,
                     "model_version.update",
                     str(cmd.ref),
-                    {"description": cmd.description, "tags": tags, "custom_properties": new_map},
+                    {
+                        "description": cmd.description,
+                        "custom_properties": new_map,
+                        **({"tags": change.audit()} if change.changed else {}),
+                    },
                 ),
             )
             return _version_row(row)

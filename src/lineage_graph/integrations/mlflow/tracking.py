@@ -12,6 +12,7 @@ import httpx
 
 from lineage_graph.domain.errors import Unavailable, ValidationFailed
 from lineage_graph.domain.mlflow import MlflowDataset, MlflowRun
+from lineage_graph.services.mlflow_import import SourceModel, SourceVersion
 
 API = "/api/2.0/mlflow"
 
@@ -87,12 +88,30 @@ class MlflowTracking:
             if not token:
                 return
 
-    def registered_models(self) -> AsyncIterator[dict[str, Any]]:
-        return self._pages("/registered-models/search", "registered_models", {"max_results": 1000})
+    async def registered_models(self) -> AsyncIterator[SourceModel]:
+        """Every registered model of the MLflow registry this server also serves (the importer's source)."""
+        async for raw in self._pages("/registered-models/search", "registered_models", {"max_results": 1000}):
+            yield SourceModel(
+                name=str(raw["name"]),
+                description=raw.get("description") or None,
+                tags={t["key"]: str(t.get("value", "")) for t in raw.get("tags", [])},
+                aliases={a["alias"]: int(a["version"]) for a in raw.get("aliases", [])},
+                updated_ms=_int(raw.get("last_updated_timestamp")) or 0,
+            )
 
-    def model_versions(self, name: str) -> AsyncIterator[dict[str, Any]]:
+    async def model_versions(self, name: str) -> AsyncIterator[SourceVersion]:
         escaped = name.replace("'", "\\'")
-        return self._pages("/model-versions/search", "model_versions", {"filter": f"name='{escaped}'"})
+        async for raw in self._pages("/model-versions/search", "model_versions", {"filter": f"name='{escaped}'"}):
+            yield SourceVersion(
+                name=str(raw["name"]),
+                version=int(raw["version"]),
+                source=str(raw.get("source", "")),
+                run_id=raw.get("run_id") or None,
+                run_link=raw.get("run_link") or None,
+                description=raw.get("description") or None,
+                stage=str(raw.get("current_stage") or "None"),
+                tags={t["key"]: str(t.get("value", "")) for t in raw.get("tags", [])},
+            )
 
 
 def _int(value: Any) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from lineage_graph.domain.sagemaker import metric_report_uris
+from lineage_graph.domain.sagemaker import metric_report_uris, package_spec
 from lineage_graph.integrations.sagemaker.reports import S3Reports
 from lineage_graph.services.sagemaker_import import (
     SourceEndpoint,
@@ -29,6 +30,9 @@ class Boto3SageMakerSource:
     def __init__(self, sagemaker: SageMakerClient, s3: S3Client) -> None:
         self._sm = sagemaker
         self._reports_reader = S3Reports(s3)
+        # What CreateModelPackage accepts is what a package's spec is made of (botocore's own service model).
+        create = sagemaker.meta.service_model.operation_model("CreateModelPackage").input_shape
+        self._create_members = frozenset(create.members if create is not None else ())
 
     @classmethod
     def connect(cls, region: str | None, endpoint_url: str | None = None) -> Boto3SageMakerSource:
@@ -77,6 +81,10 @@ class Boto3SageMakerSource:
             metadata={k: str(v) for k, v in (found.get("MetadataProperties") or {}).items()},
             lifecycle={k: str(v) for k, v in (found.get("ModelLifeCycle") or {}).items()},
             reports=self._reports(found.get("ModelMetrics") or {}),
+            # Through JSON, as the API stores it (a member holding a timestamp would come back as its text).
+            spec=json.loads(
+                json.dumps(package_spec({k: v for k, v in found.items() if k in self._create_members}), default=str)
+            ),
         )
 
     def _reports(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
