@@ -32,6 +32,7 @@ from lineage_graph.integrations.sagemaker.reports import S3Reports
 from lineage_graph.logs import configure_logging
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware, CausalConsistencyMiddleware
+from lineage_graph.model_card_page import model_card_page
 from lineage_graph.observability import ObservabilityMiddleware
 from lineage_graph.services.access_keys import load_master_key
 from lineage_graph.services.artifacts import ArtifactVerifier
@@ -195,6 +196,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/api/v1/lineage", openlineage_events, methods=["POST"]),
+        Route("/model-cards/{name}", model_card_page, methods=["GET"]),
         # boto3 posts to the endpoint_url's path plus "/", so both spellings are served.
         Route("/sagemaker", sagemaker_endpoint, methods=["POST"]),
         Route("/sagemaker/", sagemaker_endpoint, methods=["POST"]),

@@ -474,6 +474,7 @@ def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from lineage_graph.domain.contracts import ContractMode
     from lineage_graph.integrations.sagemaker.source import Boto3SageMakerSource
     from lineage_graph.services.container import Services
     from lineage_graph.services.sagemaker_import import KINDS, ImportSummary, SageMakerImporter
@@ -485,7 +486,8 @@ def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> ImportSummary:
         async with _graph(settings) as graph:
             await apply_constraints(graph)
-            importer = SageMakerImporter(Services.build(graph), actor=_operator(settings))
+            mode = ContractMode.FLAG if args.on_contract_violation == "flag" else ContractMode.REFUSE
+            importer = SageMakerImporter(Services.build(graph), actor=_operator(settings), on_contract_violation=mode)
             with Progress(
                 SpinnerColumn(),
                 TextColumn("{task.completed} items"),
@@ -534,6 +536,33 @@ def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:
         _print(f"DRIFT {drift.version} {drift.uri}: {drift.problem} ({drift.detail})")
     _print(f"checked {report.checked} artifacts, {len(report.drift)} drifted, {report.skipped} not in S3")
     return 1 if report.drift else 0
+
+
+# ---- retention --------------------------------------------------------------------------------------
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """Archive what each group's retention rules select (or, with --dry-run, list it and why)."""
+    from lineage_graph.services.container import Services
+    from lineage_graph.services.retention import RetentionReport
+
+    async def run() -> list[RetentionReport]:
+        async with _graph(settings) as graph:
+            service = Services.build(graph).retention
+            return await service.run(_operator(settings), args.group, dry_run=args.dry_run, batch_size=args.batch_size)
+
+    try:
+        reports = asyncio.run(run())
+    except DomainError as exc:
+        _print(f"error: {exc.message}")
+        return 1
+    verb = "would archive" if args.dry_run else "archived"
+    for report in reports:
+        for plan in report.planned:
+            done = args.dry_run or plan.version in report.archived
+            mark = "" if done else " (kept: deployed or aliased meanwhile)"
+            _print(f"{report.group}/{plan.version}: {'; '.join(plan.reasons)}{mark}")
+        count = len(report.planned) if args.dry_run else len(report.archived)
+        _print(f"{report.group}: {verb} {count} version(s)")
+    return 0
 
 
 def _date(value: str) -> datetime:
@@ -656,8 +685,26 @@ def build_parser() -> argparse.ArgumentParser:
     sm_import.add_argument("--group", action="append", help="import only this model package group (repeatable)")
     sm_import.add_argument("--since", type=_date, help="only what was created/modified since (ISO date or time)")
     sm_import.add_argument("--endpoint-url", help="SageMaker/S3 endpoint (a moto or private endpoint)")
+    sm_import.add_argument(
+        "--on-contract-violation",
+        choices=["skip", "flag"],
+        default="skip",
+        help="a package breaking its group's registration contract: report and skip it, or import it flagged",
+    )
     sm_import.set_defaults(handler=cmd_import_sagemaker)
     add_mlflow_import(importers, _graph, _operator)
+
+    retention = sub.add_parser(
+        "retention",
+        help="archive versions as the groups' retention rules say",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_actions(run="archive what the rules select, in batches; --dry-run lists it and why instead"),
+    )
+    retention.add_argument("action", choices=["run"])
+    retention.add_argument("--dry-run", action="store_true", help="list what would be archived and why; change nothing")
+    retention.add_argument("--group", help="only this model group (default: every group with retention rules)")
+    retention.add_argument("--batch-size", type=int, default=100, help="versions archived per transaction")
+    retention.set_defaults(handler=cmd_retention)
 
     artifacts = sub.add_parser(
         "artifacts",

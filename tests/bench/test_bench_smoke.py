@@ -52,6 +52,7 @@ SHARING: dict[str, tuple[list[str], str]] = {
     ),
     "sagemaker": (["-m", "bench.sagemaker", "--packages", "2", "--requests", "3"], "ratio boto3/GraphQL"),
     "outage": (["bench/outage.py"], "fail-fast store"),
+    "group_rules": (["bench/group_rules.py", "--versions", "2"], "of plain at p50"),
 }
 
 

@@ -98,6 +98,11 @@ class ModelVersion:
     artifact_size: int | None = None
     artifact_etag: str | None = None
     needs_review: bool = False  # set when an upstream dataset version was flagged after approval
+    stage: str | None = None  # the lifecycle stage; None until the first transition (the group's first stage)
+    stage_status: str | None = None
+    stage_description: str | None = None
+    contract_version: int | None = None  # the registration contract version it was checked against
+    contract_violations: tuple[str, ...] = ()  # recorded, not refused, only by an import that asked for it
     # The registration as another registry's API received it (a SageMaker CreateModelPackage body), kept
     # verbatim so that API answers with exactly what it was given; None for versions registered here.
     external_spec: Mapping[str, JSONValue] | None = None

@@ -11,6 +11,7 @@ from typing import TypeVar
 from strawberry.dataloader import DataLoader
 
 from lineage_graph.domain.auth import Principal
+from lineage_graph.domain.contracts import ContractVersion
 from lineage_graph.domain.models import (
     ApprovalStatus,
     CodeVersion,
@@ -56,6 +57,7 @@ class Loaders:
     training_data: DataLoader[tuple[str, int], list[DatasetVersion] | None]
     deployments_of_version: DataLoader[tuple[str, int], list[Deployment] | None]
     deployments: DataLoader[str, Deployment | None]
+    contracts: DataLoader[str, ContractVersion | None]
     decisions: DataLoader[str, RecordedDecision | None]
     decisions_of_version: DataLoader[tuple[str, int], list[RecordedDecision] | None]
 
@@ -89,6 +91,7 @@ class Loaders:
             training_data=_loader(principal, reads.training_data),
             deployments_of_version=_loader(principal, reads.deployments_of_versions),
             deployments=_loader(principal, reads.deployments),
+            contracts=_loader(principal, services.contracts.contracts),
             decisions=_loader(principal, reads.decisions),
             decisions_of_version=_loader(principal, reads.decisions_of_versions),
         )

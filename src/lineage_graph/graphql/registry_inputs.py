@@ -218,7 +218,9 @@ class ModelVersionFilter:
     tag: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
-    archived: bool | None = None
+    archived: bool | None = strawberry.field(
+        default=False, description="false (the default): live versions only; true: archived ones; null: both."
+    )
 
 
 @strawberry.enum

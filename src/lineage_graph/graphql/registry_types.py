@@ -20,6 +20,7 @@ from lineage_graph.graphql.pagination import Connection, connection, decode_curs
 
 if TYPE_CHECKING:
     from lineage_graph.graphql.approvals import ApprovalDecision
+    from lineage_graph.graphql.contracts import RegistrationContract
 
 Info = strawberry.Info[Context, None]
 
@@ -100,6 +101,15 @@ class ModelGroup(Node):
             version_count=g.version_count,
         )
 
+    @strawberry.field(description="The registration contract in force: the columns every version carries.")
+    async def registration_contract(
+        self, info: Info
+    ) -> Annotated[RegistrationContract, strawberry.lazy("lineage_graph.graphql.contracts")] | None:
+        from lineage_graph.graphql.contracts import RegistrationContract as Contract
+
+        found = await info.context.loaders.contracts.load(self.name)
+        return Contract.from_model(found) if found else None
+
     @strawberry.field(description="The newest non-archived version, optionally with a given approval status.")
     async def latest_version(self, info: Info, approval_status: ApprovalStatus | None = None) -> ModelVersion | None:
         found = await info.context.loaders.latest_versions.load((self.name, approval_status))
@@ -158,6 +168,17 @@ class ModelVersion(Node):
     approval_status: ApprovalStatus
     archived: bool
     needs_review: bool = strawberry.field(description="An upstream dataset version was flagged after approval.")
+    stage: str | None = strawberry.field(
+        description="The lifecycle stage (as SageMaker's ModelLifeCycle.Stage); null: the group's first stage."
+    )
+    stage_status: str | None
+    stage_description: str | None
+    contract_version: int | None = strawberry.field(
+        description="The registration contract version this version was checked against."
+    )
+    contract_violations: list[str] = strawberry.field(
+        description="Contract violations recorded by an import that chose to flag rather than skip."
+    )
     aliases: list[str]
     created_by: str | None
     created_at: datetime
@@ -186,6 +207,11 @@ class ModelVersion(Node):
             approval_status=v.approval_status,
             archived=v.archived,
             needs_review=v.needs_review,
+            stage=v.stage,
+            stage_status=v.stage_status,
+            stage_description=v.stage_description,
+            contract_version=v.contract_version,
+            contract_violations=list(v.contract_violations),
             aliases=list(v.aliases),
             created_by=v.created_by,
             created_at=v.created_at,

@@ -15,14 +15,18 @@ from strawberry.types import ExecutionContext
 from lineage_graph.graphql.approvals import ApprovalMutation, ApprovalQuery
 from lineage_graph.graphql.audit import AuditQuery
 from lineage_graph.graphql.auth import AuthMutation, AuthQuery
+from lineage_graph.graphql.contracts import ContractMutation, ContractQuery
 from lineage_graph.graphql.errors import ErrorPolicy, code_document_errors
 from lineage_graph.graphql.governance import GovernanceMutation, GovernanceQuery
 from lineage_graph.graphql.hardening import Limits, limit_extensions
+from lineage_graph.graphql.lifecycle import LifecycleMutation, LifecycleQuery
 from lineage_graph.graphql.lineage import LineageQuery
+from lineage_graph.graphql.model_cards import ModelCardMutation, ModelCardQuery
 from lineage_graph.graphql.observability import OperationObserver
 from lineage_graph.graphql.permissions import RequireCaller
 from lineage_graph.graphql.registry_mutations import RegistryMutation
 from lineage_graph.graphql.registry_queries import RegistryQuery
+from lineage_graph.graphql.retention import RetentionMutation, RetentionQuery
 from lineage_graph.graphql.system import SystemQuery
 
 logger = logging.getLogger(__name__)
@@ -40,12 +44,37 @@ class LineageSchema(strawberry.Schema):
 
 
 Query = merge_types(
-    "Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, LineageQuery, ApprovalQuery, GovernanceQuery)
+    "Query",
+    (
+        SystemQuery,
+        AuthQuery,
+        AuditQuery,
+        RegistryQuery,
+        LineageQuery,
+        ApprovalQuery,
+        GovernanceQuery,
+        ContractQuery,
+        LifecycleQuery,
+        RetentionQuery,
+        ModelCardQuery,
+    ),
 )
 # Every mutation field is nullable: mutations run one after another and each commits on its own, so when a
 # later field of a document fails, the earlier fields' results (a token's secret, a new version) must still
 # reach the client instead of a non-null error nulling the whole response.
-Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, ApprovalMutation, GovernanceMutation))
+Mutation = merge_types(
+    "Mutation",
+    (
+        AuthMutation,
+        RegistryMutation,
+        ApprovalMutation,
+        GovernanceMutation,
+        ContractMutation,
+        LifecycleMutation,
+        RetentionMutation,
+        ModelCardMutation,
+    ),
+)
 
 
 def build_schema(*, introspection: bool = True, limits: Limits | None = None) -> strawberry.Schema:

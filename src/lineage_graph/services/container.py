@@ -12,20 +12,33 @@ from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.audit import AuditService
 from lineage_graph.services.auth import AuthService
+from lineage_graph.services.contracts import ContractService
 from lineage_graph.services.discovery import DiscoveryService
+from lineage_graph.services.incidents import IncidentService
 from lineage_graph.services.ingest import IngestService
+from lineage_graph.services.lifecycle import LifecycleService
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.services.mlflow_registry import MlflowRegistryService, MlflowRunSource
+from lineage_graph.services.model_cards import CardSources, ModelCardService
+from lineage_graph.services.promotion import PromotionService
+from lineage_graph.services.registration_rules import RegistrationRules
 from lineage_graph.services.registry import RegistryService
+from lineage_graph.services.retention import RetentionService
 from lineage_graph.services.sagemaker import SageMakerService
 from lineage_graph.services.sagemaker_registry import ReportReader, SageMakerRegistryService
 from lineage_graph.services.system import SystemService
 from lineage_graph.store.access_keys import AccessKeyStore
 from lineage_graph.store.approvals import ApprovalStore
 from lineage_graph.store.catalog import CatalogStore
+from lineage_graph.store.contracts import ContractStore
 from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.graph import Neo4jGraph
+from lineage_graph.store.group_rules import GroupRulesStore
+from lineage_graph.store.incidents import IncidentStore
+from lineage_graph.store.lifecycle import LifecycleStore
+from lineage_graph.store.model_cards import ModelCardStore
 from lineage_graph.store.registry import RegistryStore
+from lineage_graph.store.retention import RetentionStore
 from lineage_graph.store.sagemaker import SageMakerStore
 from lineage_graph.store.sagemaker_entities import SageMakerEntityStore
 from lineage_graph.store.sagemaker_packages import SageMakerRegistryStore
@@ -46,6 +59,12 @@ class Services:
     lineage: LineageService
     ingest: IngestService
     mlflow: MlflowRegistryService
+    contracts: ContractService
+    lifecycle: LifecycleService
+    promotion: PromotionService
+    retention: RetentionService
+    model_cards: ModelCardService
+    incidents: IncidentService
 
     @classmethod
     def build(
@@ -62,6 +81,10 @@ class Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
         deployments = DeploymentStore(graph)
+        group_rules, contracts, lifecycle = GroupRulesStore(graph), ContractStore(graph), LifecycleStore(graph)
+        approval_store = ApprovalStore(graph)
+        approvals = ApprovalService(approval_store)
+        promotion = PromotionService(group_rules, approval_store, lifecycle)
         registry = RegistryService(
             registry_store,
             catalog,
@@ -69,9 +92,10 @@ class Services:
             production_environments,
             artifact_verifier,
             TagPolicy.of(governance_tags),
+            RegistrationRules(group_rules, contracts, promotion),
         )
-        approval_store = ApprovalStore(graph)
-        approvals = ApprovalService(approval_store)
+        lineage_service = LineageService.over(graph)
+        card_sources = CardSources(registry, lineage_service, approval_store, lifecycle, contracts)
         return cls(
             graph=graph,
             system=SystemService(graph),
@@ -86,7 +110,13 @@ class Services:
             approvals=approvals,
             auth=AuthService(graph, token_cache_seconds),
             audit=AuditService(graph),
-            lineage=LineageService.over(graph),
+            lineage=lineage_service,
             ingest=IngestService(graph),
             mlflow=MlflowRegistryService(registry, approvals, mlflow_runs),
+            contracts=ContractService(contracts),
+            lifecycle=LifecycleService(group_rules, lifecycle),
+            promotion=promotion,
+            retention=RetentionService(group_rules, RetentionStore(graph)),
+            model_cards=ModelCardService(ModelCardStore(graph), card_sources),
+            incidents=IncidentService(IncidentStore(graph), promotion),
         )

@@ -20,6 +20,7 @@ from lineage_graph.domain.commands import (
     UpdateModelGroup,
     UpdateModelVersion,
 )
+from lineage_graph.domain.contracts import ContractMode
 from lineage_graph.domain.errors import NotFound
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import (
@@ -46,6 +47,7 @@ from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilt
 
 if TYPE_CHECKING:
     from lineage_graph.services.artifacts import ArtifactVerifier
+    from lineage_graph.services.registration_rules import RegistrationRules
 
 
 def _check_dataset_spec(check: Checker, path: str, spec: DatasetVersionSpec) -> None:
@@ -72,9 +74,11 @@ class RegistryService:
         production_environments: Sequence[str] = ("production", "prod"),
         artifacts: ArtifactVerifier | None = None,
         tag_policy: TagPolicy | None = None,
+        rules: RegistrationRules | None = None,
     ) -> None:
         self.registry = registry
         self.tags = tag_policy or TagPolicy()
+        self.rules = rules  # the group's contract, stages and automated promotion
         self.artifacts = artifacts
         self.catalog = catalog
         self.deployments = deployments
@@ -117,9 +121,12 @@ class RegistryService:
         return await self.registry.list_groups(flt, sort, descending, pg.offset, pg.limit)
 
     # ---- model versions ------------------------------------------------------------------------
-    async def register_version(self, actor: Principal, cmd: RegisterModelVersion) -> ModelVersion:
+    async def register_version(
+        self, actor: Principal, cmd: RegisterModelVersion, contract_mode: ContractMode = ContractMode.REFUSE
+    ) -> ModelVersion:
         """Register the group's next version with its lineage; a repeated client token returns the version
-        that token already created."""
+        that token already created. A registration breaking the group's contract is refused (or, for an
+        import that asks for it, recorded with its violations)."""
         require(actor, Role.CONTRIBUTOR, cmd.group)
         check = Checker()
         check.text("group", cmd.group, 63, required=True)
@@ -162,12 +169,20 @@ class RegistryService:
             "archived": False,
             "external_spec": dumps(dict(cmd.external_spec)) if cmd.external_spec is not None else None,
         }
+        if self.rules is not None:
+            props.update(await self.rules.before_register(cmd, contract_mode))
         if self.artifacts is not None:  # S3 verification (a setting): refused before anything is written
             verified = await self.artifacts.verify(cmd.artifact_uri, cmd.artifact_digest)
             if verified is not None:
                 props.update(artifact_size=verified.size, artifact_etag=verified.etag, artifact_digest=verified.digest)
-        version, _created = await self.registry.register_version(cmd, props, actor.name)
+        version, created = await self.registry.register_version(cmd, props, actor.name)
+        if created and self.rules is not None and await self.rules.after_change([version], "registered"):
+            version = await self._reread(version)
         return version
+
+    async def _reread(self, version: ModelVersion) -> ModelVersion:
+        key = (version.group, version.version)
+        return (await self.registry.versions_by_key([key])).get(key, version)
 
     async def versions(self, actor: Principal, refs: Sequence[NodeRef]) -> dict[NodeRef, ModelVersion]:
         require(actor, Role.VIEWER)
@@ -199,6 +214,8 @@ class RegistryService:
         check.string_map("customProperties", cmd.custom_properties)
         check.done()
         self.tags.check_input(actor, str(ref.parts[0]), cmd.tags, "tags")
+        if self.rules is not None:
+            await self.rules.check_tags(str(ref.parts[0]), cmd.tags)
 
         def merge(current: Mapping[str, str]) -> dict[str, str]:
             merged = {**current, **(cmd.custom_properties or {})}
@@ -220,9 +237,12 @@ class RegistryService:
         check = Checker()
         check.metrics("metrics", metrics)
         check.done()
-        return await self.registry.add_metrics(
+        version = await self.registry.add_metrics(
             str(ref.parts[0]), int(ref.parts[1]), actor.name, lambda existing: merge_metrics(existing, metrics)
         )
+        if self.rules is not None and await self.rules.after_change([version], "metrics_added"):
+            version = await self._reread(version)
+        return version
 
     async def set_archived(self, actor: Principal, ref: NodeRef, archived: bool) -> ModelVersion:
         ref = ref.expect(NodeKind.MODEL_VERSION)
@@ -241,6 +261,8 @@ class RegistryService:
         elif ref.parts[0] != group:
             check.fail("modelVersionId", f"version {ref} belongs to group {ref.parts[0]}, not {group}", "WRONG_GROUP")
         check.done()
+        if self.rules is not None:
+            await self.rules.check_alias(group, alias)
         version = int(ref.parts[1])
         # The role is checked against the protection before any lock; the store checks both again under it.
         protected = await self.registry.protected_aliases(group)

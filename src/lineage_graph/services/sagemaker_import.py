@@ -32,7 +32,8 @@ from lineage_graph.domain.commands import (
     UpdateModelGroup,
     UpdateModelVersion,
 )
-from lineage_graph.domain.errors import DomainError
+from lineage_graph.domain.contracts import ContractMode
+from lineage_graph.domain.errors import DomainError, ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import DeploymentStatus, Metric, Run, RunKind
 from lineage_graph.domain.registry import COMMIT, ENVIRONMENT
@@ -160,9 +161,13 @@ def _training_job_name(generated_by: str | None) -> str | None:
 
 
 class SageMakerImporter:
-    def __init__(self, services: Services, actor: Principal = IMPORTER) -> None:
+    def __init__(
+        self, services: Services, actor: Principal = IMPORTER, on_contract_violation: ContractMode = ContractMode.REFUSE
+    ) -> None:
         self._services = services
         self._actor = actor
+        # REFUSE: a package breaking its group's contract is reported and skipped; FLAG: imported, flagged.
+        self._contract_mode = on_contract_violation
         self._by_artifact: dict[str, SourceTrainingJob] | None = None
         self._imported: dict[str, NodeRef] = {}  # package ARN and model data URL -> our version
 
@@ -187,6 +192,12 @@ class SageMakerImporter:
                 tick(f"package {package.group}/{package.version}")
                 try:
                     await self._package(package, summary)
+                except ValidationFailed as exc:
+                    if not any(p.code.startswith("CONTRACT_") for p in exc.problems):
+                        summary.fail("versions", package.arn, exc)
+                        continue
+                    summary.count("versions", "skipped")
+                    summary.failures.append(f"{package.arn}: skipped, {exc.message}")
                 except DomainError as exc:
                     summary.fail("versions", package.arn, exc)
         for endpoint in source.endpoints(since):
@@ -262,9 +273,12 @@ class SageMakerImporter:
                     client_token=token,
                     external_spec=dict(package.spec) or None,
                 ),
+                self._contract_mode,
             )
             ref, ours = version.ref, version.approval_status
             summary.count("versions", "created")
+            if version.contract_violations:
+                summary.failures.append(f"{package.arn}: imported flagged: {'; '.join(version.contract_violations)}")
         self._imported[package.arn] = ref
         self._imported[artifact] = ref
         status = approval_from_aws(package.approval_status)

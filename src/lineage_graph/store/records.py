@@ -87,6 +87,11 @@ def to_model_version(p: Props, aliases: Sequence[str] = ()) -> ModelVersion:
         artifact_size=p.get("artifact_size"),
         artifact_etag=p.get("artifact_etag"),
         needs_review=bool(p.get("needs_review")),
+        stage=p.get("stage"),
+        stage_status=p.get("stage_status"),
+        stage_description=p.get("stage_description"),
+        contract_version=p.get("contract_version"),
+        contract_violations=tuple(f"{v['field']}: {v['message']}" for v in _json(p.get("contract_violations"), [])),
         external_spec=_json(p.get("external_spec"), None),
     )
 

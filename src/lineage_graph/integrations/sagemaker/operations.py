@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from lineage_graph.integrations.sagemaker import lineage, packages, tagging
+from lineage_graph.integrations.sagemaker import lineage, model_cards, packages, tagging
 from lineage_graph.integrations.sagemaker.call import Call, Operation, Result
 
 __all__ = ["OPERATIONS", "Call", "Operation", "Result"]
 
-OPERATIONS: dict[str, Operation] = {**packages.OPERATIONS, **lineage.OPERATIONS, **tagging.OPERATIONS}
+OPERATIONS: dict[str, Operation] = {
+    **packages.OPERATIONS,
+    **lineage.OPERATIONS,
+    **tagging.OPERATIONS,
+    **model_cards.OPERATIONS,
+}
