@@ -106,7 +106,7 @@ def problem_fields(body: dict[str, Any]) -> list[str]:
 
 
 # The audit log records refused attempts too, so "nothing written" means nothing outside it.
-AUDIT_LABELS = ("AuditEvent", "AuditHead")
+AUDIT_LABELS = ("AuditEvent", "AuditHead", "AuditPartition")
 
 _FINGERPRINT_NODES = """
 MATCH (n) WHERE none(label IN labels(n) WHERE label IN $excluded)

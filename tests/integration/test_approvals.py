@@ -78,7 +78,7 @@ def _version(h: Harness, policy: ApprovalPolicy | None = None, **extra: Any) -> 
 
 
 def _audit(db: Driver) -> list[tuple[str, str]]:
-    rows = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.outcome AS o ORDER BY e.sequence").records
+    rows = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.outcome AS o ORDER BY e.at").records
     return [(r["a"], r["o"]) for r in rows]
 
 

@@ -22,7 +22,9 @@ from lineage_graph.graphql.observability import OperationObserver
 from lineage_graph.graphql.permissions import RequireCaller
 from lineage_graph.graphql.registry_mutations import RegistryMutation
 from lineage_graph.graphql.registry_queries import RegistryQuery
+from lineage_graph.graphql.subscriptions import EventSubscription
 from lineage_graph.graphql.system import SystemQuery
+from lineage_graph.graphql.webhooks import WebhookMutation, WebhookQuery
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +39,13 @@ class LineageSchema(strawberry.Schema):
                 logger.info("refused document: %s", error.message[:200])
 
 
-Query = merge_types("Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, LineageQuery, ApprovalQuery))
+Query = merge_types(
+    "Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, LineageQuery, ApprovalQuery, WebhookQuery)
+)
 # Every mutation field is nullable: mutations run one after another and each commits on its own, so when a
 # later field of a document fails, the earlier fields' results (a token's secret, a new version) must still
 # reach the client instead of a non-null error nulling the whole response.
-Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, ApprovalMutation))
+Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, ApprovalMutation, WebhookMutation))
 
 
 def build_schema(*, introspection: bool = True, limits: Limits | None = None) -> strawberry.Schema:
@@ -54,7 +58,7 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return LineageSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return LineageSchema(query=Query, mutation=Mutation, subscription=EventSubscription, extensions=extensions)
 
 
 def print_schema() -> str:

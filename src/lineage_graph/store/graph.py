@@ -24,6 +24,13 @@ from neo4j.exceptions import (
 from lineage_graph.domain.errors import QueryTimedOut, Unavailable
 
 T = TypeVar("T")
+# A transaction stopped while it waited for a lock (its timeout ran out, or the server terminated it). The
+# server sends these as transient errors, and the driver reports them as client errors (it never retries them).
+_LOCK_WAIT_ENDED = frozenset(
+    f"Neo.{kind}.Transaction.{name}"
+    for kind in ("TransientError", "ClientError")
+    for name in ("LockClientStopped", "Terminated")
+)
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 
 
@@ -168,6 +175,10 @@ class Neo4jGraph:
             if exc.code and "TransactionTimedOut" in exc.code:
                 outcome = "timeout"
                 raise QueryTimedOut("the query exceeded its time budget") from None
+            if exc.code in _LOCK_WAIT_ENDED:
+                # Only the wait for a lock ran out: the caller may try again, so this is not a server fault.
+                outcome = "lock_timeout"
+                raise Unavailable("the database is busy (a lock wait timed out), try again") from None
             raise
         except ConnectionAcquisitionTimeoutError:
             # Every pooled connection is busy: the server is saturated, the database is not down.
