@@ -234,5 +234,7 @@ def test_incident_flag_marks_approved_downstream_versions(h: Harness, db: Driver
     assert [v.version for v in flagged] == [approved.version, fine_tune.version]
     assert all(v.needs_review for v in flagged)
     assert pending.version not in [v.version for v in flagged]
+    review = db.execute_query("MATCH (e:AuditEvent {action: 'model_version.review_needed'}) RETURN e.subject AS s")
+    assert sorted(r["s"] for r in review.records) == sorted(str(v.ref) for v in flagged)
     tags = db.execute_query("MATCH (d:DatasetVersion {name: 'raw'}) RETURN d.tags AS t").records[0]["t"]
     assert "restricted" in tags
