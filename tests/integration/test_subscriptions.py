@@ -31,8 +31,10 @@ async def _collect(url: str, token: str, count: int, variables: dict[str, Any]) 
         url=url.replace("http://", "ws://") + "/graphql", init_payload={"Authorization": f"Bearer {token}"}
     )
     received: list[dict[str, Any]] = []
+    request = gql(EVENTS)
+    request.variable_values = variables
     async with Client(transport=transport) as session:
-        async for result in session.subscribe(gql(EVENTS), variable_values=variables):
+        async for result in session.subscribe(request):
             received.append(result["events"])
             if len(received) >= count:
                 break

@@ -162,7 +162,9 @@ def test_an_approval_carries_the_sagemaker_state_change_detail(
     version = registrar.data(REGISTER, {"input": {"group": "deploys", "artifactUri": "s3://m/d/1"}})
     assert version["registerModelVersion"]["version"] == 1
     version_id = gql.data('{ modelVersion(group: "deploys", version: 1) { id } }')["modelVersion"]["id"]
-    gql.data('mutation($id: ID!) { approveModelVersion(id: $id, comment: "ok") { __typename } }', {"id": version_id})
+    approver = client_as("reviewer", Role.APPROVER)
+    approve = 'mutation($id: ID!) { approveModelVersion(id: $id, comment: "ok") { __typename } }'
+    approver.data(approve, {"id": version_id})
     _wait(lambda: len(receiver.received) >= 1, 30, "the approval event")
     event = receiver.received[0]
     assert event["type"] == "model_version.approved"
