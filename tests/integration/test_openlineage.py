@@ -69,7 +69,8 @@ def _one(db: Driver, cypher: str, **params: Any) -> dict[str, Any]:
 def _snapshot(db: Driver) -> list[Any]:
     """Every lineage node and edge with its properties (minus the audit log), in a stable order."""
     nodes = db.execute_query(
-        "MATCH (n) WHERE NOT n:AuditEvent AND NOT n:AuditHead RETURN labels(n) AS labels, properties(n) AS props"
+        "MATCH (n) WHERE NOT n:AuditEvent AND NOT n:AuditHead AND NOT n:AuditPartition "
+        "RETURN labels(n) AS labels, properties(n) AS props"
     ).records
     edges = db.execute_query(
         "MATCH (a)-[r]->(b) WHERE NOT a:AuditEvent RETURN type(r) AS type, properties(a) AS a, properties(b) AS b"
