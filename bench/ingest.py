@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 
 from lineage_graph.config import Settings
-from lineage_graph.neo4j_local import LocalNeo4j, free_port
+from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port
 
 PRODUCER = "https://github.com/apache/airflow/tree/providers-openlineage/2.20.3"
 SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -85,6 +85,9 @@ def make_events(runs: int, seed: int = 1) -> list[dict[str, Any]]:
     return events
 
 
+TOKEN: dict[str, str] = {}  # the Authorization header every request sends (tokens are mandatory)
+
+
 async def replay(url: str, payloads: list[Any], events_per_payload: list[int], concurrency: int) -> dict[str, float]:
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -93,7 +96,7 @@ async def replay(url: str, payloads: list[Any], events_per_payload: list[int], c
     failures = 0
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits, headers=TOKEN) as client:
 
         async def worker() -> None:
             nonlocal failures
@@ -131,9 +134,15 @@ def _report(label: str, figures: dict[str, float]) -> None:
 
 @contextmanager
 def _local_server(workdir: Path) -> Iterator[str]:
-    """A private Neo4j and `lineage-graph serve` in their own processes, so the bench client shares no GIL."""
+    """A private Neo4j (or the disposable one NEO4J_URI names) and `lineage-graph serve` in their own
+    processes, so the bench client shares no GIL; a contributor token for the bench."""
     neo4j = LocalNeo4j(home=workdir / "neo4j", cache_dir=Settings().cache_dir, bolt_port=free_port(), heap="1g")
-    connection = neo4j.start()
+    if os.environ.get("NEO4J_URI"):
+        connection = Connection(
+            os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"), os.environ["NEO4J_PASSWORD"]
+        )
+    else:
+        connection = neo4j.start()
     port = free_port()
     env = {
         **os.environ,
@@ -143,8 +152,8 @@ def _local_server(workdir: Path) -> Iterator[str]:
         "LINEAGE_GRAPH_DATA_DIR": str(workdir / "data"),
         "LINEAGE_GRAPH_LOG_LEVEL": "warning",
     }
-    command = [str(Path(sys.executable).with_name("lineage-graph")), "serve", "--port", str(port)]
-    server = subprocess.Popen(command, env=env)
+    cli = str(Path(sys.executable).with_name("lineage-graph"))
+    server = subprocess.Popen([cli, "serve", "--port", str(port)], env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -157,20 +166,32 @@ def _local_server(workdir: Path) -> Iterator[str]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the bench server did not start")
             time.sleep(0.2)
+        created = subprocess.run(
+            [cli, "token", "create", "--name", f"ingest-bench-{port}", "--role", "contributor"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        TOKEN["Authorization"] = "Bearer " + created.stdout.strip().splitlines()[-1]
         yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
-        neo4j.stop()
+        if not os.environ.get("NEO4J_URI"):
+            neo4j.stop()
 
 
-def run(url: str, runs: int, concurrency: int, batch: int, batch_concurrency: int) -> None:
+def run(url: str, runs: int, concurrency: int, batch: int, batch_concurrency: int) -> int:
+    """Replay the phases; the number of failed requests (the exit status is non-zero when any failed)."""
     warmup = make_events(20, seed=0)
     asyncio.run(replay(url, warmup, [1] * len(warmup), 4))
 
     single = make_events(runs, seed=1)
     print(f"OpenLineage ingestion at {url}: {runs} runs x (START, COMPLETE), 3 inputs + 1 output each")
-    _report(f"single, concurrency {concurrency}", asyncio.run(replay(url, single, [1] * len(single), concurrency)))
+    first = asyncio.run(replay(url, single, [1] * len(single), concurrency))
+    _report(f"single, concurrency {concurrency}", first)
 
     batched = make_events(runs, seed=2)
     payloads = [batched[i : i + batch] for i in range(0, len(batched), batch)]
@@ -179,22 +200,26 @@ def run(url: str, runs: int, concurrency: int, batch: int, batch_concurrency: in
 
     replayed = asyncio.run(replay(url, payloads, [len(p) for p in payloads], batch_concurrency))
     _report("same batches replayed", replayed)
+    return int(first["failures"] + figures["failures"] + replayed["failures"])
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running server; default: start a private Neo4j and server")
+    parser.add_argument("--token", default=os.environ.get("LINEAGE_GRAPH_TOKEN"), help="contributor token for --url")
     parser.add_argument("--runs", type=int, default=500, help="runs per phase (2 events each)")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight, single events")
     parser.add_argument("--batch", type=int, default=100, help="events per request, batched phase")
     parser.add_argument("--batch-concurrency", type=int, default=4, help="requests in flight, batched phase")
     args = parser.parse_args()
     if args.url:
-        run(args.url, args.runs, args.concurrency, args.batch, args.batch_concurrency)
-        return
+        if not args.token:
+            parser.error("--url needs a contributor token: --token or LINEAGE_GRAPH_TOKEN")
+        TOKEN["Authorization"] = f"Bearer {args.token}"
+        return 1 if run(args.url, args.runs, args.concurrency, args.batch, args.batch_concurrency) else 0
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as workdir, _local_server(Path(workdir)) as url:
-        run(url, args.runs, args.concurrency, args.batch, args.batch_concurrency)
+        return 1 if run(url, args.runs, args.concurrency, args.batch, args.batch_concurrency) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,27 +1,28 @@
-"""Lineage traversal benchmark: the raw Cypher floor vs the service call vs GraphQL over HTTP.
+"""Lineage traversal benchmark: the database's floor vs the service call vs GraphQL over HTTP.
 
     .venv/bin/python bench/lineage.py              # ~100k nodes, a private Neo4j on a free port
     .venv/bin/python bench/lineage.py --large      # ~1M nodes
     NEO4J_URI=bolt://… NEO4J_PASSWORD=… .venv/bin/python bench/lineage.py --wipe   # an existing, disposable Neo4j
+    .venv/bin/python bench/lineage.py --nodes 300 --targets 50 --depths 5 --repeat 1 --warmup 0   # a smoke run
 
 It builds a graph shaped like ML lineage (shared raw datasets, chains of processing runs that also read each
 other's outputs, training runs reading many dataset versions, fine-tune chains, models scoring data that later
 chains read), picks start nodes whose depth-20 subgraphs are about 1k and 10k nodes, then times the same
 upstream and downstream traversals at depth 5, 10 and 20 three ways, interleaved:
 
-- raw: the same breadth-first Cypher (one query per level) straight through the async driver, records turned
-  into dicts and `json.dumps`-ed: the floor any implementation pays for the database work and the bytes;
-- service: `LineageService.lineage` (validation, domain objects, the store), in process;
-- graphql: the `lineage` query POSTed to a Uvicorn server in its own process, response parsed.
+- floor: the fastest single Cypher statement we found that returns the same nodes and edges to the client,
+  collected in one row (a pruning breadth-first variable-length expansion; its PROFILE is printed once);
+- service: `LineageService.lineage` (validation, the one traversal of the store, domain objects), in process;
+- graphql: the `lineage` query POSTed with a viewer token to a Uvicorn server in its own process, parsed;
+- compact: the same query selecting `compact` (one JSON value of columns) instead of typed nodes and edges.
 
-Prints p50/p95 in milliseconds and the ratios service/raw and graphql/raw. It is not a test: nothing asserts.
+Prints p50/p95 in milliseconds and the ratios service/floor and graphql/floor. It is not a test: nothing asserts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
 import statistics
@@ -40,10 +41,11 @@ from neo4j import AsyncDriver, AsyncGraphDatabase, GraphDatabase
 
 from lineage_graph.app import graph_settings
 from lineage_graph.config import Settings
-from lineage_graph.domain.auth import SYSTEM
+from lineage_graph.domain.auth import SYSTEM, Principal, Role
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.lineage import MAX_LIMIT, Direction
 from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port
+from lineage_graph.services.auth import AuthService
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import Neo4jGraph
@@ -180,61 +182,85 @@ def load(uri: str, auth: tuple[str, str], graph: Synthetic) -> None:
 
 # ---------------------------------------------------------------------------------------------- the floor
 
-_RAW_EXPAND = """
-UNWIND $frontier AS origin
-MATCH (n) WHERE elementId(n) = origin
-CALL (n) {
-  MATCH (n)-[r]->(m) WHERE type(r) IN $outgoing RETURN r, m, true AS out
-  UNION ALL
-  MATCH (n)<-[r]-(m) WHERE type(r) IN $incoming RETURN r, m, false AS out
-}
-RETURN origin, elementId(r) AS rid, type(r) AS type, out, elementId(m) AS eid, labels(m) AS labels,
-       m {.name, .group, .version, .namespace, .repository, .commit, .run_id, .job_name, .approval_status,
-          .archived} AS props
+# The bench traces the data-flow edges, which all point the same way: that is what lets one variable-length
+# pattern express the walk, and so what gives the floor a single statement. (With DERIVED_FROM, which upstream
+# follows along its arrow while following the others against theirs, no single pruning pattern exists: a
+# quantified path pattern that mixes the directions did not finish within 15 s on the 1k-node case.)
+FLOW = ("INPUT_TO", "OUTPUT", "EXECUTED_BY", "TRAINED", "BUILT")
+_FLOW = "|".join(FLOW)
+_PROJECTION = (
+    "{.name, .group, .version, .namespace, .repository, .commit, .run_id, .job_name, .approval_status, "
+    ".archived, .tags, .needs_review}"
+)
+
+
+def floor_statement(start: NodeRef, direction: Direction, depth: int) -> str:
+    """The fastest single statement we found for the same nodes and edges: a pruning breadth-first
+    variable-length expansion (`VarLengthExpand(Pruning,BFS)`: each node expanded once, diamonds free), the
+    edges around each reached node, everything collected into one row. `depth` is a validated integer."""
+    keys = ", ".join(f"{k}: $k{i}" for i, k in enumerate(start.kind.keys))
+    if direction is Direction.UPSTREAM:
+        walk, around = f"(s)<-[:{_FLOW}*0..{int(depth)}]-(m)", f"(m)<-[r:{_FLOW}]-(x)"
+    else:
+        walk, around = f"(s)-[:{_FLOW}*0..{int(depth)}]->(m)", f"(m)-[r:{_FLOW}]->(x)"
+    return f"""
+MATCH (s:{start.kind.label} {{{keys}}})
+MATCH {walk}
+WITH DISTINCT m
+CALL (m) {{ MATCH {around} RETURN collect([elementId(startNode(r)), elementId(endNode(r)), type(r)]) AS around }}
+RETURN collect([elementId(m), labels(m), m {_PROJECTION}]) AS nodes, collect(around) AS edges
 """
-_FLOW = ["INPUT_TO", "OUTPUT", "EXECUTED_BY", "TRAINED", "BUILT"]
 
 
-async def raw_traversal(driver: AsyncDriver, start: NodeRef, direction: Direction, depth: int) -> str:
-    """Breadth-first, one query per level in one read transaction, visited set in Python; json.dumps at the end."""
-    outgoing, incoming = (_FLOW, ["DERIVED_FROM"]) if direction is Direction.DOWNSTREAM else (["DERIVED_FROM"], _FLOW)
-    where = " AND ".join(f"n.{k} = $k{i}" for i, k in enumerate(start.kind.keys))
-    find = f"MATCH (n:{start.kind.label}) WHERE {where} RETURN elementId(n) AS eid, n {{.*}} AS props"
+async def floor(driver: AsyncDriver, start: NodeRef, direction: Direction, depth: int) -> tuple[int, int]:
+    """Run the floor statement; the edges kept are those between reached nodes (what the walk returns)."""
+    params = {f"k{i}": p for i, p in enumerate(start.parts)}
 
-    async def work(tx: Any) -> str:
-        result = await tx.run(find, {f"k{i}": p for i, p in enumerate(start.parts)})
-        root = await result.single()
-        nodes: dict[str, Any] = {root["eid"]: root["props"]}
-        edges: dict[str, Any] = {}
-        frontier = [root["eid"]]
-        for _ in range(depth):
-            if not frontier:
-                break
-            result = await tx.run(_RAW_EXPAND, frontier=frontier, outgoing=outgoing, incoming=incoming)
-            following = []
-            async for record in result:
-                row = record.data()
-                edges[row["rid"]] = (row["origin"], row["eid"], row["type"], row["out"])
-                if row["eid"] not in nodes:
-                    nodes[row["eid"]] = {"labels": row["labels"], **row["props"]}
-                    following.append(row["eid"])
-            frontier = following
-        return json.dumps({"nodes": nodes, "edges": list(edges.values())})
+    async def work(tx: Any) -> tuple[int, int]:
+        result = await tx.run(floor_statement(start, direction, depth), params)
+        row = await result.single()
+        ids = {node[0] for node in row["nodes"]}
+        edges = {(a, b, t) for around in row["edges"] for a, b, t in around if a in ids and b in ids}
+        return len(ids), len(edges)
 
     async with driver.session() as session:
-        text: str = await session.execute_read(work)
-        return text
+        counted: tuple[int, int] = await session.execute_read(work)
+        return counted
+
+
+async def print_profile(driver: AsyncDriver, start: NodeRef, direction: Direction, depth: int) -> None:
+    params = {f"k{i}": p for i, p in enumerate(start.parts)}
+    async with driver.session() as session:
+        result = await session.run("PROFILE " + floor_statement(start, direction, depth), params)
+        summary = await result.consume()
+    print(f"\nPROFILE of the floor statement ({start}, {direction.value}, depth {depth}):")
+
+    def show(plan: dict[str, Any], indent: int = 0) -> None:
+        details = str(plan.get("args", {}).get("Details", ""))[:90]
+        operator = f"{' ' * indent}{plan['operatorType']}"
+        print(f"  {operator:<40} rows {plan.get('rows', 0):>7}  hits {plan.get('dbHits', 0):>8}  {details}")
+        for child in plan.get("children", []):
+            show(child, indent + 2)
+
+    assert summary.profile is not None
+    show(summary.profile)
 
 
 # ---------------------------------------------------------------------------------------------- timing
 
-GRAPHQL = """query($id: ID!, $direction: LineageDirection!, $depth: Int!, $limit: Int!) {
-  lineage(id: $id, direction: $direction, depth: $depth, limit: $limit) {
+GRAPHQL = """query($id: ID!, $direction: LineageDirection!, $depth: Int!, $limit: Int!, $edges: [LineageEdgeType!]) {
+  lineage(id: $id, direction: $direction, depth: $depth, limit: $limit, edgeTypes: $edges) {
     depthReached truncated truncationReason
-    nodes { id kind displayName distance approvalStatus }
+    nodes { id kind displayName distance approvalStatus tags expandable }
     edges { source target type }
   }
 }"""
+GRAPHQL_COMPACT = GRAPHQL.replace(
+    """nodes { id kind displayName distance approvalStatus tags expandable }
+    edges { source target type }""",
+    "compact",
+)
+WAYS = ("floor", "service", "graphql", "compact")
 
 
 @dataclass
@@ -245,7 +271,8 @@ class Case:
     depth: int
     nodes: int = 0
     edges: int = 0
-    times: dict[str, list[float]] = field(default_factory=lambda: {"raw": [], "service": [], "graphql": []})
+    floor_nodes: int = 0
+    times: dict[str, list[float]] = field(default_factory=lambda: {way: [] for way in WAYS})
 
 
 def pct(values: list[float], q: float) -> float:
@@ -259,37 +286,46 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
     return time.perf_counter() - began
 
 
-async def measure(cases: list[Case], conn: Connection, base_url: str, repeat: int, warmup: int) -> None:
-    settings = Settings(neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password)
+async def measure(cases: list[Case], conn: Connection, base_url: str, token: str, repeat: int, warmup: int) -> None:
+    settings = Settings(
+        neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, neo4j_query_timeout=120.0
+    )
     graph = Neo4jGraph.connect(graph_settings(settings))
     service = LineageService.over(graph, budget=60.0)
     driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password))
+    reader = Principal("bench-reader", Role.VIEWER)
     try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
+        async with httpx.AsyncClient(
+            base_url=base_url, timeout=120, headers={"Authorization": f"Bearer {token}"}
+        ) as http:
             for case in cases:
 
                 async def raw(case: Case = case) -> None:
-                    await raw_traversal(driver, case.start, case.direction, case.depth)
+                    case.floor_nodes, _ = await floor(driver, case.start, case.direction, case.depth)
 
                 async def call(case: Case = case) -> None:
                     result = await service.lineage(
-                        SYSTEM, case.start.global_id, case.direction, case.depth, limit=MAX_LIMIT
+                        reader, case.start.global_id, case.direction, case.depth, None, FLOW, MAX_LIMIT
                     )
                     case.nodes, case.edges = len(result.nodes), len(result.edges)
 
-                async def gql(case: Case = case) -> None:
+                async def gql(case: Case = case, query: str = GRAPHQL) -> None:
                     variables = {
                         "id": case.start.global_id,
                         "direction": case.direction.value,
                         "depth": case.depth,
                         "limit": MAX_LIMIT,
+                        "edges": list(FLOW),
                     }
-                    response = await http.post("/graphql", json={"query": GRAPHQL, "variables": variables})
+                    response = await http.post("/graphql", json={"query": query, "variables": variables})
                     body = response.json()
                     if body.get("errors"):
                         raise RuntimeError(body["errors"])
 
-                ways = {"raw": raw, "service": call, "graphql": gql}
+                async def gql_compact(case: Case = case) -> None:
+                    await gql(case, GRAPHQL_COMPACT)
+
+                ways = {"floor": raw, "service": call, "graphql": gql, "compact": gql_compact}
                 for _ in range(warmup):
                     for fn in ways.values():
                         await fn()
@@ -302,30 +338,37 @@ async def measure(cases: list[Case], conn: Connection, base_url: str, repeat: in
         await graph.close()
 
 
-async def subgraph_size(conn: Connection, start: NodeRef, direction: Direction, depth: int) -> int:
+async def pick_starts(
+    conn: Connection, graph: Synthetic, rnd: random.Random, targets: list[int]
+) -> list[tuple[str, NodeRef, Direction]]:
+    """Start nodes whose depth-20 subgraphs are closest to each target size, upstream and downstream."""
     driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password))
-    try:
-        return len(json.loads(await raw_traversal(driver, start, direction, depth))["nodes"])
-    finally:
-        await driver.close()
-
-
-async def pick_starts(conn: Connection, graph: Synthetic, rnd: random.Random) -> list[tuple[str, NodeRef, Direction]]:
-    """Start nodes whose depth-20 subgraphs are closest to ~1k and ~10k nodes, one upstream and one downstream."""
     starts: list[tuple[str, NodeRef, Direction]] = []
     models = [NodeRef.of(NodeKind.MODEL_VERSION, k[0], k[1]) for k in graph.nodes["ModelVersion"]]
     versions = [NodeRef.of(NodeKind.DATASET_VERSION, *k) for k in graph.nodes["DatasetVersion"]]
-    # The most-read raw versions and the newest models (ends of fine-tune chains) have the big subgraphs.
-    for direction, pool, likely in (
-        (Direction.UPSTREAM, models, models[-20:]),
-        (Direction.DOWNSTREAM, versions, versions[:20]),
-    ):
-        sample = likely + rnd.sample(pool, min(20, len(pool)))
-        sizes = [(await subgraph_size(conn, ref, direction, 20), ref) for ref in sample]
-        for target in (1_000, 10_000):
-            size, ref = min(sizes, key=lambda s: abs(s[0] - target))
-            starts.append((f"~{target // 1000}k ({ref.kind.label} {size})", ref, direction))
+    try:
+        # The most-read raw versions and the newest models have the big subgraphs.
+        for direction, pool, likely in (
+            (Direction.UPSTREAM, models, models[-30:]),
+            (Direction.DOWNSTREAM, versions, versions[:30]),
+        ):
+            sample = likely + rnd.sample(pool, min(20, len(pool)))
+            sizes = [((await floor(driver, ref, direction, 20))[0], ref) for ref in sample]
+            for target in targets:
+                size, ref = min(sizes, key=lambda s: abs(s[0] - target))
+                starts.append((f"~{target:,} ({ref.kind.label} {size})", ref, direction))
+    finally:
+        await driver.close()
     return starts
+
+
+async def issue_token(settings: Settings) -> str:
+    graph = Neo4jGraph.connect(graph_settings(settings))
+    try:
+        await apply_constraints(graph)
+        return (await AuthService(graph).create_token(SYSTEM, "bench-reader", Role.VIEWER, {})).secret
+    finally:
+        await graph.close()
 
 
 # ---------------------------------------------------------------------------------------------- wiring
@@ -364,6 +407,7 @@ def server(conn: Connection) -> Iterator[str]:
     """The real server (create_app under Uvicorn) in its own process, so client and server do not share a GIL."""
     port = free_port()
     env = {**os.environ, "NEO4J_URI": conn.uri, "NEO4J_USER": conn.user, "NEO4J_PASSWORD": conn.password}
+    env["LINEAGE_GRAPH_NEO4J_QUERY_TIMEOUT"] = "120"
     command = [
         sys.executable,
         "-m",
@@ -405,10 +449,11 @@ def server_app() -> Any:
     return create_app(Settings())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--nodes", type=int, default=100_000, help="synthetic graph size (default 100k)")
     parser.add_argument("--large", action="store_true", help="1M nodes (and a bigger heap and page cache)")
+    parser.add_argument("--targets", default="1000,10000", help="subgraph sizes to pick starts for")
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per case and way (default 20)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--depths", default="5,10,20")
@@ -416,58 +461,64 @@ def main() -> None:
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--pagecache", default="1g")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.large:
         args.nodes = 1_000_000
         args.heap, args.pagecache = "4g", "3g"
     depths = [int(d) for d in args.depths.split(",")]
+    targets = [int(t) for t in args.targets.split(",")]
 
     began = time.perf_counter()
     synthetic = synthesize(args.nodes, args.seed)
     print(f"synthesized {synthetic.node_count} nodes, {synthetic.edge_count} edges", file=sys.stderr)
     with neo4j(args) as conn:
-        settings = Settings(neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password)
-
-        async def constraints() -> None:
-            graph = Neo4jGraph.connect(graph_settings(settings))
-            try:
-                await apply_constraints(graph)
-            finally:
-                await graph.close()
-
-        asyncio.run(constraints())
+        # A fresh database on a busy machine can take longer than the server's 15 s for its first writes.
+        settings = Settings(
+            neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, neo4j_query_timeout=120.0
+        )
+        token = asyncio.run(issue_token(settings))
         load(conn.uri, (conn.user, conn.password), synthetic)
         print(f"loaded in {time.perf_counter() - began:.0f}s", file=sys.stderr)
-        starts = asyncio.run(pick_starts(conn, synthetic, random.Random(args.seed)))
+        starts = asyncio.run(pick_starts(conn, synthetic, random.Random(args.seed), targets))
         cases = [Case(label, ref, direction, depth) for label, ref, direction in starts for depth in depths]
+
+        async def profile() -> None:
+            driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password))
+            try:
+                await print_profile(driver, cases[-1].start, cases[-1].direction, cases[-1].depth)
+            finally:
+                await driver.close()
+
         with server(conn) as url:
-            asyncio.run(measure(cases, conn, url, args.repeat, args.warmup))
+            asyncio.run(measure(cases, conn, url, token, args.repeat, args.warmup))
+        asyncio.run(profile())
     report(cases, synthetic, args)
 
 
 def report(cases: list[Case], synthetic: Synthetic, args: argparse.Namespace) -> None:
     print(
-        f"\nlineage bench: {synthetic.node_count} nodes, {synthetic.edge_count} edges; "
-        f"{args.repeat} runs per cell after {args.warmup} warm-up; times in ms (p50 / p95)\n"
+        f"\nlineage bench: {synthetic.node_count} nodes, {synthetic.edge_count} edges; edges followed: "
+        f"{', '.join(FLOW)}; {args.repeat} runs per cell after {args.warmup} warm-up; ms p50 / p95\n"
     )
     header = (
-        f"{'start':<28} {'dir':<10} {'depth':>5} {'nodes':>6} {'edges':>6}  {'raw':>15}  {'service':>15}  "
-        f"{'graphql':>15}  {'svc/raw':>7} {'gql/raw':>7} {'gql/raw p95':>11}"
+        f"{'start':<30} {'dir':<10} {'depth':>5} {'nodes':>6} {'edges':>6}  {'floor':>15}  {'service':>15}  "
+        f"{'graphql':>15}  {'compact':>15}  {'svc/floor':>9} {'gql/floor':>9} {'gql/floor p95':>13} {'cmp/floor':>9}"
     )
     print(header)
     print("-" * len(header))
     for c in cases:
         t = c.times
-        cells = [f"{pct(t[w], 0.5):7.1f}/{pct(t[w], 0.95):7.1f}" for w in ("raw", "service", "graphql")]
-        raw50, raw95 = pct(t["raw"], 0.5), pct(t["raw"], 0.95)
+        cells = [f"{pct(t[w], 0.5):7.1f}/{pct(t[w], 0.95):7.1f}" for w in WAYS]
+        floor50, floor95 = pct(t["floor"], 0.5), pct(t["floor"], 0.95)
+        same = "" if c.floor_nodes == c.nodes else f"  (floor found {c.floor_nodes} nodes)"
         print(
-            f"{c.label:<28} {c.direction.value:<10} {c.depth:>5} {c.nodes:>6} {c.edges:>6}  "
-            f"{cells[0]}  {cells[1]}  {cells[2]}  "
-            f"{pct(t['service'], 0.5) / raw50:7.2f} {pct(t['graphql'], 0.5) / raw50:7.2f} "
-            f"{pct(t['graphql'], 0.95) / raw95:11.2f}"
+            f"{c.label:<30} {c.direction.value:<10} {c.depth:>5} {c.nodes:>6} {c.edges:>6}  "
+            f"{cells[0]}  {cells[1]}  {cells[2]}  {cells[3]}  "
+            f"{pct(t['service'], 0.5) / floor50:9.2f} {pct(t['graphql'], 0.5) / floor50:9.2f} "
+            f"{pct(t['graphql'], 0.95) / floor95:13.2f} {pct(t['compact'], 0.5) / floor50:9.2f}{same}"
         )
-    medians = [statistics.median(c.times["graphql"]) / statistics.median(c.times["raw"]) for c in cases]
-    print(f"\ngraphql/raw (p50) across cases: min {min(medians):.2f}, max {max(medians):.2f}")
+    medians = [statistics.median(c.times["graphql"]) / statistics.median(c.times["floor"]) for c in cases]
+    print(f"\ngraphql/floor (p50) across cases: min {min(medians):.2f}, max {max(medians):.2f}")
 
 
 if __name__ == "__main__":

@@ -290,9 +290,9 @@ def _require_loopback(url: str) -> None:
 
 
 @contextmanager
-def _served() -> Iterator[tuple[str, str]]:
-    """`lineage-graph serve` on a free loopback port, logging to a file, stopped on exit; yields its URL and
-    an admin token issued by `lineage-graph token create` against the same Neo4j."""
+def served(workers: int = 1) -> Iterator[tuple[str, str]]:
+    """`lineage-graph serve --workers N` on a free loopback port, logging to a file, stopped on exit; yields its
+    URL and an admin token issued by `lineage-graph token create` against the same Neo4j."""
     from lineage_graph.neo4j_local import free_port
 
     port = free_port()
@@ -301,7 +301,8 @@ def _served() -> Iterator[tuple[str, str]]:
     cli = Path(sys.executable).with_name("lineage-graph")
     env = {**os.environ, "LINEAGE_GRAPH_LOG_LEVEL": "warning"}
     with (log / "load-server.log").open("w") as out:
-        server = subprocess.Popen([str(cli), "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
+        command = [str(cli), "serve", "--port", str(port), "--workers", str(workers)]
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=out)
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 240
@@ -340,6 +341,7 @@ def main() -> int:
     target.add_argument("--url", help="base URL of a running server (loopback)")
     target.add_argument("--serve", action="store_true", help="start `lineage-graph serve` on a free port")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="server processes for --serve")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds of load")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before measuring")
     parser.add_argument(
@@ -357,12 +359,13 @@ def main() -> int:
         return asyncio.run(run(url, token, args.clients, args.duration, mix))
 
     if args.serve:
-        with _served() as (url, token):
+        with served(args.workers) as (url, token):
             tallies = measure(url, token)
     else:
         if not args.token:
             parser.error("--url needs an admin token: --token or LINEAGE_GRAPH_TOKEN")
         tallies = measure(args.url, args.token)
+    print(f"{args.workers if args.serve else '?'} server worker(s)")
     print(report(tallies, args.duration, args.clients))
     return 1 if any(tally.errors for tally in tallies.values()) else 0
 

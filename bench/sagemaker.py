@@ -44,6 +44,9 @@ ROLE = "arn:aws:iam::123456789012:role/bench"
 
 @contextmanager
 def neo4j(home: Path) -> Iterator[Connection]:
+    if os.environ.get("NEO4J_URI"):  # a disposable Neo4j (the bench writes into it; the smoke test's)
+        yield Connection(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"), os.environ["NEO4J_PASSWORD"])
+        return
     instance = LocalNeo4j(home=home, cache_dir=Settings().cache_dir, bolt_port=free_port(), heap="1g", pagecache="256m")
     instance.start()
     try:
@@ -152,18 +155,18 @@ def main() -> None:
             neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, data_dir=Path(tmp) / "data"
         )
 
-        async def prepare() -> tuple[str, str]:
+        async def prepare() -> tuple[str, str, str]:
             graph = Neo4jGraph.connect(graph_settings(settings))
             try:
                 await apply_constraints(graph)
-                issued = await Services.build(graph, sigv4_master_key=sigv4_master_key(settings)).access_keys.issue(
-                    SYSTEM, "bench", Role.CONTRIBUTOR
-                )
-                return issued.key.access_key_id, issued.secret
+                services = Services.build(graph, sigv4_master_key=sigv4_master_key(settings))
+                issued = await services.access_keys.issue(SYSTEM, "bench", Role.CONTRIBUTOR)
+                token = await services.auth.create_token(SYSTEM, "bench-reader", Role.VIEWER, {})
+                return issued.key.access_key_id, issued.secret, token.secret
             finally:
                 await graph.close()
 
-        key_id, secret = asyncio.run(prepare())
+        key_id, secret, token = asyncio.run(prepare())
         moto_port = free_port()
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         moto.start()
@@ -179,7 +182,8 @@ def main() -> None:
         finally:
             moto.stop()
 
-        with live_server(settings) as base, httpx.Client(base_url=base) as http:
+        bearer = {"Authorization": f"Bearer {token}"}
+        with live_server(settings) as base, httpx.Client(base_url=base, headers=bearer) as http:
             sm = boto3.client(
                 "sagemaker",
                 region_name=REGION,

@@ -6,6 +6,7 @@ CREATE CONSTRAINT model_group_name IF NOT EXISTS FOR (g:ModelGroup) REQUIRE g.na
 CREATE CONSTRAINT model_version_key IF NOT EXISTS FOR (v:ModelVersion) REQUIRE (v.group, v.version) IS UNIQUE;
 CREATE CONSTRAINT model_version_client_token IF NOT EXISTS FOR (t:ClientToken) REQUIRE (t.group, t.token) IS UNIQUE;
 CREATE CONSTRAINT model_alias_key IF NOT EXISTS FOR (a:Alias) REQUIRE (a.group, a.name) IS UNIQUE;
+CREATE CONSTRAINT alias_points_once IF NOT EXISTS FOR ()-[p:POINTS_TO]-() REQUIRE (p.group, p.alias) IS UNIQUE;
 CREATE CONSTRAINT dataset_key IF NOT EXISTS FOR (d:Dataset) REQUIRE (d.namespace, d.name) IS UNIQUE;
 CREATE CONSTRAINT dataset_version_key IF NOT EXISTS FOR (d:DatasetVersion) REQUIRE (d.namespace, d.name, d.version) IS UNIQUE;
 CREATE CONSTRAINT code_version_key IF NOT EXISTS FOR (c:CodeVersion) REQUIRE (c.repository, c.commit) IS UNIQUE;

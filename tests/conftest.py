@@ -27,7 +27,7 @@ WHERE NOT (n:Principal AND n.name = $keep)
 CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
 """
 
-pytest_plugins = ["tests.aws_support"]  # moto server fixtures: `moto_url`, `aws`
+pytest_plugins = ["tests.aws_support", "tests.mlflow_support"]  # moto server fixtures; MLflow beside us
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +62,8 @@ def settings(neo4j_connection: Connection, tmp_path_factory: pytest.TempPathFact
         neo4j_user=neo4j_connection.user,
         neo4j_password=neo4j_connection.password,
         data_dir=Path(tmp_path_factory.mktemp("data")),
+        # Revocations made by other processes (the CLI tests) must take effect at once here.
+        token_cache_seconds=0.0,
     )
 
 

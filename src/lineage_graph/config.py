@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lineage_graph.domain.auth import Role
+from lineage_graph.domain.tags import DEFAULT_GOVERNANCE_TAGS
 
 
 def _env(name: str) -> AliasChoices:
     # The standard NEO4J_* names first, so a platform's existing Neo4j variables just work.
     return AliasChoices(name, f"LINEAGE_GRAPH_{name}")
+
+
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+
+
+class SettingsError(Exception):
+    """The environment holds a setting the server cannot use; the message names it and its value."""
 
 
 class Settings(BaseSettings):
@@ -31,8 +39,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: str = "info"
-    # One JSON object per line with the request id (docs/operations.md); "text" for a human at a terminal.
-    log_format: Literal["json", "text"] = "json"
+    # "auto": text at a terminal, one JSON object per line otherwise (docs/operations.md); or force either.
+    log_format: Literal["auto", "json", "text"] = "auto"
 
     data_dir: Path = Path.home() / ".local" / "share" / "lineage-graph"
     cache_dir: Path = Path.home() / ".cache" / "lineage-graph"
@@ -49,6 +57,8 @@ class Settings(BaseSettings):
 
     graphiql: bool = True
     introspection: bool = True
+    # The built front end (explorer and GraphiQL assets); unset: web/dist of the source checkout.
+    web_dir: Path | None = None
 
     # Authentication: callers without a token get this role; unset (the default) means they are refused.
     anonymous_role: Role | None = None
@@ -60,6 +70,13 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=5000, ge=10)  # lexer tokens in one document
     graphql_max_depth: int = Field(default=20, ge=2)  # selection levels, introspection included (GraphiQL's needs 15)
     graphql_max_aliases: int = Field(default=50, ge=1)  # aliased fields in one document
+    # Estimated objects in one response (lists count `first` times; a lineage traversal 50): graphql/cost.py.
+    graphql_max_cost: int = Field(default=10_000, ge=1)
+    # Seconds a looked-up API token is trusted without asking Neo4j again (0: ask every request). A token
+    # revoked through this process stops working at once; revoked through another instance, within this.
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Origins a browser may call the API from (CORS), comma-separated; empty (the default): CORS is off.
+    cors_origins: str = ""
 
     # SigV4 secrets are derived from this key (see domain/access_keys.py); unset: a key file in data_dir.
     sigv4_master_key: SecretStr | None = None
@@ -67,6 +84,30 @@ class Settings(BaseSettings):
     verify_s3_artifacts: bool = False
     s3_endpoint_url: str | None = None
     aws_region: str = "us-east-1"
+    # The name the CLI's admin commands are audited under (as `operator:<name>`); unset: login@host.
+    operator: str | None = None
+    # Tags with governance meaning (docs/governance.md): set and cleared by approvers only. A JSON list.
+    governance_tags: tuple[str, ...] = DEFAULT_GOVERNANCE_TAGS
+    mlflow_tracking_uri: str | None = None  # the MLflow facade reads a registered version's run from here
+    mlflow_tracking_token: SecretStr | None = None
+
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _bolt_scheme(cls, uri: str | None) -> str | None:
+        # The driver would otherwise try an HTTP transport it does not have and fail 50 lines deep.
+        if uri is not None and uri.partition("://")[0] not in NEO4J_SCHEMES:
+            raise ValueError(f"a Neo4j URI starts with one of {', '.join(s + '://' for s in NEO4J_SCHEMES)}")
+        return uri
+
+    @model_validator(mode="after")
+    def _password_with_uri(self) -> Settings:
+        if self.neo4j_uri is not None and self.neo4j_password is None:
+            raise ValueError(f"NEO4J_URI is set ({self.neo4j_uri}) but NEO4J_PASSWORD is not")
+        return self
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     # Events (docs/events.md): how often each instance polls the outbox for events to place and deliver.
     events_poll_interval: float = Field(default=0.2, gt=0, le=60)
@@ -82,3 +123,23 @@ class Settings(BaseSettings):
     def managed_neo4j(self) -> bool:
         """True when no NEO4J_URI is configured and the server runs its own local Neo4j."""
         return self.neo4j_uri is None
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or a `SettingsError` of one sentence per bad variable (no traceback)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError("; ".join(_describe(error) for error in exc.errors())) from None
+
+
+def _describe(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    field = Settings.model_fields.get(str(error["loc"][0]))
+    name = str(error["loc"][0])
+    if field is not None:
+        alias = field.validation_alias
+        name = str(alias.choices[0]) if isinstance(alias, AliasChoices) else f"LINEAGE_GRAPH_{name.upper()}"
+    return f"{name}={error['input']!r} is not valid: {message}"

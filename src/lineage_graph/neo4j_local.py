@@ -21,7 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -176,8 +176,11 @@ class LocalNeo4j:
         self.pid_file.unlink(missing_ok=True)
         return None
 
-    def start(self, timeout: float = 180.0) -> Connection:
-        """Start the server (or find it already running) and return once Bolt answers a query."""
+    def start(self, timeout: float = 180.0, progress: Callable[[str], None] | None = None) -> Connection:
+        """Start the server (or find it already running) and return once Bolt answers a query.
+
+        `progress` hears a line now and then while the JVM boots (a first start takes a minute or two), so a
+        person watching knows it is not stuck."""
         if self.running_pid() is not None:
             conn = self.credentials()
             _wait_for_bolt(conn, timeout)
@@ -188,10 +191,14 @@ class LocalNeo4j:
                 f"Port {self.bolt_port} on 127.0.0.1 is already in use by another program. Stop it, or "
                 "choose another port with LINEAGE_GRAPH_NEO4J_BOLT_PORT."
             )
+        if progress is not None and not (self.lib_dir / ".complete").exists():
+            progress(f"fetching Neo4j {NEO4J_VERSION} from Maven Central into {self.lib_dir} (once) …")
         self.ensure_installed()
         first_start = not self.credentials_file.exists()
         self._write_config()
         if first_start:
+            if progress is not None:
+                progress(f"first start: creating the database in {self.home} …")
             self._set_initial_password(java)
         conn = self.credentials()
         self.console_log.parent.mkdir(parents=True, exist_ok=True)
@@ -218,8 +225,13 @@ class LocalNeo4j:
             )
         _CHILDREN[proc.pid] = proc
         self.pid_file.write_text(str(proc.pid))
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        next_report = started + _PROGRESS_EVERY
         while time.monotonic() < deadline:
+            if progress is not None and time.monotonic() >= next_report:
+                progress(f"Neo4j is starting ({time.monotonic() - started:.0f} s; log in {self.console_log}) …")
+                next_report += _PROGRESS_EVERY
             if proc.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
                 raise LocalNeo4jError(
@@ -467,6 +479,9 @@ def _bolt_answers(conn: Connection) -> bool:
             return False
         raise LocalNeo4jError(f"Neo4j answered with an error: {exc.message}") from None
     return True
+
+
+_PROGRESS_EVERY = 10.0  # seconds between "still starting" lines
 
 
 def _wait_for_bolt(conn: Connection, timeout: float) -> None:

@@ -71,13 +71,16 @@ def test_token_create_list_revoke(settings: Settings, db: Driver, base_url: str)
 
     actions = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.actor AS actor ORDER BY e.at")
     assert [r["a"] for r in actions.records] == ["token.create", "token.revoke"]
-    assert all(r["actor"].startswith("cli:") for r in actions.records)
+    assert all(r["actor"].startswith("operator:") for r in actions.records)
 
 
 def test_token_create_refuses_bad_input_and_writes_nothing(settings: Settings, db: Driver) -> None:
     bad = _run(settings, "token", "create", "--name", "x", "--role", "viewer", "--group-role", "fraud")
     assert bad.returncode == 1
-    assert "--group-role.0" in bad.stdout
+    assert "--group-role fraud" in bad.stdout
+    boss = _run(settings, "token", "create", "--name", "x", "--role", "viewer", "--group-role", "x=boss")
+    assert boss.returncode == 1
+    assert "--group-role x=boss" in boss.stdout
     assert _run(settings, "token", "revoke", "missing").returncode == 1
     assert db.execute_query("MATCH (e:AuditEvent) RETURN count(e) AS c").records[0]["c"] == 0
     assert db.execute_query("MATCH (p:Principal {name: 'x'}) RETURN count(p) AS c").records[0]["c"] == 0

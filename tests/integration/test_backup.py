@@ -85,7 +85,7 @@ def test_load_of_a_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         [str(cli), "neo4j", "load", "--from", str(tmp_path / "nope.dump")], env=env, capture_output=True, text=True
     )
     assert result.returncode == 2
-    assert "nope.dump is not a file" in result.stdout
+    assert "nope.dump is not a file" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -152,7 +152,7 @@ def test_driver_errors_with_cypher_text_are_masked(settings: Settings, db: Drive
                 request=None,
                 response=None,
                 principal=SYSTEM,  # type: ignore[arg-type]
-                loaders=Loaders.build(services),
+                loaders=Loaders.build(services, SYSTEM),
             )
             result = await schema.execute("{ broken }", context_value=context)
             return {"errors": [e.formatted for e in result.errors or []]}

@@ -23,13 +23,14 @@ from lineage_graph.store.graph import Neo4jGraph
 from tests.support import GraphQLClient
 
 LINEAGE = """
-query Lineage($id: ID!, $direction: LineageDirection, $depth: Int, $nodeTypes: [String!], $edgeTypes: [String!],
-              $limit: Int) {
+query Lineage($id: ID!, $direction: LineageDirection, $depth: Int, $nodeTypes: [LineageNodeKind!],
+              $edgeTypes: [LineageEdgeType!], $limit: Int) {
   lineage(id: $id, direction: $direction, depth: $depth, nodeTypes: $nodeTypes, edgeTypes: $edgeTypes,
           limit: $limit) {
     root depthReached truncated truncationReason
-    nodes { id kind displayName distance namespace name group version repository commit runId approvalStatus archived }
-    edges { source target type }
+    nodes { id kind displayName distance namespace name group version repository commit runId approvalStatus archived
+            tags needsReview expandable }
+    edges { source target type via path }
   }
 }
 """
@@ -172,6 +173,25 @@ def test_depth_cut_is_reported_as_truncated(gql: GraphQLClient, db: Driver) -> N
     assert result["depthReached"] == 3
     assert result["truncated"] is True
     assert result["truncationReason"] == "DEPTH"
+    # Only where the walk stopped short is there more to see: prep lies beyond the features, nothing beyond code.
+    expandable = {n["id"] for n in result["nodes"] if n["expandable"]}
+    assert expandable == {FEATURES}
+
+
+def test_nodes_carry_governance_fields_and_sagemaker_associations_are_lineage(gql: GraphQLClient, db: Driver) -> None:
+    make_ml_graph(db)
+    db.execute_query(
+        "MATCH (d:DatasetVersion {name: 'features'}) SET d.tags = ['pii', 'incident'] "
+        "WITH d MATCH (v:ModelVersion {version: 1}) SET v.needs_review = true "
+        "CREATE (:DatasetVersion {namespace: 's3://lake', name: 'labels', version: 'v1'})"
+        "-[:ASSOCIATED_WITH {association_type: 'AssociatedWith'}]->(v)"
+    )
+    result = trace(gql, MV1, direction="UPSTREAM", depth=2)
+    by_id = {n["id"]: n for n in result["nodes"]}
+    assert by_id[FEATURES]["tags"] == ["pii", "incident"]
+    assert by_id[MV1]["needsReview"] is True
+    labels = gid(NodeKind.DATASET_VERSION, "s3://lake", "labels", "v1")
+    assert (labels, MV1, "ASSOCIATED_WITH") in edges(result)
 
 
 def test_a_dataset_fans_out_through_its_versions_and_models_produce_data(gql: GraphQLClient, db: Driver) -> None:
@@ -207,7 +227,16 @@ def test_node_types_filter_the_answer_and_edge_types_the_walk(gql: GraphQLClient
     make_ml_graph(db)
     models_and_data = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["ModelVersion", "DatasetVersion"])
     assert ids(models_and_data) == {EV1, FEATURES, MV1, MV2, SCORES}
-    assert edges(models_and_data) == {(MV2, MV1, "DERIVED_FROM")}
+    # The runs between them are hidden, not the connections: each becomes a collapsed edge naming its path.
+    assert edges(models_and_data) == {
+        (MV2, MV1, "DERIVED_FROM"),
+        (EV1, FEATURES, "COLLAPSED"),
+        (FEATURES, MV1, "COLLAPSED"),
+        (MV1, SCORES, "COLLAPSED"),
+    }
+    collapsed = {(e["source"], e["target"]): e for e in models_and_data["edges"]}
+    assert collapsed[(FEATURES, MV1)]["via"] == [TRAIN]
+    assert collapsed[(FEATURES, MV1)]["path"] == ["INPUT_TO", "OUTPUT"]
     no_fine_tunes = trace(gql, EV1, direction="DOWNSTREAM", depth=10, edgeTypes=["INPUT_TO", "OUTPUT"])
     assert ids(no_fine_tunes) == {EV1, PREP, FEATURES, TRAIN, MV1, SCORE, SCORES}
 
@@ -257,11 +286,15 @@ def test_unknown_ids_and_bad_arguments_are_typed_errors(gql: GraphQLClient, db: 
     missing = gql.execute(LINEAGE, {"id": gid(NodeKind.RUN, "nope")})
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert missing["data"] is None
-    bad = gql.execute(LINEAGE, {"id": "%%%", "depth": 0, "limit": 10**6, "nodeTypes": ["Robot"], "edgeTypes": ["X"]})
+    bad = gql.execute(LINEAGE, {"id": "%%%", "depth": 0, "limit": 10**6, "edgeTypes": ["OUTPUT", "VERSION_OF"]})
     error = bad["errors"][0]
     assert error["extensions"]["code"] == "VALIDATION_FAILED"
     fields = {p["field"] for p in error["extensions"]["problems"]}
-    assert fields == {"id", "depth", "limit", "nodeTypes.0", "edgeTypes.0"}
+    # Membership edges are answered (a container fans out along them) but not followed.
+    assert fields == {"id", "depth", "limit", "edgeTypes.1"}
+    unknown = gql.execute(LINEAGE, {"id": MV1, "nodeTypes": ["Robot"]})
+    assert unknown["data"] is None
+    assert "Robot" in unknown["errors"][0]["message"]
 
 
 def test_the_time_budget_returns_what_was_found_as_truncated(settings: Settings, db: Driver) -> None:
@@ -309,7 +342,7 @@ def test_lineage_field_adds_lineage_to_any_node_type(settings: Settings, db: Dri
                 request=None,
                 response=None,
                 principal=SYSTEM,  # type: ignore[arg-type]
-                loaders=Loaders.build(services),
+                loaders=Loaders.build(services, SYSTEM),
             )
             return await schema.execute(document, {"id": MV1}, context_value=context)
         finally:
@@ -319,3 +352,21 @@ def test_lineage_field_adds_lineage_to_any_node_type(settings: Settings, db: Dri
     assert result.errors is None
     assert {n["id"] for n in result.data["version"]["lineage"]["nodes"]} == {MV1, TRAIN}
     assert result.data["version"]["lineage"]["truncationReason"] == "DEPTH"
+
+
+def test_compact_is_the_same_subgraph_as_columns(gql: GraphQLClient, db: Driver) -> None:
+    make_ml_graph(db)
+    typed = trace(gql, EV1, direction="DOWNSTREAM", depth=10, nodeTypes=["ModelVersion", "DatasetVersion"])
+    document = """query($id: ID!) { lineage(id: $id, direction: DOWNSTREAM, depth: 10,
+                  nodeTypes: [ModelVersion, DatasetVersion]) { compact } }"""
+    packed = gql.data(document, {"id": EV1})["lineage"]["compact"]
+    columns, rows = packed["nodes"], packed["edges"]
+    assert columns["id"] == [n["id"] for n in typed["nodes"]]
+    assert columns["kind"] == [n["kind"] for n in typed["nodes"]]
+    assert columns["distance"] == [n["distance"] for n in typed["nodes"]]
+    unpacked = {
+        (columns["id"][s], columns["id"][t], kind)
+        for s, t, kind in zip(rows["source"], rows["target"], rows["type"], strict=True)
+    }
+    assert unpacked == edges(typed)
+    assert [TRAIN] in rows["via"]

@@ -50,12 +50,13 @@ def test_node_resolves_every_kind_by_global_id(gql: GraphQLClient, db: Driver) -
     assert found["group"] == {"name": "churn", "owner": "growth"}
     dataset_version = gql.data(
         "query($id: ID!) { node(id: $id) { __typename ... on DatasetVersion { name "
-        "dataset { id versions { version } } } } }",
+        "dataset { id versions { totalCount nodes { version } } } } } }",
         {"id": found["trainedOn"][0]["id"]},
     )
     dv = dataset_version["node"]
     assert dv["__typename"] == "DatasetVersion"
-    assert {v["version"] for v in dv["dataset"]["versions"]} == {"v0", "v1"}
+    assert {v["version"] for v in dv["dataset"]["versions"]["nodes"]} == {"v0", "v1"}
+    assert dv["dataset"]["versions"]["totalCount"] == 2
     group = gql.data("query($id: ID!) { node(id: $id) { __typename } }", {"id": dv["dataset"]["id"]})
     assert group["node"]["__typename"] == "Dataset"
     body = gql.execute('{ node(id: "not base64 at all!") { id } }')

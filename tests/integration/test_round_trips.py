@@ -1,9 +1,11 @@
-"""No N+1: listing versions with their group, datasets, run and code costs a constant number of Neo4j
-round trips, whether the page holds 50 versions or 100."""
+"""No N+1: a page costs a constant number of Neo4j round trips however many items it holds — versions with
+their group, datasets, run and code; groups with their latest version; search hits with their nodes."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
 from neo4j import Driver
 from starlette.requests import Request
@@ -41,6 +43,12 @@ def _seed(gql: GraphQLClient, count: int) -> None:
 
 
 def _round_trips(settings: Settings, first: int) -> int:
+    return _count(settings, LIST, {"first": first}, lambda data: len(data["modelVersions"]["nodes"]) == first)
+
+
+def _count(settings: Settings, document: str, variables: dict[str, Any], check: Callable[[Any], bool]) -> int:
+    """Round trips of one request, run in process against the real database."""
+
     async def run() -> int:
         graph = Neo4jGraph.connect(graph_settings(settings))
         try:
@@ -50,13 +58,13 @@ def _round_trips(settings: Settings, first: int) -> int:
                 request=Request({"type": "http", "headers": []}),
                 response=None,
                 principal=SYSTEM,
-                loaders=Loaders.build(services),
+                loaders=Loaders.build(services, SYSTEM),
             )
             before = graph.round_trips
-            result = await build_schema().execute(LIST, variable_values={"first": first}, context_value=context)
+            result = await build_schema().execute(document, variable_values=variables, context_value=context)
             assert result.errors is None, result.errors
             assert result.data is not None
-            assert len(result.data["modelVersions"]["nodes"]) == first
+            assert check(result.data), result.data
             return graph.round_trips - before
         finally:
             await graph.close()
@@ -70,3 +78,31 @@ def test_round_trips_do_not_grow_with_the_page(gql: GraphQLClient, db: Driver, s
     hundred = _round_trips(settings, 100)
     assert fifty == hundred
     assert fifty <= 8, f"{fifty} round trips for one request"
+
+
+GROUPS = """query($first: Int!) { modelGroups(first: $first) { nodes { name
+    latestVersion { version group { name } } approved: latestVersion(approvalStatus: APPROVED) { version } } } }"""
+SEARCH = """query($first: Int!) { search(text: "ranker", first: $first) { score node { id
+    ... on ModelVersion { version group { name } } ... on ModelGroup { name } } } }"""
+GROUP_VERSIONS = """query($first: Int!) { modelGroup(name: "ranker") {
+    versions(first: $first) { totalCount nodes { version trainedOn { name } } } } }"""
+
+
+def test_group_lists_search_and_group_pages_do_not_grow_with_the_page(
+    gql: GraphQLClient, db: Driver, settings: Settings
+) -> None:
+    _seed(gql, 30)
+    for i in range(30):
+        gql.data("mutation($n: String!) { createModelGroup(input: {name: $n}) { name } }", {"n": f"ranker-{i:02}"})
+    ten, thirty = (
+        _count(settings, GROUPS, {"first": n}, lambda d, n=n: len(d["modelGroups"]["nodes"]) == n) for n in (10, 30)
+    )
+    assert ten == thirty <= 3
+    # search hits come with their nodes: one query for the hits, one batch for what they nest
+    few, many = (_count(settings, SEARCH, {"first": n}, lambda d, n=n: len(d["search"]) == n) for n in (5, 25))
+    assert few == many <= 2
+    small, large = (
+        _count(settings, GROUP_VERSIONS, {"first": n}, lambda d, n=n: len(d["modelGroup"]["versions"]["nodes"]) == n)
+        for n in (5, 30)
+    )
+    assert small == large <= 3

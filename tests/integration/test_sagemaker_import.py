@@ -203,6 +203,11 @@ def test_import_maps_registry_lineage_and_endpoints(
         "MATCH (d:ApprovalDecision)-[:DECIDES]->(:ModelVersion {group: 'churn', version: 1}) RETURN d.evidence AS e"
     ).records
     assert json.loads(decision[0]["e"]) == {"imported": True, "source": seeded["v1"]}
+    # The package's document as SageMaker described it is kept, for the SageMaker-compatible API to answer with.
+    spec = db.execute_query("MATCH (v:ModelVersion {group: 'churn', version: 1}) RETURN v.external_spec AS s").records[
+        0
+    ]["s"]
+    assert json.loads(spec)["InferenceSpecification"]["SupportedContentTypes"] == ["text/csv"]
 
 
 def test_second_import_changes_nothing(seeded: dict[str, str], settings: Settings, db: Driver) -> None:

@@ -15,10 +15,12 @@ from lineage_graph.domain.lineage import (
     ImpactDeployment,
     ImpactedModelVersion,
     LineageEdge,
+    LineageGraph,
     LineageNode,
     LineageRequest,
     ShortestPathDag,
     follow,
+    keep_kinds,
     summarize_impact,
 )
 from lineage_graph.domain.models import ApprovalStatus
@@ -70,7 +72,37 @@ def test_derived_from_is_followed_against_its_arrow() -> None:
     assert {"INPUT_TO", "OUTPUT", "EXECUTED_BY", "TRAINED", "BUILT"} <= set(out)
     out, into = follow(LINEAGE_EDGES, Direction.UPSTREAM)
     assert out == ["DERIVED_FROM"]
-    assert set(into) == {"INPUT_TO", "OUTPUT", "EXECUTED_BY", "TRAINED", "BUILT"}
+    assert set(into) == {"INPUT_TO", "OUTPUT", "EXECUTED_BY", "TRAINED", "BUILT", "ASSOCIATED_WITH"}
+
+
+def test_hiding_node_kinds_keeps_connectivity_with_collapsed_edges() -> None:
+    d1 = NodeRef.of(NodeKind.DATASET_VERSION, "s3://lake", "raw", "1")
+    d2 = NodeRef.of(NodeKind.DATASET_VERSION, "s3://lake", "clean", "1")
+    prep = NodeRef.of(NodeKind.RUN, "prep")
+    train = NodeRef.of(NodeKind.RUN, "train")
+    mv1 = NodeRef.of(NodeKind.MODEL_VERSION, "g", 1)
+    mv2 = NodeRef.of(NodeKind.MODEL_VERSION, "g", 2)
+    nodes = tuple(LineageNode(ref) for ref in (d1, prep, d2, train, mv1, mv2))
+    edges = (
+        LineageEdge(d1, prep, EdgeType.INPUT_TO),
+        LineageEdge(prep, d2, EdgeType.OUTPUT),
+        LineageEdge(d2, train, EdgeType.INPUT_TO),
+        LineageEdge(train, mv1, EdgeType.OUTPUT),
+        LineageEdge(mv2, mv1, EdgeType.DERIVED_FROM),
+    )
+    graph = LineageGraph(d1, nodes, edges, 3, None)
+    kept = keep_kinds(graph, frozenset({NodeKind.DATASET_VERSION, NodeKind.MODEL_VERSION}))
+    assert {n.ref for n in kept.nodes} == {d1, d2, mv1, mv2}
+    by_ends = {(e.source, e.target): e for e in kept.edges}
+    assert set(by_ends) == {(d1, d2), (d2, mv1), (mv2, mv1)}
+    assert by_ends[(d1, d2)].via == (prep,)
+    assert by_ends[(d1, d2)].path == (EdgeType.INPUT_TO, EdgeType.OUTPUT)
+    assert by_ends[(mv2, mv1)].via == ()  # both ends kept: the stored edge itself
+    # Only models: the data flows d1 -> ... -> mv1, and the fine-tune keeps its stored direction.
+    models = keep_kinds(graph, frozenset({NodeKind.MODEL_VERSION}))
+    collapsed = {(e.source, e.target): e for e in models.edges}
+    assert collapsed[(d1, mv1)].via == (prep, d2, train)
+    assert len(collapsed[(d1, mv1)].path) == 4
 
 
 def _version(

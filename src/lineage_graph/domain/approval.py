@@ -14,7 +14,7 @@ from typing import Any
 
 from lineage_graph.domain.auth import Principal
 from lineage_graph.domain.errors import Problem, ValidationFailed
-from lineage_graph.domain.models import ApprovalStatus, Metric
+from lineage_graph.domain.models import ApprovalStatus, Metric, ModelVersion
 
 
 class Decision(Enum):
@@ -104,6 +104,8 @@ class Evidence:
     producing_runs: tuple[str, ...]
     upstream_tags: Mapping[str, tuple[str, ...]]  # tag → the upstream dataset versions carrying it
     approvers_so_far: tuple[str, ...] = ()
+    # Why the upstream walk behind this evidence stopped short (naming the limit), or None when it is whole.
+    lineage_incomplete: str | None = None
 
     def snapshot(self, policy: ApprovalPolicy) -> dict[str, Any]:
         return {
@@ -115,6 +117,8 @@ class Evidence:
             "producing_runs": list(self.producing_runs),
             "upstream_tags": {k: list(v) for k, v in sorted(self.upstream_tags.items())},
             "approvers_so_far": list(self.approvers_so_far),
+            "lineage_complete": self.lineage_incomplete is None,
+            "lineage_incomplete": self.lineage_incomplete,
             "policy": json.loads(policy.to_json()),
         }
 
@@ -146,10 +150,9 @@ def decide(
     problems: list[Problem] = []
     if not actor.may_approve(group):
         problems.append(Problem(None, f"{actor.name} needs the approver role for model group {group}", "MISSING_ROLE"))
-    if policy.four_eyes and evidence.registered_by == actor.name:
-        problems.append(
-            Problem(None, f"{actor.name} registered this version and may not decide on it (four-eyes)", "FOUR_EYES")
-        )
+    four_eyes = four_eyes_problem(actor, policy, evidence.registered_by)
+    if four_eyes is not None:
+        problems.append(four_eyes)
     to_status = TRANSITIONS.get((decision, evidence.status))
     if to_status is None:
         problems.append(
@@ -174,8 +177,73 @@ def decide(
     return Outcome(decision, evidence.status, to_status, approvals, policy.min_approvers)
 
 
+@dataclass(frozen=True)
+class Readiness:
+    """What approving a version would take now, for one caller: every unmet rule with its reason (empty when
+    an approval by this caller would be recorded), and what the approval would lead to."""
+
+    status: ApprovalStatus
+    problems: tuple[Problem, ...]
+    resulting_status: ApprovalStatus  # still PENDING when more distinct approvers are needed (N-of-M)
+    approvals: int  # distinct approvals of this round so far
+    approvals_needed: int
+    lineage_complete: bool
+
+    @property
+    def ready(self) -> bool:
+        return not self.problems
+
+
+def readiness(actor: Principal, group: str, policy: ApprovalPolicy, evidence: Evidence) -> Readiness:
+    """The rules `decide` applies to an approval, evaluated for `actor` without recording anything."""
+    outcome = decide(Decision.APPROVE, actor, group, policy, evidence, None)
+    return Readiness(
+        status=evidence.status,
+        problems=outcome.problems,
+        resulting_status=outcome.to_status if not outcome.problems else evidence.status,
+        approvals=len(set(evidence.approvers_so_far)),
+        approvals_needed=policy.min_approvers,
+        lineage_complete=evidence.lineage_incomplete is None,
+    )
+
+
+def four_eyes_problem(actor: Principal, policy: ApprovalPolicy, registered_by: str | None) -> Problem | None:
+    """The four-eyes rule alone: it needs only who registered the version, so it is checked before any lock."""
+    if policy.four_eyes and registered_by == actor.name:
+        return Problem(None, f"{actor.name} registered this version and may not decide on it (four-eyes)", "FOUR_EYES")
+    return None
+
+
+@dataclass(frozen=True)
+class IncidentFlag:
+    """The result of flagging a dataset version: the approved versions downstream now marked for re-review,
+    and why the walk that found them stopped short (naming the limit), or None when it reached everything."""
+
+    needs_review: tuple[ModelVersion, ...]
+    incomplete: str | None = None
+
+
+def _reads_lineage(policy: ApprovalPolicy) -> bool:
+    return bool(
+        policy.forbidden_upstream_tags
+        or policy.required_upstream_tags
+        or policy.require_training_data
+        or policy.require_code_version
+        or policy.require_producing_run
+    )
+
+
 def _policy_problems(policy: ApprovalPolicy, evidence: Evidence) -> list[Problem]:
     problems = []
+    if evidence.lineage_incomplete and _reads_lineage(policy):
+        # Never decide on part of the lineage: a forbidden tag may sit beyond the cut.
+        problems.append(
+            Problem(
+                "lineage",
+                f"{evidence.lineage_incomplete}, and the policy reads lineage: it cannot be checked on part of it",
+                "LINEAGE_INCOMPLETE",
+            )
+        )
     for req in policy.required_metrics:
         value = _metric_value(evidence.metrics, req)
         if value is None:

@@ -74,6 +74,7 @@ class RegisterModelVersion:
     code: CodeVersionSpec | None = None
     derived_from: NodeRef | None = None
     client_token: str | None = None
+    external_spec: Mapping[str, Any] | None = None  # see ModelVersion.external_spec
 
 
 @dataclass(frozen=True)

@@ -91,3 +91,11 @@ class Unavailable(DomainError):
 
 class QueryTimedOut(Unavailable):
     """A query ran out of its server-side time budget (a traversal turns this into a truncated answer)."""
+
+
+class OutcomeUnknown(DomainError):
+    """The database connection broke while a change was being committed: it may or may not have been applied.
+    Unlike UNAVAILABLE this is not "try again": the caller reads the state first, or repeats the request with
+    the same client token, which makes the repeat return what the first attempt created."""
+
+    code = "OUTCOME_UNKNOWN"

@@ -42,6 +42,7 @@ class NodeKind(Enum):
 
 
 KeyPart = str | int
+_INTEGER_KEYS = frozenset({(NodeKind.MODEL_VERSION, "version"), (NodeKind.AUDIT_EVENT, "sequence")})
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,15 @@ class NodeRef:
             decoded = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
             label, *parts = decoded
             kind = NodeKind.from_label(label)
-            if not all(isinstance(p, str | int) and not isinstance(p, bool) for p in parts):
+            # Each key part has the type its property has (a version number is an integer), so no use case
+            # meets a part it cannot use.
+            expected = [int if (kind, key) in _INTEGER_KEYS else str for key in kind.keys]
+            if len(parts) != len(expected) or not all(
+                isinstance(p, t) and not isinstance(p, bool) for p, t in zip(parts, expected, strict=True)
+            ):
                 raise ValueError("bad part")
             return cls(kind, tuple(parts))
-        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise ValidationFailed.field(field, f"{global_id[:80]!r} is not a valid node id") from None
 
     def expect(self, *kinds: NodeKind, field: str = "id") -> NodeRef:

@@ -1,12 +1,13 @@
 """Lineage: what a traversal may be asked for, what it returns, and the pure rules (validation, impact order).
 
-The traversal itself is breadth-first and level by level (see `store/lineage.py`): every node and edge is
-visited once, so its cost follows the size of the subgraph, never the number of paths through it.
+Every walk (lineage, impact, paths, approval evidence, incident flags, the SageMaker lineage API) is the one
+breadth-first traversal of `store/traversal.py`, under the one set of limits below (`WalkLimits`): each node and
+edge is visited once, so its cost follows the size of the subgraph, never the number of paths through it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -22,6 +23,8 @@ MAX_LIMIT = 100_000
 # Edges a traversal may read per node it may return: generous for diamonds (a 10-wide complete lattice has
 # 10 edges per node), yet one hub with millions of edges cannot make a request unbounded.
 EDGES_PER_NODE = 20
+# Seconds one walk may spend in the database; past it the answer comes back truncated (TIMEOUT).
+DEFAULT_BUDGET = 10.0
 DEFAULT_IMPACT_LIMIT = 10_000
 DEFAULT_PATH_LIMIT = 10_000
 MAX_PATHS_LISTED = 100
@@ -37,7 +40,11 @@ class Direction(Enum):
 
 
 class EdgeType(Enum):
-    """The lineage edges, as stored. `with_flow` is False for DERIVED_FROM, which points child -> parent."""
+    """The lineage edges, as stored. `with_flow` is False for DERIVED_FROM, which points child -> parent.
+
+    ASSOCIATED_WITH is what a SageMaker client's association becomes when it has no native edge (e.g. an
+    `AssociatedWith` between two artifacts): it points source -> destination, which SageMaker reads as the
+    direction data flows, so it is lineage like any other edge, followed by every walk."""
 
     INPUT_TO = ("INPUT_TO", True)
     OUTPUT = ("OUTPUT", True)
@@ -45,6 +52,7 @@ class EdgeType(Enum):
     TRAINED = ("TRAINED", True)
     BUILT = ("BUILT", True)
     DERIVED_FROM = ("DERIVED_FROM", False)
+    ASSOCIATED_WITH = ("ASSOCIATED_WITH", True)
     # Membership: followed only from a container at the start of a traversal, container -> members.
     VERSION_OF = ("VERSION_OF", True)
     IN_GROUP = ("IN_GROUP", True)
@@ -69,6 +77,7 @@ LINEAGE_EDGES: tuple[EdgeType, ...] = (
     EdgeType.TRAINED,
     EdgeType.BUILT,
     EdgeType.DERIVED_FROM,
+    EdgeType.ASSOCIATED_WITH,
 )
 
 # Node kinds a traversal can start at, return, or filter on.
@@ -112,6 +121,32 @@ class Truncation(Enum):
 
 
 @dataclass(frozen=True)
+class WalkLimits:
+    """The bounds every walk runs under: depth (edges from the start), nodes returned, edges read (so one hub
+    with millions of edges cannot make a request unbounded) and seconds in the database. The walk stops at the
+    first one it reaches and says which (`Truncation`); what it returns is then a breadth-first prefix: every
+    node nearer than the cut, and edges only between returned nodes."""
+
+    depth: int = MAX_DEPTH
+    nodes: int = MAX_LIMIT
+    seconds: float = DEFAULT_BUDGET
+
+    @property
+    def edges(self) -> int:
+        return self.nodes * EDGES_PER_NODE
+
+    def describe(self, truncation: Truncation) -> str:
+        """The limit behind `truncation`, in words, for a refusal that names it."""
+        if truncation is Truncation.DEPTH:
+            return f"its depth limit of {self.depth} lineage edges"
+        if truncation is Truncation.NODE_LIMIT:
+            return f"its node limit of {self.nodes} nodes"
+        if truncation is Truncation.EDGE_LIMIT:
+            return f"its edge limit of {self.edges} edges read"
+        return f"its time limit of {self.seconds:g} s"
+
+
+@dataclass(frozen=True)
 class LineageRequest:
     """A validated traversal request: build it with `LineageRequest.validate`."""
 
@@ -122,9 +157,8 @@ class LineageRequest:
     edge_types: tuple[EdgeType, ...]
     limit: int
 
-    @property
-    def edge_budget(self) -> int:
-        return self.limit * EDGES_PER_NODE
+    def limits(self, seconds: float = DEFAULT_BUDGET) -> WalkLimits:
+        return WalkLimits(self.depth, self.limit, seconds)
 
     @classmethod
     def validate(
@@ -214,6 +248,11 @@ class LineageNode:
     job_name: str | None = None
     # Breadth-first distance from the start (0 for the start and, when it is a container, its members).
     distance: int = 0
+    tags: tuple[str, ...] = ()
+    needs_review: bool | None = None
+    # The walk stopped before exploring everything beyond this node (a depth or other cut): expanding it
+    # from here may show more.
+    expandable: bool = False
 
     @property
     def display_name(self) -> str:
@@ -233,11 +272,16 @@ class LineageNode:
 
 @dataclass(frozen=True)
 class LineageEdge:
-    """An edge as stored: `source` is the start of the relationship (for DERIVED_FROM, the child)."""
+    """An edge as stored: `source` is the start of the relationship (for DERIVED_FROM, the child).
+
+    A collapsed edge (`via` not empty) stands for a path through nodes a `nodeTypes` filter hid: `via` are
+    those nodes in order and `path` the stored edge types along it; `type` is then the first of them."""
 
     source: NodeRef
     target: NodeRef
     type: EdgeType
+    via: tuple[NodeRef, ...] = ()
+    path: tuple[EdgeType, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,6 +291,43 @@ class LineageGraph:
     edges: tuple[LineageEdge, ...]
     depth_reached: int
     truncated: Truncation | None
+
+
+def keep_kinds(graph: LineageGraph, kinds: frozenset[NodeKind]) -> LineageGraph:
+    """`graph` with only the nodes of `kinds` (and the root), connectivity kept: where hidden nodes stood between
+    two kept ones, a collapsed edge joins them in the direction data flows, naming the hidden nodes (`via`)
+    and the stored edges (`path`) of the shortest such path. Each kept node searches only the hidden region
+    next to it, so the cost follows the edges around hidden nodes, not the number of paths."""
+    kept = {n.ref for n in graph.nodes if n.ref.kind in kinds or n.ref == graph.root}
+    flows: dict[NodeRef, list[tuple[NodeRef, EdgeType]]] = {}
+    edges: list[LineageEdge] = []
+    for edge in graph.edges:
+        if edge.source in kept and edge.target in kept:
+            edges.append(edge)
+            continue
+        upstream, downstream = (edge.source, edge.target) if edge.type.with_flow else (edge.target, edge.source)
+        flows.setdefault(upstream, []).append((downstream, edge.type))
+    for start in (n.ref for n in graph.nodes if n.ref in kept):
+        found: dict[NodeRef, tuple[tuple[NodeRef, ...], tuple[EdgeType, ...]]] = {}
+        queue: deque[tuple[NodeRef, tuple[NodeRef, ...], tuple[EdgeType, ...]]] = deque(
+            (nxt, (nxt,), (t,)) for nxt, t in flows.get(start, []) if nxt not in kept
+        )
+        seen: set[NodeRef] = set()
+        while queue:
+            node, via, path = queue.popleft()
+            if node in seen:
+                continue
+            seen.add(node)
+            for nxt, edge_type in flows.get(node, []):
+                if nxt in kept:
+                    if nxt != start and nxt not in found:
+                        found[nxt] = (via, (*path, edge_type))
+                elif nxt not in seen:
+                    queue.append((nxt, (*via, nxt), (*path, edge_type)))
+        for target, (via, path) in found.items():
+            edges.append(LineageEdge(start, target, path[0], via, path))
+    nodes = tuple(n for n in graph.nodes if n.ref in kept)
+    return LineageGraph(graph.root, nodes, tuple(edges), graph.depth_reached, graph.truncated)
 
 
 @dataclass(frozen=True)
@@ -340,6 +421,20 @@ class ShortestPathDag:
 
     source: NodeRef
     predecessors: dict[NodeRef, list[tuple[NodeRef, LineageEdge]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_walk(
+        cls, source: NodeRef, direction: Direction, distances: dict[NodeRef, int], edges: Iterable[LineageEdge]
+    ) -> ShortestPathDag:
+        """The DAG of a breadth-first walk from `source` in `direction`: an edge is on a shortest path when it
+        leads, the way the walk goes, from a node at distance d to one at distance d + 1."""
+        dag = cls(source)
+        for edge in edges:
+            forward = edge.type.with_flow == (direction is Direction.DOWNSTREAM)
+            origin, reached = (edge.source, edge.target) if forward else (edge.target, edge.source)
+            if distances.get(reached) == distances.get(origin, -2) + 1:
+                dag.predecessors.setdefault(reached, []).append((origin, edge))
+        return dag
 
     def subgraph(self, target: NodeRef) -> tuple[set[NodeRef], list[LineageEdge]]:
         """Every node and edge on some shortest path from `source` to `target`."""

@@ -98,6 +98,9 @@ class ModelVersion:
     artifact_size: int | None = None
     artifact_etag: str | None = None
     needs_review: bool = False  # set when an upstream dataset version was flagged after approval
+    # The registration as another registry's API received it (a SageMaker CreateModelPackage body), kept
+    # verbatim so that API answers with exactly what it was given; None for versions registered here.
+    external_spec: Mapping[str, JSONValue] | None = None
 
     @property
     def ref(self) -> NodeRef:

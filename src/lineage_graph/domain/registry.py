@@ -24,7 +24,23 @@ DIGEST = re.compile(r"[a-z0-9]+:[0-9a-fA-F]{16,128}")
 COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 ENVIRONMENT = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 ARTIFACT_SCHEMES = frozenset(
-    {"s3", "gs", "gcs", "abfs", "abfss", "wasbs", "hdfs", "file", "http", "https", "dbfs", "oci", "models"}
+    {
+        "s3",
+        "gs",
+        "gcs",
+        "abfs",
+        "abfss",
+        "wasbs",
+        "hdfs",
+        "file",
+        "http",
+        "https",
+        "dbfs",
+        "oci",
+        "models",
+        "runs",
+        "mlflow-artifacts",
+    }
 )
 
 MAX_DESCRIPTION = 1024

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -82,6 +82,12 @@ class ArnScope:
     def arn(self, resource: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{resource}"
 
+    def of_arn(self, arn: str) -> ArnScope:
+        """The scope to answer a request about `arn` in: an ARN keeps the region it was issued for."""
+        match = _ARN.fullmatch(arn)
+        region = match["region"] if match else ""
+        return ArnScope(region, self.account) if region and region != self.region else self
+
     def group_arn(self, name: str) -> str:
         return self.arn(f"model-package-group/{name}")
 
@@ -109,7 +115,7 @@ _KINDS_OF_RESOURCE = {
     "action": (NodeKind.RUN,),
     "context": (NodeKind.JOB,),
 }
-_ARN = re.compile(r"arn:aws[\w-]*:sagemaker:[\w-]*:\d*:(?P<type>[a-z-]+)/(?P<rest>.+)")
+_ARN = re.compile(r"arn:aws[\w-]*:sagemaker:(?P<region>[\w-]*):\d*:(?P<type>[a-z-]+)/(?P<rest>.+)")
 
 
 def lineage_type(kind: NodeKind) -> LineageType:
@@ -245,3 +251,137 @@ def _numeric_leaves(node: Any, in_metrics: bool) -> Iterator[tuple[str, float]]:
                 yield from _numeric_leaves(value, str(key).endswith("metrics"))
         elif in_metrics and isinstance(value, int | float) and not isinstance(value, bool):
             yield str(key), float(value)
+
+
+def metric_report_uris(model_metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """("ModelQuality.Statistics", "s3://…") for every report a ModelMetrics structure references, in order."""
+    found = []
+    for section in REPORT_SECTIONS:
+        kinds = model_metrics.get(section)
+        if not isinstance(kinds, Mapping):
+            continue
+        for kind, ref in sorted(kinds.items()):
+            uri = ref.get("S3Uri") if isinstance(ref, Mapping) else None
+            if isinstance(uri, str) and uri:
+                found.append((f"{section}.{kind}", uri))
+    return found
+
+
+def metrics_from_reports(reports: Mapping[str, Any]) -> list[Metric]:
+    """Typed metrics from parsed reports keyed by "Section.Kind"; the split is the section (ModelQuality,
+    Bias…), and the first report of a section to name a metric wins."""
+    metrics: dict[tuple[str, str], Metric] = {}
+    for key, report in sorted(reports.items()):
+        split = key.split(".")[0]
+        for metric in metrics_from_report(report, split):
+            metrics.setdefault((metric.name, split), metric)
+    return list(metrics.values())
+
+
+REPORT_SECTIONS = ("ModelQuality", "ModelDataQuality", "Bias", "Explainability")
+# Per report: "parsed: N metrics" or "unreadable: <why>", so GraphQL and DescribeModelPackage can tell a
+# version whose metrics were read from one whose reports could not be.
+PROP_REPORT = "sagemaker:metrics_report."
+
+
+# ---- CreateModelPackage documents ------------------------------------------------------------------------
+# Request members with a typed home of their own (the group, description, status, customer metadata, tags) or
+# that SageMaker never returns (ClientToken). Everything else is kept verbatim and given back by Describe.
+NOT_IN_SPEC = frozenset(
+    {
+        "ModelPackageName",
+        "ModelPackageGroupName",
+        "ModelPackageDescription",
+        "ModelApprovalStatus",
+        "CustomerMetadataProperties",
+        "Tags",
+        "ClientToken",
+    }
+)
+
+
+def package_spec(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a CreateModelPackage request stored as the version's external spec."""
+    return {k: v for k, v in params.items() if k not in NOT_IN_SPEC and v is not None}
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One recorded approval decision, as the approval description needs it."""
+
+    decision: str  # APPROVE or REJECT
+    actor: str
+    comment: str | None
+    to_status: ApprovalStatus
+
+
+def current_approvers(votes: Sequence[Vote]) -> list[str]:
+    """Distinct approvers since the last rejection (a rejection starts a new round)."""
+    approvers: list[str] = []
+    for vote in votes:
+        if vote.decision == "REJECT":
+            approvers = []
+        elif vote.actor not in approvers:
+            approvers.append(vote.actor)
+    return approvers
+
+
+def approval_description(votes: Sequence[Vote], status: ApprovalStatus, min_approvers: int) -> str | None:
+    """SageMaker's ApprovalDescription: the comment of the latest decision, whichever API recorded it. SageMaker
+    has no "approved by some, not enough yet" state; while a version waits for more approvers the description
+    says how many of how many approved, so a boto3 caller sees why the status stayed PendingManualApproval."""
+    if not votes:
+        return None
+    comment = votes[-1].comment
+    approvers = current_approvers(votes)
+    if status is not ApprovalStatus.PENDING_MANUAL_APPROVAL or not approvers:
+        return comment
+    progress = approval_progress(len(approvers), min_approvers, approvers)
+    return f"{comment} ({progress})" if comment else progress
+
+
+def approval_progress(approvals: int, needed: int, approvers: list[str] | None = None) -> str:
+    who = f" ({', '.join(approvers)})" if approvers else ""
+    more = needed - approvals
+    return (
+        f"approvals {approvals} of {needed}{who}; PendingManualApproval until {more} more "
+        f"distinct approver{'s' if more != 1 else ''} approve"
+    )
+
+
+# ---- tags ----------------------------------------------------------------------------------------------
+def tags_from_aws(tags: Any, field: str = "Tags") -> list[tuple[str, str]]:
+    """SageMaker's [{Key, Value}] as pairs; our tags are `key=value` strings (`key` alone when the value is
+    empty), so a key may not contain "=" and both must fit the registry's tag rule."""
+    if not isinstance(tags, list):
+        raise ValidationFailed.field(field, "must be a list of {Key, Value}")
+    pairs = []
+    for i, tag in enumerate(tags):
+        if not isinstance(tag, Mapping) or not isinstance(tag.get("Key"), str):
+            raise ValidationFailed.field(f"{field}[{i}]", "must be {Key, Value} with a string Key")
+        key, value = tag["Key"], tag.get("Value", "")
+        if not isinstance(value, str):
+            raise ValidationFailed.field(f"{field}[{i}].Value", "must be a string")
+        if not key or "=" in key:
+            raise ValidationFailed.field(f"{field}[{i}].Key", "must be non-empty and contain no '='")
+        pairs.append((key, value))
+    return pairs
+
+
+def tag_string(key: str, value: str) -> str:
+    return f"{key}={value}" if value else key
+
+
+def tag_pair(tag: str) -> tuple[str, str]:
+    key, _, value = tag.partition("=")
+    return key, value
+
+
+def merge_tags(current: Sequence[str], added: Sequence[tuple[str, str]], removed: Sequence[str]) -> list[str]:
+    """AddTags overwrites the value of a key it names; DeleteTags removes keys (absent ones are no-ops)."""
+    merged = {tag_pair(t)[0]: tag_pair(t)[1] for t in current}
+    for key in removed:
+        merged.pop(key, None)
+    for key, value in added:
+        merged[key] = value
+    return [tag_string(k, v) for k, v in merged.items()]

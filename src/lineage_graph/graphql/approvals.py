@@ -136,6 +136,10 @@ class IncidentResult:
     needs_review: list[ModelVersion] = strawberry.field(
         description="Approved model versions downstream of the flagged dataset version, now marked for re-review."
     )
+    incomplete: str | None = strawberry.field(
+        description="Set when the downstream walk stopped at a limit (named here): versions beyond it were not "
+        "reached. Null when every downstream version was."
+    )
 
 
 @strawberry.type
@@ -148,10 +152,8 @@ class ApprovalQuery:
     @strawberry.field(description="Every decision on a model version, oldest first, with its evidence.")
     async def approval_history(self, info: Info, model_version_id: strawberry.ID) -> list[ApprovalDecision]:
         ref = NodeRef.parse(model_version_id, "modelVersionId").expect(NodeKind.MODEL_VERSION, field="modelVersionId")
-        info.context.services.registry.check_read(info.context.principal)
-        key = (str(ref.parts[0]), int(ref.parts[1]))
-        found = await info.context.services.approvals.store.decisions_for([key])
-        return [ApprovalDecision.from_model(d) for d in found.get(key, [])]
+        found = await info.context.loaders.decisions_of_version.load((str(ref.parts[0]), int(ref.parts[1])))
+        return [ApprovalDecision.from_model(d) for d in found or []]
 
 
 @strawberry.type
@@ -185,4 +187,6 @@ class ApprovalMutation:
         flagged = await info.context.services.approvals.flag_dataset_version(
             info.context.principal, NodeRef.parse(id), reason, tag
         )
-        return IncidentResult(needs_review=[ModelVersion.from_model(v) for v in flagged])
+        return IncidentResult(
+            needs_review=[ModelVersion.from_model(v) for v in flagged.needs_review], incomplete=flagged.incomplete
+        )

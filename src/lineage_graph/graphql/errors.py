@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from lineage_graph.domain.errors import DomainError
@@ -20,6 +20,26 @@ def problem_extensions(error: DomainError) -> dict[str, Any]:
     }
 
 
+# A refused document (it describes the document, not the server) carries a code a client can branch on, as
+# Apollo Server names them: the syntax is wrong, or the document or its variables do not fit the schema
+# (unknown field or enum value, an Int out of range, a missing argument, a hardening limit).
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
+def _document_error(error: GraphQLError) -> GraphQLError:
+    if error.path is not None or (error.extensions or {}).get("code"):
+        return error  # raised while executing (e.g. by a permission class), already as its author meant it
+    code = PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else VALIDATION_FAILED
+    return GraphQLError(
+        error.message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        extensions={**(error.extensions or {}), "code": code},
+    )
+
+
 class ErrorPolicy(MaskErrors):
     """No stack traces, Cypher or driver text in responses: unexpected errors become "Internal server error"
     (and are logged here); domain errors carry `extensions.code` and `extensions.problems`."""
@@ -32,8 +52,8 @@ class ErrorPolicy(MaskErrors):
 
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
-        if original is None:
-            return error  # a parse or validation error: it describes the document, not the server
+        if original is None or (isinstance(original, GraphQLError) and error.path is None):
+            return _document_error(error)
         if isinstance(original, DomainError):
             return GraphQLError(
                 original.message,

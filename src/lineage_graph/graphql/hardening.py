@@ -22,7 +22,9 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, SchemaExtension, ValidationCache
+
+from lineage_graph.graphql.cost import cost_limit_extension
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class Limits:
     max_tokens: int = 5000
     max_depth: int = 20
     max_aliases: int = 50
+    max_cost: int = 10_000
+    # Distinct documents kept parsed and validated. Clients send a handful of documents over and over; the
+    # bound keeps a caller who sends endless distinct texts from growing memory (they just miss the cache).
+    document_cache_size: int = 512
 
 
 def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
@@ -37,7 +43,13 @@ def limit_extensions(limits: Limits) -> list[Callable[[], SchemaExtension]]:
     return [
         # The token cap is enforced by the lexer itself, so a 1 MB document stops at the first excess token.
         partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        # Parsing and validating a 30-line document costs milliseconds of Python per request; both caches are
+        # process-wide LRUs keyed by the text (and, for validation, by the rules, so the limits above still
+        # apply to a cached document). A failed parse is never cached: it raises.
+        partial(ParserCache, maxsize=limits.document_cache_size),
         partial(AddValidationRules, [_depth_rule(limits.max_depth), _alias_rule(limits.max_aliases)]),
+        partial(ValidationCache, maxsize=limits.document_cache_size),
+        cost_limit_extension(limits.max_cost),
     ]
 
 

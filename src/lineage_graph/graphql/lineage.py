@@ -8,16 +8,60 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry.scalars import JSON
 
 from lineage_graph.domain import lineage as domain
+from lineage_graph.domain.ids import NodeRef
 from lineage_graph.graphql.context import Context
 
+if TYPE_CHECKING:
+    from lineage_graph.graphql.registry_types import ApprovalStatus
+
+# The enum is registered with Strawberry by registry_types, which imports this module: referenced lazily.
+Status = Annotated["ApprovalStatus", strawberry.lazy("lineage_graph.graphql.registry_types")]
+
 _KEY_FIELDS = ("namespace", "name", "group", "version", "repository", "commit", "run_id")
-_NODE_TYPES_HELP = "Node labels to return: " + ", ".join(k.label for k in domain.LINEAGE_KINDS) + "."
+_NODE_TYPES_HELP = "Kinds of node to return (the walk still passes through the others; collapsed edges keep "
+_NODE_TYPES_HELP += "what it returns connected)."
 _EDGE_TYPES_HELP = "Lineage edges to follow: " + ", ".join(e.type_name for e in domain.LINEAGE_EDGES) + "."
+
+
+@strawberry.enum(description="The kinds of node a lineage answer holds, named as the graph's labels.")
+class LineageNodeKind(Enum):
+    # Values spelled as the labels (`nodeTypes: [ModelVersion, Run]`), so `kind` reads as it always has.
+    ModelGroup = "ModelGroup"
+    ModelVersion = "ModelVersion"
+    Dataset = "Dataset"
+    DatasetVersion = "DatasetVersion"
+    CodeVersion = "CodeVersion"
+    Job = "Job"
+    Run = "Run"
+
+
+@strawberry.enum(
+    description="Lineage edges as stored (DERIVED_FROM points from the fine-tune to its parent; ASSOCIATED_WITH "
+    "is a SageMaker association without a native edge, source to destination), the membership edges a "
+    "container fans out along, and COLLAPSED: a path through nodes a `nodeTypes` filter hid."
+)
+class LineageEdgeType(Enum):
+    INPUT_TO = "INPUT_TO"
+    OUTPUT = "OUTPUT"
+    EXECUTED_BY = "EXECUTED_BY"
+    TRAINED = "TRAINED"
+    BUILT = "BUILT"
+    DERIVED_FROM = "DERIVED_FROM"
+    ASSOCIATED_WITH = "ASSOCIATED_WITH"
+    VERSION_OF = "VERSION_OF"
+    IN_GROUP = "IN_GROUP"
+    INSTANCE_OF = "INSTANCE_OF"
+    COLLAPSED = "COLLAPSED"
+
+
+_KINDS = {kind: LineageNodeKind(kind.label) for kind in domain.LINEAGE_KINDS}
+_EDGE_TYPES = {edge: LineageEdgeType(edge.type_name) for edge in domain.EdgeType}
 
 
 @strawberry.enum(description="Which way to trace: against the data flow, with it, or both.")
@@ -38,7 +82,7 @@ class TruncationReason(Enum):
 @strawberry.type(description="A node of a lineage answer: its id, kind, key parts and governance status.")
 class LineageNode:
     id: strawberry.ID
-    kind: str = strawberry.field(description="The node label, e.g. ModelVersion or DatasetVersion.")
+    kind: LineageNodeKind
     display_name: str
     distance: int = strawberry.field(description="Lineage edges from the start (0: the start, or its members).")
     namespace: str | None = None
@@ -48,25 +92,58 @@ class LineageNode:
     repository: str | None = None
     commit: str | None = None
     run_id: str | None = None
-    approval_status: str | None = strawberry.field(default=None, description="Model versions only.")
+    approval_status: Status | None = strawberry.field(default=None, description="Model versions only.")
     archived: bool | None = strawberry.field(default=None, description="Model versions only.")
+    tags: list[str] = strawberry.field(default_factory=list, description="Tags (incident, pii, … included).")
+    needs_review: bool | None = strawberry.field(
+        default=None, description="Model versions only: an upstream dataset version was flagged after approval."
+    )
+    expandable: bool = strawberry.field(
+        default=False,
+        description="The answer stopped short of what lies beyond this node (depth or another limit): tracing "
+        "from here may show more.",
+    )
 
 
-@strawberry.type(description="An edge as stored: DERIVED_FROM points from the fine-tune to its parent.")
+@strawberry.type(
+    description="An edge as stored (DERIVED_FROM points from the fine-tune to its parent), or COLLAPSED: a path "
+    "through nodes a `nodeTypes` filter hid, from upstream to downstream, with the hidden nodes in `via` and "
+    "the stored edges along it in `path`."
+)
 class LineageEdge:
     source: strawberry.ID
     target: strawberry.ID
-    type: str
+    type: LineageEdgeType
+    via: list[strawberry.ID] = strawberry.field(default_factory=list)
+    path: list[LineageEdgeType] = strawberry.field(default_factory=list)
 
 
 @strawberry.type(description="A traced subgraph, and whether (and why) depth, a cap or the time budget cut it.")
 class LineageGraph:
     root: strawberry.ID
-    nodes: list[LineageNode]
-    edges: list[LineageEdge]
     depth_reached: int
     truncated: bool
     truncation_reason: TruncationReason | None
+    graph: strawberry.Private[domain.LineageGraph]
+
+    @strawberry.field(description="The nodes, typed (one GraphQL object each).")
+    def nodes(self) -> list[LineageNode]:
+        ids = _ids(self.graph.nodes)
+        return [_node(n, ids[n.ref]) for n in self.graph.nodes]
+
+    @strawberry.field(description="The edges, typed (one GraphQL object each).")
+    def edges(self) -> list[LineageEdge]:
+        ids = _ids(self.graph.nodes)
+        return [_edge(e, ids) for e in self.graph.edges]
+
+    @strawberry.field(
+        description="The same nodes and edges as one JSON value a frontend can draw from directly, columns of equal "
+        "length: `nodes` {id, kind, displayName, distance, approvalStatus, tags, needsReview, expandable} and "
+        "`edges` {source, target (indexes into the node columns), type, via (node ids), path}. A 10k-node "
+        "subgraph costs one field instead of ~100k typed ones (see docs/operations.md)."
+    )
+    def compact(self) -> JSON:
+        return JSON(compact(self.graph))
 
 
 @strawberry.type(description="An active deployment of an affected model version.")
@@ -82,7 +159,7 @@ class ImpactedModelVersion:
     id: strawberry.ID
     group: str
     version: int
-    approval_status: str | None
+    approval_status: Status | None
     archived: bool | None
     distance: int
     aliases: list[str]
@@ -91,7 +168,7 @@ class ImpactedModelVersion:
 
 @strawberry.type(description="How many affected model versions have a status, and how many of those are deployed.")
 class ImpactStatusCount:
-    status: str
+    status: Status
     count: int
     deployed: int
 
@@ -125,26 +202,41 @@ class LineagePath:
     truncation_reason: TruncationReason | None
 
 
-def _node(node: domain.LineageNode) -> LineageNode:
+def _ids(nodes: tuple[domain.LineageNode, ...]) -> dict[NodeRef, str]:
+    # Each node's global id encoded once: edges name their ends by it, twice per edge.
+    return {n.ref: n.ref.global_id for n in nodes}
+
+
+def _node(node: domain.LineageNode, global_id: str | None = None) -> LineageNode:
     key: dict[str, Any] = {name: None for name in _KEY_FIELDS}
     for name, part in node.ref.key.items():
         key[name] = str(part) if name == "version" else part
     return LineageNode(
-        id=strawberry.ID(node.ref.global_id),
-        kind=node.ref.kind.label,
+        id=strawberry.ID(global_id or node.ref.global_id),
+        kind=_KINDS[node.ref.kind],
         display_name=node.display_name,
         distance=node.distance,
-        approval_status=node.approval_status.value if node.approval_status else None,
+        approval_status=node.approval_status,
         archived=node.archived,
+        tags=list(node.tags),
+        needs_review=node.needs_review,
+        expandable=node.expandable,
         **key,
     )
 
 
-def _edge(edge: domain.LineageEdge) -> LineageEdge:
+def _edge(edge: domain.LineageEdge, ids: dict[NodeRef, str] | None = None) -> LineageEdge:
+    ids = ids or {}
+    source = strawberry.ID(ids.get(edge.source) or edge.source.global_id)
+    target = strawberry.ID(ids.get(edge.target) or edge.target.global_id)
+    if not edge.via:
+        return LineageEdge(source=source, target=target, type=_EDGE_TYPES[edge.type])
     return LineageEdge(
-        source=strawberry.ID(edge.source.global_id),
-        target=strawberry.ID(edge.target.global_id),
-        type=edge.type.type_name,
+        source=source,
+        target=target,
+        type=LineageEdgeType.COLLAPSED,
+        via=[strawberry.ID(ref.global_id) for ref in edge.via],
+        path=[_EDGE_TYPES[t] for t in edge.path],
     )
 
 
@@ -153,14 +245,41 @@ def _reason(truncation: domain.Truncation | None) -> TruncationReason | None:
 
 
 def to_graph(graph: domain.LineageGraph) -> LineageGraph:
+    """The answer, with `nodes`, `edges` and `compact` built only when selected (a 10k-node list is not free)."""
     return LineageGraph(
         root=strawberry.ID(graph.root.global_id),
-        nodes=[_node(n) for n in graph.nodes],
-        edges=[_edge(e) for e in graph.edges],
         depth_reached=graph.depth_reached,
         truncated=graph.truncated is not None,
         truncation_reason=_reason(graph.truncated),
+        graph=graph,
     )
+
+
+def compact(graph: domain.LineageGraph) -> dict[str, Any]:
+    """Columns rather than objects: what `LineageGraph.compact` returns (edges index into the node columns)."""
+    ids = _ids(graph.nodes)
+    index = {n.ref: i for i, n in enumerate(graph.nodes)}
+    nodes = graph.nodes
+    edges = graph.edges
+    return {
+        "nodes": {
+            "id": [ids[n.ref] for n in nodes],
+            "kind": [n.ref.kind.label for n in nodes],
+            "displayName": [n.display_name for n in nodes],
+            "distance": [n.distance for n in nodes],
+            "approvalStatus": [n.approval_status.value if n.approval_status else None for n in nodes],
+            "tags": [list(n.tags) for n in nodes],
+            "needsReview": [n.needs_review for n in nodes],
+            "expandable": [n.expandable for n in nodes],
+        },
+        "edges": {
+            "source": [index[e.source] for e in edges],
+            "target": [index[e.target] for e in edges],
+            "type": [_EDGE_TYPES[e.type].value if not e.via else LineageEdgeType.COLLAPSED.value for e in edges],
+            "via": [[r.global_id for r in e.via] for e in edges],
+            "path": [[t.type_name for t in e.path] for e in edges],
+        },
+    }
 
 
 def to_impact(impact: domain.Impact) -> Impact:
@@ -169,7 +288,7 @@ def to_impact(impact: domain.Impact) -> Impact:
             id=strawberry.ID(v.node.ref.global_id),
             group=str(v.node.ref.parts[0]),
             version=int(v.node.ref.parts[1]),
-            approval_status=v.node.approval_status.value if v.node.approval_status else None,
+            approval_status=v.node.approval_status,
             archived=v.node.archived,
             distance=v.node.distance,
             aliases=list(v.aliases),
@@ -188,7 +307,7 @@ def to_impact(impact: domain.Impact) -> Impact:
     return Impact(
         subject=_node(impact.subject),
         model_versions=versions,
-        counts=[ImpactStatusCount(status=c.status.value, count=c.count, deployed=c.deployed) for c in impact.counts],
+        counts=[ImpactStatusCount(status=c.status, count=c.count, deployed=c.deployed) for c in impact.counts],
         dataset_version_count=impact.dataset_versions,
         run_count=impact.runs,
         truncated=impact.truncated is not None,
@@ -197,6 +316,7 @@ def to_impact(impact: domain.Impact) -> Impact:
 
 
 def to_path(path: domain.LineagePath) -> LineagePath:
+    ids = _ids(path.nodes)
     if path.connected:
         how = "downstream" if path.direction is domain.Direction.DOWNSTREAM else "upstream"
         message = f"{path.target} is {path.length} lineage edges {how} of {path.source}"
@@ -209,8 +329,8 @@ def to_path(path: domain.LineagePath) -> LineagePath:
         message=message,
         direction=LineageDirection(path.direction.value) if path.direction else None,
         length=path.length,
-        nodes=[_node(n) for n in path.nodes],
-        edges=[_edge(e) for e in path.edges],
+        nodes=[_node(n, ids[n.ref]) for n in path.nodes],
+        edges=[_edge(e, ids) for e in path.edges],
         paths=[[strawberry.ID(ref.global_id) for ref in p] for p in path.paths],
         path_count=str(path.path_count),
         truncated=path.truncated is not None,
@@ -223,12 +343,14 @@ async def _trace(
     node_id: str,
     direction: LineageDirection,
     depth: int,
-    node_types: list[str] | None,
-    edge_types: list[str] | None,
+    node_types: list[LineageNodeKind] | None,
+    edge_types: list[LineageEdgeType] | None,
     limit: int,
 ) -> LineageGraph:
+    kinds = None if node_types is None else [k.value for k in node_types]
+    types = None if edge_types is None else [t.value for t in edge_types]
     graph = await info.context.services.lineage.lineage(
-        info.context.principal, node_id, domain.Direction(direction.value), depth, node_types, edge_types, limit
+        info.context.principal, node_id, domain.Direction(direction.value), depth, kinds, types, limit
     )
     return to_graph(graph)
 
@@ -237,8 +359,8 @@ _DEPTH_HELP = f"Lineage edges to follow from the start, 1 to {domain.MAX_DEPTH}.
 _LIMIT_HELP = f"Most nodes to visit, 1 to {domain.MAX_LIMIT}; past it the answer is truncated (NODE_LIMIT)."
 DirectionArg = Annotated[LineageDirection, strawberry.argument(description="Default BOTH.")]
 DepthArg = Annotated[int, strawberry.argument(description=_DEPTH_HELP)]
-NodeTypesArg = Annotated[list[str] | None, strawberry.argument(description=_NODE_TYPES_HELP)]
-EdgeTypesArg = Annotated[list[str] | None, strawberry.argument(description=_EDGE_TYPES_HELP)]
+NodeTypesArg = Annotated[list[LineageNodeKind] | None, strawberry.argument(description=_NODE_TYPES_HELP)]
+EdgeTypesArg = Annotated[list[LineageEdgeType] | None, strawberry.argument(description=_EDGE_TYPES_HELP)]
 LimitArg = Annotated[int, strawberry.argument(description=_LIMIT_HELP)]
 
 

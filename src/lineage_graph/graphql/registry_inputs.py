@@ -13,6 +13,7 @@ from lineage_graph.domain.errors import ValidationFailed
 from lineage_graph.domain.ids import NodeRef
 from lineage_graph.domain.models import Metric
 from lineage_graph.graphql.registry_types import ApprovalStatus, DeploymentStatus, RunKind, RunStatus
+from lineage_graph.graphql.registry_types import SortDirection as SortDirection  # importable from here too
 
 
 @strawberry.input
@@ -224,12 +225,6 @@ class ModelVersionFilter:
 class ModelVersionSortField(Enum):
     VERSION = "VERSION"
     CREATED_AT = "CREATED_AT"
-
-
-@strawberry.enum
-class SortDirection(Enum):
-    ASC = "ASC"
-    DESC = "DESC"
 
 
 @strawberry.input

@@ -3,11 +3,16 @@ full-text search and version comparison."""
 
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 
+from lineage_graph.domain import queries
+from lineage_graph.domain.errors import ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import ApprovalStatus as ApprovalStatusModel
 from lineage_graph.domain.models import DeploymentStatus as Status
+from lineage_graph.domain.queries import DEFAULT_PAGE, MAX_PAGE, DatasetFilter, RunFilter, page
 from lineage_graph.graphql.comparison import ModelVersionComparison
 from lineage_graph.graphql.pagination import Connection, connection, decode_cursor
 from lineage_graph.graphql.registry_inputs import (
@@ -33,11 +38,9 @@ from lineage_graph.graphql.registry_types import (
     Run,
     RunKind,
     RunStatus,
+    render,
     resolve_node,
 )
-from lineage_graph.services.registry import page
-from lineage_graph.store import deployments as deployment_store
-from lineage_graph.store import registry as registry_store
 
 
 @strawberry.type(description="A search hit: the node and how well it matched.")
@@ -48,11 +51,17 @@ class SearchResult:
 
 @strawberry.type
 class RegistryQuery:
-    @strawberry.field(description="Any node by its global id.")
+    @strawberry.field(description="Any node by its global id (null when it does not exist).")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        ref = NodeRef.parse(id)
-        info.context.services.registry.check_read(info.context.principal)
-        return await resolve_node(info, ref)
+        return await resolve_node(info, NodeRef.parse(id))
+
+    @strawberry.field(description="Nodes by their global ids, in the order asked (null where one does not exist).")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_PAGE:
+            raise ValidationFailed.field("ids", f"must hold at most {MAX_PAGE} ids, got {len(ids)}", "OUT_OF_RANGE")
+        refs = [NodeRef.parse(i, f"ids[{n}]") for n, i in enumerate(ids)]
+        # Resolved together, so ids of one kind share one loader batch.
+        return list(await asyncio.gather(*(resolve_node(info, ref) for ref in refs)))
 
     @strawberry.field(description="A model group by name.")
     async def model_group(self, info: Info, name: str) -> ModelGroup | None:
@@ -66,14 +75,14 @@ class RegistryQuery:
         filter: ModelGroupFilter | None = None,
         sort: ModelGroupSortField = ModelGroupSortField.NAME,
         direction: SortDirection = SortDirection.ASC,
-        first: int | None = None,
+        first: int | None = DEFAULT_PAGE,
         after: str | None = None,
     ) -> Connection[ModelGroup]:
         pg = page(first, decode_cursor(after))
         flt = filter or ModelGroupFilter()
         items, total = await info.context.services.registry.list_groups(
             info.context.principal,
-            registry_store.GroupFilter(flt.name_contains, flt.owner, flt.tag),
+            queries.GroupFilter(flt.name_contains, flt.owner, flt.tag),
             sort.value,
             direction is SortDirection.DESC,
             pg,
@@ -105,7 +114,7 @@ class RegistryQuery:
         filter: ModelVersionFilter | None = None,
         sort: ModelVersionSortField = ModelVersionSortField.VERSION,
         direction: SortDirection = SortDirection.ASC,
-        first: int | None = None,
+        first: int | None = DEFAULT_PAGE,
         after: str | None = None,
     ) -> Connection[ModelVersion]:
         pg = page(first, decode_cursor(after))
@@ -113,7 +122,7 @@ class RegistryQuery:
         status = ApprovalStatusModel(f.approval_status.value) if f.approval_status else None
         items, total = await info.context.services.registry.list_versions(
             info.context.principal,
-            registry_store.VersionFilter(f.group, status, f.tag, f.created_after, f.created_before, f.archived),
+            queries.VersionFilter(f.group, status, f.tag, f.created_after, f.created_before, f.archived),
             sort.value,
             direction is SortDirection.DESC,
             pg,
@@ -122,52 +131,46 @@ class RegistryQuery:
 
     @strawberry.field
     async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:
-        info.context.services.registry.check_read(info.context.principal)
         found = await info.context.loaders.datasets.load((namespace, name))
         return Dataset.from_model(found) if found else None
 
     @strawberry.field
     async def dataset_version(self, info: Info, namespace: str, name: str, version: str) -> DatasetVersion | None:
-        info.context.services.registry.check_read(info.context.principal)
         found = await info.context.loaders.dataset_versions.load((namespace, name, version))
         return DatasetVersion.from_model(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(description="Datasets by namespace and name; filter by namespace, name fragment or tag.")
     async def datasets(
         self,
         info: Info,
         namespace: str | None = None,
         name_contains: str | None = None,
         tag: str | None = None,
-        first: int | None = None,
+        first: int | None = DEFAULT_PAGE,
         after: str | None = None,
     ) -> Connection[Dataset]:
         pg = page(first, decode_cursor(after))
-        info.context.services.registry.check_read(info.context.principal)
-        items, total = await info.context.services.registry.catalog.list_datasets(
-            namespace, name_contains, tag, pg.offset, pg.limit
+        found = await info.context.services.discovery.list_datasets(
+            info.context.principal, DatasetFilter(namespace, name_contains, tag), pg
         )
-        return connection(items, total, pg.offset, Dataset.from_model)
+        return connection(found.items, found.total, pg.offset, Dataset.from_model)
 
     @strawberry.field
     async def code_version(self, info: Info, repository: str, commit: str) -> CodeVersion | None:
-        info.context.services.registry.check_read(info.context.principal)
         found = await info.context.loaders.code_versions.load((repository, commit))
         return CodeVersion.from_model(found) if found else None
 
     @strawberry.field
     async def job(self, info: Info, namespace: str, name: str) -> Job | None:
-        info.context.services.registry.check_read(info.context.principal)
         found = await info.context.loaders.jobs.load((namespace, name))
         return Job.from_model(found) if found else None
 
     @strawberry.field
     async def run(self, info: Info, run_id: str) -> Run | None:
-        info.context.services.registry.check_read(info.context.principal)
         found = await info.context.loaders.runs.load(run_id)
         return Run.from_model(found) if found else None
 
-    @strawberry.field
+    @strawberry.field(description="Runs, newest first; filter by job, status or kind.")
     async def runs(
         self,
         info: Info,
@@ -175,19 +178,22 @@ class RegistryQuery:
         job_name: str | None = None,
         status: RunStatus | None = None,
         kind: RunKind | None = None,
-        first: int | None = None,
+        first: int | None = DEFAULT_PAGE,
         after: str | None = None,
     ) -> Connection[Run]:
         pg = page(first, decode_cursor(after))
-        info.context.services.registry.check_read(info.context.principal)
-        items, total = await info.context.services.registry.catalog.list_runs(
-            job_namespace, job_name, status.value if status else None, kind.value if kind else None, pg.offset, pg.limit
+        found = await info.context.services.discovery.list_runs(
+            info.context.principal, RunFilter(job_namespace, job_name, status, kind), pg
         )
-        return connection(items, total, pg.offset, Run.from_model)
+        return connection(found.items, found.total, pg.offset, Run.from_model)
 
     @strawberry.field(description="Deployments, newest first; filter by endpoint, environment, status, version.")
     async def deployments(
-        self, info: Info, filter: DeploymentFilter | None = None, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        filter: DeploymentFilter | None = None,
+        first: int | None = DEFAULT_PAGE,
+        after: str | None = None,
     ) -> Connection[Deployment]:
         pg = page(first, decode_cursor(after))
         f = filter or DeploymentFilter()
@@ -198,27 +204,23 @@ class RegistryQuery:
                 NodeKind.MODEL_VERSION, field="filter.modelVersionId"
             )
             group, version = str(ref.parts[0]), int(ref.parts[1])
-        items, total = await info.context.services.registry.list_deployments(
+        found = await info.context.services.discovery.list_deployments(
             info.context.principal,
-            deployment_store.DeploymentFilter(
+            queries.DeploymentFilter(
                 f.endpoint, f.environment, Status(f.status.value) if f.status else None, group, version
             ),
             pg,
         )
-        return connection(items, total, pg.offset, Deployment.from_model)
+        return connection(found.items, found.total, pg.offset, Deployment.from_model)
 
     @strawberry.field(description="Full-text search over names, descriptions and tags.")
     async def search(
-        self, info: Info, text: str, types: list[NodeType] | None = None, first: int = 20
+        self, info: Info, text: str, types: list[NodeType] | None = None, first: int | None = DEFAULT_PAGE
     ) -> list[SearchResult]:
         kinds = [t.kind for t in types] if types else []
-        hits = await info.context.services.discovery.search(info.context.principal, text, kinds, first)
-        results = []
-        for hit in hits:
-            node = await resolve_node(info, hit.ref)
-            if node is not None:
-                results.append(SearchResult(node=node, score=hit.score))
-        return results
+        limit = DEFAULT_PAGE if first is None else first
+        hits = await info.context.services.discovery.search(info.context.principal, text, kinds, limit)
+        return [SearchResult(node=render(hit.entity), score=hit.score) for hit in hits]
 
     @strawberry.field(description="Metrics side by side (best marked), hyperparameter and lineage differences.")
     async def compare_model_versions(self, info: Info, ids: list[strawberry.ID]) -> ModelVersionComparison:

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 
 from lineage_graph.domain import models
 from lineage_graph.domain.ids import NodeKind, NodeRef
+from lineage_graph.domain.queries import DEFAULT_PAGE, DeploymentFilter, Entity, RunFilter, VersionFilter, page
+from lineage_graph.graphql.approval_readiness import ApprovalReadiness, readiness_field
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.lineage import LineageGraph, lineage_field
+from lineage_graph.graphql.pagination import Connection, connection, decode_cursor
+
+if TYPE_CHECKING:
+    from lineage_graph.graphql.approvals import ApprovalDecision
 
 Info = strawberry.Info[Context, None]
 
@@ -25,6 +32,12 @@ ApprovalStatus = models.ApprovalStatus
 RunKind = models.RunKind
 RunStatus = models.RunStatus
 DeploymentStatus = models.DeploymentStatus
+
+
+@strawberry.enum
+class SortDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
 
 
 @strawberry.enum(description="Kinds of node in the graph, for filters such as `search(types:)`.")
@@ -89,9 +102,42 @@ class ModelGroup(Node):
 
     @strawberry.field(description="The newest non-archived version, optionally with a given approval status.")
     async def latest_version(self, info: Info, approval_status: ApprovalStatus | None = None) -> ModelVersion | None:
-        ctx = info.context
-        found = await ctx.services.registry.latest_version(ctx.principal, self.name, approval_status)
+        found = await info.context.loaders.latest_versions.load((self.name, approval_status))
         return ModelVersion.from_model(found) if found else None
+
+    @strawberry.field(description="This group's versions, newest first by default; filter by approval status.")
+    async def versions(
+        self,
+        info: Info,
+        approval_status: ApprovalStatus | None = None,
+        archived: bool | None = None,
+        direction: SortDirection = SortDirection.DESC,
+        first: int | None = DEFAULT_PAGE,
+        after: str | None = None,
+    ) -> Connection[ModelVersion]:
+        pg = page(first, decode_cursor(after))
+        found, total = await info.context.services.registry.list_versions(
+            info.context.principal,
+            VersionFilter(group=self.name, approval_status=approval_status, archived=archived),
+            "VERSION",
+            direction is SortDirection.DESC,
+            pg,
+        )
+        return connection(found, total, pg.offset, ModelVersion.from_model)
+
+    @strawberry.field(description="Deployments of this group's versions, newest first (retired ones included).")
+    async def deployments(
+        self,
+        info: Info,
+        status: DeploymentStatus | None = None,
+        first: int | None = DEFAULT_PAGE,
+        after: str | None = None,
+    ) -> Connection[Deployment]:
+        pg = page(first, decode_cursor(after))
+        found = await info.context.services.discovery.list_deployments(
+            info.context.principal, DeploymentFilter(group=self.name, status=status), pg
+        )
+        return connection(found.items, found.total, pg.offset, Deployment.from_model)
 
 
 @strawberry.type(description="One registered model: an artifact with its metadata, approval status and lineage.")
@@ -118,6 +164,7 @@ class ModelVersion(Node):
     updated_at: datetime
 
     lineage: LineageGraph = lineage_field()
+    approval_readiness: ApprovalReadiness = readiness_field()
 
     @classmethod
     def from_model(cls, v: models.ModelVersion) -> ModelVersion:
@@ -153,8 +200,8 @@ class ModelVersion(Node):
 
     @strawberry.field(description="Dataset versions this model was trained on (directly or via its run).")
     async def trained_on(self, info: Info) -> list[DatasetVersion]:
-        lineage = await info.context.loaders.model_lineage.load((self.group_name, self.version))
-        return [DatasetVersion.from_model(d) for d in lineage.datasets] if lineage else []
+        found = await info.context.loaders.training_data.load((self.group_name, self.version))
+        return [DatasetVersion.from_model(d) for d in found or []]
 
     @strawberry.field(description="The run that produced this model version, if recorded.")
     async def produced_by(self, info: Info) -> Run | None:
@@ -174,13 +221,25 @@ class ModelVersion(Node):
         parent = await info.context.loaders.versions.load(lineage.parents[0])
         return ModelVersion.from_model(parent) if parent else None
 
-    @strawberry.field(description="Model versions fine-tuned from this one.")
-    async def fine_tunes(self, info: Info) -> list[ModelVersion]:
+    @strawberry.field(description="Model versions fine-tuned from this one, by group and version.")
+    async def fine_tunes(
+        self, info: Info, first: int | None = DEFAULT_PAGE, after: str | None = None
+    ) -> Connection[ModelVersion]:
+        pg = page(first, decode_cursor(after))
         lineage = await info.context.loaders.model_lineage.load((self.group_name, self.version))
-        if not lineage:
-            return []
-        children = await info.context.loaders.versions.load_many(lineage.children)
-        return [ModelVersion.from_model(c) for c in children if c]
+        keys = lineage.children if lineage else []
+        children = await info.context.loaders.versions.load_many(keys[pg.offset : pg.offset + pg.limit])
+        found = [c for c in children if c]
+        return connection(found, len(keys), pg.offset, ModelVersion.from_model)
+
+    @strawberry.field(description="Every approval decision on this version, oldest first, with its evidence.")
+    async def approval_history(
+        self, info: Info
+    ) -> list[Annotated[ApprovalDecision, strawberry.lazy("lineage_graph.graphql.approvals")]]:
+        from lineage_graph.graphql.approvals import ApprovalDecision  # it builds on this module's types
+
+        found = await info.context.loaders.decisions_of_version.load((self.group_name, self.version)) or []
+        return [ApprovalDecision.from_model(d) for d in found]
 
     @strawberry.field(description="Deployments of this version, newest first (retired ones included).")
     async def deployments(self, info: Info, active_only: bool = False) -> list[Deployment]:
@@ -212,9 +271,14 @@ class Dataset(Node):
         )
 
     @strawberry.field(description="Versions of this dataset, newest first.")
-    async def versions(self, info: Info) -> list[DatasetVersion]:
-        found = await info.context.loaders.versions_of_dataset.load((self.namespace, self.name)) or []
-        return [DatasetVersion.from_model(v) for v in found]
+    async def versions(
+        self, info: Info, first: int | None = DEFAULT_PAGE, after: str | None = None
+    ) -> Connection[DatasetVersion]:
+        pg = page(first, decode_cursor(after))
+        found = await info.context.loaders.versions_of_dataset.load((self.namespace, self.name, pg.offset, pg.limit))
+        if found is None:
+            return connection([], 0, pg.offset, DatasetVersion.from_model)
+        return connection(found.items, found.total, pg.offset, DatasetVersion.from_model)
 
 
 @strawberry.type(description="One version of a dataset: its location and content digest where known.")
@@ -281,6 +345,8 @@ class Job(Node):
     created_at: datetime
     facets: JSON
 
+    lineage: LineageGraph = lineage_field()
+
     @classmethod
     def from_model(cls, j: models.Job) -> Job:
         return cls(
@@ -291,6 +357,21 @@ class Job(Node):
             created_at=j.created_at,
             facets=JSON(dict(j.facets)),
         )
+
+    @strawberry.field(description="Executions of this job, newest first; filter by status or kind.")
+    async def runs(
+        self,
+        info: Info,
+        status: RunStatus | None = None,
+        kind: RunKind | None = None,
+        first: int | None = DEFAULT_PAGE,
+        after: str | None = None,
+    ) -> Connection[Run]:
+        pg = page(first, decode_cursor(after))
+        found = await info.context.services.discovery.list_runs(
+            info.context.principal, RunFilter(self.namespace, self.name, status, kind), pg
+        )
+        return connection(found.items, found.total, pg.offset, Run.from_model)
 
 
 @strawberry.type(description="One execution: training, evaluation, processing… with what it read and wrote.")
@@ -428,4 +509,29 @@ async def resolve_node(info: Info, ref: NodeRef) -> Node | None:
         case NodeKind.DEPLOYMENT:
             deployment = await loaders.deployments.load(str(parts[0]))
             return Deployment.from_model(deployment) if deployment else None
+        case NodeKind.APPROVAL_DECISION:
+            from lineage_graph.graphql.approvals import ApprovalDecision  # it builds on this module's types
+
+            decision = await loaders.decisions.load(str(parts[0]))
+            return ApprovalDecision.from_model(decision) if decision else None
     return None
+
+
+def render(entity: Entity) -> Node:
+    """The GraphQL object of a domain entity (search hits, `nodes(ids:)`)."""
+    match entity:
+        case models.ModelGroup():
+            return ModelGroup.from_model(entity)
+        case models.ModelVersion():
+            return ModelVersion.from_model(entity)
+        case models.Dataset():
+            return Dataset.from_model(entity)
+        case models.DatasetVersion():
+            return DatasetVersion.from_model(entity)
+        case models.CodeVersion():
+            return CodeVersion.from_model(entity)
+        case models.Job():
+            return Job.from_model(entity)
+        case models.Run():
+            return Run.from_model(entity)
+    return Deployment.from_model(entity)

@@ -16,6 +16,7 @@ from lineage_graph.graphql.approvals import ApprovalMutation, ApprovalQuery
 from lineage_graph.graphql.audit import AuditQuery
 from lineage_graph.graphql.auth import AuthMutation, AuthQuery
 from lineage_graph.graphql.errors import ErrorPolicy
+from lineage_graph.graphql.governance import GovernanceMutation, GovernanceQuery
 from lineage_graph.graphql.hardening import Limits, limit_extensions
 from lineage_graph.graphql.lineage import LineageQuery
 from lineage_graph.graphql.observability import OperationObserver
@@ -40,12 +41,15 @@ class LineageSchema(strawberry.Schema):
 
 
 Query = merge_types(
-    "Query", (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, LineageQuery, ApprovalQuery, WebhookQuery)
+    "Query",
+    (SystemQuery, AuthQuery, AuditQuery, RegistryQuery, LineageQuery, ApprovalQuery, GovernanceQuery, WebhookQuery),
 )
 # Every mutation field is nullable: mutations run one after another and each commits on its own, so when a
 # later field of a document fails, the earlier fields' results (a token's secret, a new version) must still
 # reach the client instead of a non-null error nulling the whole response.
-Mutation = merge_types("Mutation", (AuthMutation, RegistryMutation, ApprovalMutation, WebhookMutation))
+Mutation = merge_types(
+    "Mutation", (AuthMutation, RegistryMutation, ApprovalMutation, GovernanceMutation, WebhookMutation)
+)
 
 
 def build_schema(*, introspection: bool = True, limits: Limits | None = None) -> strawberry.Schema:

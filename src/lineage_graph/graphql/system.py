@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from lineage_graph.graphql.context import Context
-from lineage_graph.services.system import ServerInfo as ServerInfoModel
 
 
 @strawberry.type(description="The Neo4j database this server reads and writes.")
@@ -20,20 +19,16 @@ class DatabaseInfo:
 @strawberry.type(description="This lineage-graph server and the database behind it.")
 class ServerInfo:
     version: str
-    database: DatabaseInfo
 
-    @classmethod
-    def from_model(cls, info: ServerInfoModel) -> ServerInfo:
-        db = info.database
-        return cls(
-            version=info.version,
-            database=DatabaseInfo(
-                name=db.name,
-                version=db.version,
-                edition=db.edition,
-                node_count=db.node_count,
-                relationship_count=db.relationship_count,
-            ),
+    @strawberry.field(description="The database, asked when this field is selected (a round trip to Neo4j).")
+    async def database(self, info: strawberry.Info[Context, None]) -> DatabaseInfo:
+        db = await info.context.services.system.database_info()
+        return DatabaseInfo(
+            name=db.name,
+            version=db.version,
+            edition=db.edition,
+            node_count=db.node_count,
+            relationship_count=db.relationship_count,
         )
 
 
@@ -41,4 +36,5 @@ class ServerInfo:
 class SystemQuery:
     @strawberry.field(description="The server's version and the Neo4j it runs on.")
     async def server_info(self, info: strawberry.Info[Context, None]) -> ServerInfo:
-        return ServerInfo.from_model(await info.context.services.system.server_info())
+        # The version needs no database; `database` goes to Neo4j only when it is asked for.
+        return ServerInfo(version=info.context.services.system.version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -12,6 +13,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -23,6 +25,16 @@ from lineage_graph.graphql.loaders import Loaders
 
 
 class GraphQLView(GraphQL[Context, None]):
+    def __init__(self, schema: BaseSchema, ide_page: Callable[[], Response] | None = None, **options: Any) -> None:
+        super().__init__(schema, **options)
+        # The project's own GraphiQL page, whose assets the server serves itself (Strawberry's loads a CDN).
+        self.ide_page = ide_page
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.ide_page is None:
+            return await super().render_graphql_ide(request)
+        return self.ide_page()
+
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         # The lifespan's state is copied into every request's scope by Starlette.
         services = request.state.services
@@ -34,7 +46,7 @@ class GraphQLView(GraphQL[Context, None]):
             request=request,
             response=response if isinstance(response, Response) else None,
             principal=principal,
-            loaders=Loaders.build(services),
+            loaders=Loaders.build(services, principal),
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:

@@ -280,7 +280,9 @@ def _compile_object(cls: type[Any]) -> Checker:
                     # The generated validators (UUID, date-time) ignore the instance; there is none yet.
                     field.validator(None, field, item)
                 except (ValueError, TypeError, OverflowError) as exc:
-                    problems.append(Problem(_join(path, field.name), _reason(exc, item), "INVALID_FORMAT"))
+                    problems.append(
+                        Problem(_join(path, field.name), _reason(exc, item, field.validator), "INVALID_FORMAT")
+                    )
 
     return check_object
 
@@ -293,7 +295,18 @@ def _is_instance(value: Any, expected: Any) -> bool:
     return isinstance(expected, type) and isinstance(value, expected)
 
 
-def _reason(exc: Exception, value: Any) -> str:
+# The generated validators raise whatever their parser raises (dateutil's "invalid literal for int() with
+# base 10: b'yest'"); the formats the spec names get a message that says what was expected instead.
+_FORMATS = {
+    "eventtime_check": "an ISO 8601 date-time with a time and preferably an offset, e.g. 2026-01-31T12:00:00Z",
+    "runid_check": "a UUID, e.g. 3f5e1c2a-8d4b-4f0e-9c1a-2b3c4d5e6f70",
+}
+
+
+def _reason(exc: Exception, value: Any, validator: Any = None) -> str:
+    expected = _FORMATS.get(getattr(validator, "__name__", ""))
+    if expected is not None:
+        return f"{value!r} is not {expected}"
     text = str(exc) or type(exc).__name__
     return f"invalid value {value!r}: {text}"
 

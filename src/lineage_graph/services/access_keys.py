@@ -39,6 +39,11 @@ class AccessKeyService:
         key = await self._store.create(key_id, name, principal or name, role, fingerprint(secret), actor.name)
         return IssuedKey(key, secret)
 
+    async def keys(self, actor: Principal, include_revoked: bool = False) -> list[AccessKey]:
+        """Every issued key, oldest first (fingerprints only: secrets are never stored). Admins only."""
+        require(actor, Role.ADMIN)
+        return await self._store.all(include_revoked)
+
     async def revoke(self, actor: Principal, access_key_id: str) -> AccessKey:
         require(actor, Role.ADMIN)
         return await self._store.revoke(access_key_id, actor.name)

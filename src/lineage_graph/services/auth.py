@@ -19,6 +19,7 @@ from lineage_graph.domain.auth import (
 )
 from lineage_graph.domain.errors import NotFound, Problem, Unauthenticated
 from lineage_graph.services.authorization import require
+from lineage_graph.services.token_cache import TokenCache
 from lineage_graph.store.graph import Neo4jGraph
 from lineage_graph.store.principals import PrincipalStore
 
@@ -30,16 +31,22 @@ _MAX_TOKEN_LENGTH = 128
 
 
 class AuthService:
-    def __init__(self, graph: Neo4jGraph) -> None:
+    def __init__(self, graph: Neo4jGraph, token_cache_seconds: float = 0.0) -> None:
         self._store = PrincipalStore(graph)
+        self._cache = TokenCache(token_cache_seconds)
 
     async def authenticate(self, token: str) -> Principal:
         """The principal `token` was issued to; UNAUTHENTICATED when it is unknown, malformed or revoked."""
         if not token.startswith(TOKEN_PREFIX) or len(token) > _MAX_TOKEN_LENGTH:
             raise _invalid_token()
-        principal = await self._store.authenticate(hash_token(token))
+        token_hash = hash_token(token)
+        principal = self._cache.get(token_hash)
+        if principal is not None:
+            return principal
+        principal = await self._store.authenticate(token_hash)
         if principal is None:
             raise _invalid_token()
+        self._cache.put(token_hash, principal)
         return principal
 
     async def create_token(
@@ -62,6 +69,7 @@ class AuthService:
             },
         )
         token = await self._store.create_token(principal, token_id, hash_token(secret), actor, audit)
+        self._cache.forget_principal(principal.name)  # its roles may have just changed
         return IssuedToken(secret=secret, token=token)
 
     async def tokens(self, actor: Principal, *, include_revoked: bool = False) -> list[ApiToken]:
@@ -79,7 +87,9 @@ class AuthService:
             subject=f"Principal:{token.principal.name}",
             payload={"token_id": token_id},
         )
-        return await self._store.revoke_token(token_id, actor, audit)
+        revoked = await self._store.revoke_token(token_id, actor, audit)
+        self._cache.forget_principal(token.principal.name)
+        return revoked
 
     async def ensure_admin_token(self, actor: Principal) -> IssuedToken | None:
         """First start of a local server: when no active admin token exists, issue one (to print once)."""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lineage_graph.domain.errors import Problem
+from lineage_graph.domain.tags import DEFAULT_GOVERNANCE_TAGS, TagPolicy
 from lineage_graph.services.access_keys import AccessKeyService
 from lineage_graph.services.approvals import ApprovalService
 from lineage_graph.services.artifacts import ArtifactVerifier
@@ -16,8 +17,10 @@ from lineage_graph.services.discovery import DiscoveryService
 from lineage_graph.services.events import EventLog
 from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lineage import LineageService
+from lineage_graph.services.mlflow_registry import MlflowRegistryService, MlflowRunSource
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.services.sagemaker import SageMakerService
+from lineage_graph.services.sagemaker_registry import ReportReader, SageMakerRegistryService
 from lineage_graph.services.system import SystemService
 from lineage_graph.services.webhooks import AddressCheck, DeliverySettings, WebhookService
 from lineage_graph.store.access_keys import AccessKeyStore
@@ -27,6 +30,8 @@ from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.graph import Neo4jGraph
 from lineage_graph.store.registry import RegistryStore
 from lineage_graph.store.sagemaker import SageMakerStore
+from lineage_graph.store.sagemaker_entities import SageMakerEntityStore
+from lineage_graph.store.sagemaker_packages import SageMakerRegistryStore
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,7 @@ class Services:
     discovery: DiscoveryService
     access_keys: AccessKeyService
     sagemaker: SageMakerService
+    sagemaker_registry: SageMakerRegistryService
     approvals: ApprovalService
     auth: AuthService
     audit: AuditService
@@ -44,6 +50,7 @@ class Services:
     ingest: IngestService
     events: EventLog
     webhooks: WebhookService
+    mlflow: MlflowRegistryService
 
     @classmethod
     def build(
@@ -55,26 +62,42 @@ class Services:
         webhook_address_check: AddressCheck | None = None,
         webhook_delivery: DeliverySettings | None = None,
         events_poll_interval: float = 0.2,
+        token_cache_seconds: float = 0.0,
+        metric_reports: ReportReader | None = None,
+        mlflow_runs: MlflowRunSource | None = None,
+        governance_tags: Sequence[str] = DEFAULT_GOVERNANCE_TAGS,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
+        deployments = DeploymentStore(graph)
         master_key = sigv4_master_key or secrets.token_bytes(32)
         registry = RegistryService(
-            registry_store, catalog, DeploymentStore(graph), production_environments, artifact_verifier
+            registry_store,
+            catalog,
+            deployments,
+            production_environments,
+            artifact_verifier,
+            TagPolicy.of(governance_tags),
         )
+        approval_store = ApprovalStore(graph)
+        approvals = ApprovalService(approval_store)
         return cls(
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog),
+            discovery=DiscoveryService(registry_store, catalog, deployments, approval_store),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), master_key),
-            sagemaker=SageMakerService(SageMakerStore(graph), registry),
-            approvals=ApprovalService(ApprovalStore(graph)),
-            auth=AuthService(graph),
+            sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),
+            sagemaker_registry=SageMakerRegistryService(
+                SageMakerRegistryStore(graph), registry, approval_store, metric_reports
+            ),
+            approvals=approvals,
+            auth=AuthService(graph, token_cache_seconds),
             audit=AuditService(graph),
             lineage=LineageService.over(graph),
             ingest=IngestService(graph),
+            mlflow=MlflowRegistryService(registry, approvals, mlflow_runs),
             events=EventLog(graph, events_poll_interval),
             # Webhook secrets are derived from the same master key, so every instance can sign every delivery.
             webhooks=WebhookService(

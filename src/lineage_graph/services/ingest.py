@@ -8,7 +8,7 @@ converge on the same graph.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -51,6 +51,14 @@ class IngestResult:
 class IngestService:
     def __init__(self, graph: Neo4jGraph) -> None:
         self._store = OpenLineageStore(graph)
+
+    async def ingest_request(
+        self, principal: Principal, read: Callable[[], Awaitable[Sequence[LineageEvent]]]
+    ) -> IngestResult:
+        """Authorize the caller, then `read()` the events (the request body is read and parsed only for a
+        caller who may ingest), then ingest them."""
+        require(principal, Role.CONTRIBUTOR)
+        return await self.ingest(principal, await read())
 
     async def ingest(self, principal: Principal, events: Sequence[LineageEvent]) -> IngestResult:
         """Merge `events` into the graph in one transaction, with one audit event naming the caller."""

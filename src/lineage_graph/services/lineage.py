@@ -8,6 +8,7 @@ from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.errors import NotFound, Problem, ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.lineage import (
+    DEFAULT_BUDGET,
     DEFAULT_DEPTH,
     DEFAULT_IMPACT_LIMIT,
     DEFAULT_LIMIT,
@@ -22,15 +23,13 @@ from lineage_graph.domain.lineage import (
     LineagePath,
     LineageRequest,
     check_range,
+    keep_kinds,
     parse_lineage_id,
     summarize_impact,
 )
 from lineage_graph.services.authorization import require
 from lineage_graph.store.graph import Neo4jGraph
 from lineage_graph.store.lineage import LineageStore, Neo4jLineageStore
-
-# Seconds one lineage request may spend in the database; past it the answer comes back truncated (TIMEOUT).
-DEFAULT_BUDGET = 10.0
 
 
 class LineageService:
@@ -53,16 +52,12 @@ class LineageService:
         limit: int = DEFAULT_LIMIT,
     ) -> LineageGraph:
         """The subgraph within `depth` lineage edges of `node_id`. `limit` caps the nodes visited; `node_types`
-        filters the nodes returned (the walk still passes through the others), `edge_types` the edges followed."""
+        filters the nodes returned (the walk still passes through the others, and collapsed edges keep the kept
+        nodes connected), `edge_types` the edges followed."""
         require(principal, Role.VIEWER)
         request = LineageRequest.validate(node_id, direction, depth, node_types, edge_types, limit)
         graph = await self._store.traverse(request, self._budget)
-        if request.node_kinds is None:
-            return graph
-        kept = tuple(n for n in graph.nodes if n.ref.kind in request.node_kinds or n.ref == graph.root)
-        refs = {n.ref for n in kept}
-        edges = tuple(e for e in graph.edges if e.source in refs and e.target in refs)
-        return LineageGraph(graph.root, kept, edges, graph.depth_reached, graph.truncated)
+        return graph if request.node_kinds is None else keep_kinds(graph, request.node_kinds)
 
     async def impact(
         self, principal: Principal, node_id: str, depth: int = MAX_DEPTH, limit: int = DEFAULT_IMPACT_LIMIT

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from lineage_graph.domain.aliases import check_may_move, check_target, normalize_protected
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.commands import (
     CodeVersionSpec,
@@ -19,7 +20,7 @@ from lineage_graph.domain.commands import (
     UpdateModelGroup,
     UpdateModelVersion,
 )
-from lineage_graph.domain.errors import NotFound, ValidationFailed
+from lineage_graph.domain.errors import NotFound
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import (
     ApprovalStatus,
@@ -32,33 +33,19 @@ from lineage_graph.domain.models import (
     ModelVersion,
     Run,
 )
+from lineage_graph.domain.queries import MAX_PAGE as MAX_PAGE  # importable from here too
+from lineage_graph.domain.queries import Page as Page
+from lineage_graph.domain.queries import page as page
 from lineage_graph.domain.registry import Checker, as_utc, merge_metrics
-from lineage_graph.services.authorization import require
-from lineage_graph.store.catalog import CatalogStore
+from lineage_graph.domain.tags import TagChange, TagPolicy
+from lineage_graph.services.authorization import require, require_approver
+from lineage_graph.store.catalog import TAGGED_KINDS, CatalogStore
 from lineage_graph.store.deployments import DeploymentFilter, DeploymentStore
 from lineage_graph.store.records import dumps, metrics_to_json
 from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilter
 
 if TYPE_CHECKING:
     from lineage_graph.services.artifacts import ArtifactVerifier
-
-MAX_PAGE = 100
-
-
-@dataclass(frozen=True)
-class Page:
-    offset: int
-    limit: int
-
-
-def page(first: int | None, offset: int) -> Page:
-    """`first` is 1-100 (default 20); a bad value is a validation error naming it."""
-    limit = 20 if first is None else first
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed.field("first", f"must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise ValidationFailed.field("after", "is not a valid cursor")
-    return Page(offset, limit)
 
 
 def _check_dataset_spec(check: Checker, path: str, spec: DatasetVersionSpec) -> None:
@@ -84,8 +71,10 @@ class RegistryService:
         deployments: DeploymentStore,
         production_environments: Sequence[str] = ("production", "prod"),
         artifacts: ArtifactVerifier | None = None,
+        tag_policy: TagPolicy | None = None,
     ) -> None:
         self.registry = registry
+        self.tags = tag_policy or TagPolicy()
         self.artifacts = artifacts
         self.catalog = catalog
         self.deployments = deployments
@@ -104,6 +93,7 @@ class RegistryService:
         check.text("owner", cmd.owner, 256)
         check.tags("tags", cmd.tags)
         check.done()
+        self.tags.check_input(actor, cmd.name, cmd.tags, "tags")
         return await self.registry.create_group(cmd, actor.name)
 
     async def update_group(self, actor: Principal, cmd: UpdateModelGroup) -> ModelGroup:
@@ -113,7 +103,8 @@ class RegistryService:
         check.text("owner", cmd.owner, 256)
         check.tags("tags", cmd.tags)
         check.done()
-        return await self.registry.update_group(cmd, actor.name)
+        self.tags.check_input(actor, cmd.name, cmd.tags, "tags")
+        return await self.registry.update_group(cmd, actor.name, lambda current: self.tags.merge(current, cmd.tags))
 
     async def group(self, actor: Principal, name: str) -> ModelGroup | None:
         require(actor, Role.VIEWER)
@@ -142,6 +133,7 @@ class RegistryService:
         check.string_map("customProperties", cmd.custom_properties)
         check.tags("tags", cmd.tags)
         check.text("clientToken", cmd.client_token, 128)
+        check.json_object("externalSpec", cmd.external_spec)
         for i, ref in enumerate(cmd.trained_on):
             if ref.kind is not NodeKind.DATASET_VERSION:
                 check.fail(f"trainedOn[{i}]", f"expected a DatasetVersion id, got a {ref.kind.label}")
@@ -154,6 +146,7 @@ class RegistryService:
         if cmd.derived_from is not None and cmd.derived_from.kind is not NodeKind.MODEL_VERSION:
             check.fail("derivedFrom", f"expected a ModelVersion id, got a {cmd.derived_from.kind.label}")
         check.done()
+        self.tags.check_input(actor, cmd.group, cmd.tags, "tags")
         props: dict[str, Any] = {
             "artifact_uri": cmd.artifact_uri,
             "artifact_digest": cmd.artifact_digest,
@@ -167,6 +160,7 @@ class RegistryService:
             "search_tags": " ".join(cmd.tags),
             "approval_status": ApprovalStatus.PENDING_MANUAL_APPROVAL.value,
             "archived": False,
+            "external_spec": dumps(dict(cmd.external_spec)) if cmd.external_spec is not None else None,
         }
         if self.artifacts is not None:  # S3 verification (a setting): refused before anything is written
             verified = await self.artifacts.verify(cmd.artifact_uri, cmd.artifact_digest)
@@ -204,6 +198,7 @@ class RegistryService:
         check.tags("tags", cmd.tags)
         check.string_map("customProperties", cmd.custom_properties)
         check.done()
+        self.tags.check_input(actor, str(ref.parts[0]), cmd.tags, "tags")
 
         def merge(current: Mapping[str, str]) -> dict[str, str]:
             merged = {**current, **(cmd.custom_properties or {})}
@@ -214,7 +209,9 @@ class RegistryService:
             inner.done()
             return merged
 
-        return await self.registry.update_version(cmd, actor.name, merge)
+        return await self.registry.update_version(
+            cmd, actor.name, merge, lambda current: self.tags.merge(current, cmd.tags)
+        )
 
     async def add_metrics(self, actor: Principal, ref: NodeRef, metrics: Sequence[Metric]) -> ModelVersion:
         """Add metrics (e.g. a later evaluation); an existing value is never overwritten."""
@@ -234,7 +231,8 @@ class RegistryService:
 
     # ---- aliases -------------------------------------------------------------------------------
     async def set_alias(self, actor: Principal, group: str, alias: str, ref: NodeRef) -> ModelVersion:
-        """Point `alias` at the version `ref` of `group` (moving it if it pointed elsewhere), atomically."""
+        """Point `alias` at the version `ref` of `group` (moving it if it pointed elsewhere), atomically.
+        A protected alias moves only by an approver, and only onto an APPROVED version."""
         require(actor, Role.CONTRIBUTOR, group)
         check = Checker()
         check.alias("alias", alias)
@@ -243,16 +241,46 @@ class RegistryService:
         elif ref.parts[0] != group:
             check.fail("modelVersionId", f"version {ref} belongs to group {ref.parts[0]}, not {group}", "WRONG_GROUP")
         check.done()
-        await self.registry.set_alias(group, alias, int(ref.parts[1]), actor.name)
+        version = int(ref.parts[1])
+        # The role is checked against the protection before any lock; the store checks both again under it.
+        protected = await self.registry.protected_aliases(group)
+        check_may_move(actor, group, alias, alias in (protected or ()))
+
+        def rule(is_protected: bool, status: ApprovalStatus) -> None:
+            check_may_move(actor, group, alias, is_protected)
+            check_target(group, alias, version, is_protected, status)
+
+        await self.registry.set_alias(group, alias, version, actor.name, rule)
         return await self.version(actor, ref)
 
     async def delete_alias(self, actor: Principal, group: str, alias: str) -> int:
         require(actor, Role.CONTRIBUTOR, group)
-        return await self.registry.delete_alias(group, alias, actor.name)
+        protected = await self.registry.protected_aliases(group)
+        check_may_move(actor, group, alias, alias in (protected or ()))
+        return await self.registry.delete_alias(
+            group, alias, actor.name, lambda is_protected: check_may_move(actor, group, alias, is_protected)
+        )
 
     async def version_by_alias(self, actor: Principal, group: str, alias: str) -> ModelVersion | None:
+        """The version `alias` names; a protected alias names nothing unless its version is APPROVED."""
         require(actor, Role.VIEWER)
         return await self.registry.version_by_alias(group, alias)
+
+    async def protected_aliases(self, actor: Principal, group: str) -> tuple[str, ...]:
+        require(actor, Role.VIEWER)
+        found = await self.registry.protected_aliases(group)
+        if found is None:
+            raise NotFound("model group", group, "group")
+        return found
+
+    async def set_protected_aliases(self, actor: Principal, group: str, aliases: Sequence[str]) -> tuple[str, ...]:
+        """Replace the group's protected aliases (an admin's policy decision, like the approval policy)."""
+        require(actor, Role.ADMIN)
+        check = Checker()
+        for i, alias in enumerate(aliases):
+            check.alias(f"aliases[{i}]", alias)
+        check.done()
+        return await self.registry.set_protected_aliases(group, normalize_protected(aliases), actor.name)
 
     # ---- datasets, code, runs ------------------------------------------------------------------
     async def register_dataset(self, actor: Principal, cmd: RegisterDataset) -> Dataset:
@@ -263,7 +291,10 @@ class RegistryService:
         check.description("description", cmd.description)
         check.tags("tags", cmd.tags)
         check.done()
-        return await self.catalog.register_dataset(cmd, actor.name)
+        self.tags.check_input(actor, None, cmd.tags, "tags")
+        # Registering again with no tags keeps the ones recorded.
+        requested = cmd.tags or None
+        return await self.catalog.register_dataset(cmd, actor.name, lambda current: self.tags.merge(current, requested))
 
     async def register_dataset_version(self, actor: Principal, cmd: RegisterDatasetVersion) -> DatasetVersion:
         require(actor, Role.CONTRIBUTOR)
@@ -273,7 +304,30 @@ class RegistryService:
         )
         check.tags("tags", cmd.tags)
         check.done()
-        return await self.catalog.register_dataset_version(cmd, actor.name)
+        self.tags.check_input(actor, None, cmd.tags, "tags")
+        requested = cmd.tags or None
+        return await self.catalog.register_dataset_version(
+            cmd, actor.name, lambda current: self.tags.merge(current, requested)
+        )
+
+    async def change_governance_tags(
+        self, actor: Principal, ref: NodeRef, add: Sequence[str], remove: Sequence[str], reason: str
+    ) -> TagChange:
+        """Set and clear governance tags on a group, version, dataset or dataset version (approvers only:
+        of the group for models, globally for datasets), with a reason; audited before/after."""
+        group = str(ref.parts[0]) if ref.kind in (NodeKind.MODEL_GROUP, NodeKind.MODEL_VERSION) else None
+        require_approver(actor, group)
+        check = Checker()
+        if ref.kind not in TAGGED_KINDS:
+            check.fail(
+                "id", f"a {ref.kind.label} has no tags (expected a model group, version, dataset or dataset version)"
+            )
+        check.text("reason", reason, 4096, required=True)
+        check.done()
+        self.tags.check_change(add, remove)
+        return await self.catalog.change_tags(
+            ref, actor.name, lambda current: self.tags.change(current, add, remove), reason
+        )
 
     async def register_code_version(self, actor: Principal, spec: CodeVersionSpec) -> CodeVersion:
         require(actor, Role.CONTRIBUTOR)
@@ -325,7 +379,12 @@ class RegistryService:
         return await self.deployments.create(cmd, actor.name, require_approved=self.is_production(cmd.environment))
 
     async def retire_deployment(self, actor: Principal, deployment_id: str) -> Deployment:
-        require(actor, Role.CONTRIBUTOR)
+        """Retire a deployment: the contributor role for the group of the version it serves, as deploying."""
+        require(actor, Role.VIEWER)  # a caller who may not read learns nothing, not even whether it exists
+        found = (await self.deployments.by_id([deployment_id])).get(deployment_id)
+        if found is None:
+            raise NotFound("deployment", deployment_id, "id")
+        require(actor, Role.CONTRIBUTOR, found.group)
         return await self.deployments.retire(deployment_id, actor.name)
 
     async def list_deployments(self, actor: Principal, flt: DeploymentFilter, pg: Page) -> tuple[list[Deployment], int]:

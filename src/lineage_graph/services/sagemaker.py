@@ -3,9 +3,10 @@ approval decisions, on the same graph and under the same roles as everything els
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.commands import CodeVersionSpec, RecordRun, RegisterDatasetVersion
@@ -26,6 +27,13 @@ from lineage_graph.services.authorization import require
 from lineage_graph.services.registry import RegistryService
 from lineage_graph.store.catalog import ModelLineage
 from lineage_graph.store.sagemaker import ASSOCIATION_EDGES, Association, LineageWalk, SageMakerStore
+from lineage_graph.store.sagemaker_entities import (
+    EntityFields,
+    EntityFilter,
+    EntityRecord,
+    Family,
+    SageMakerEntityStore,
+)
 
 MAX_LINEAGE_DEPTH = 10
 _ACTION_STATUS = {
@@ -53,9 +61,10 @@ class ArtifactSpec:
 
 
 class SageMakerService:
-    def __init__(self, store: SageMakerStore, registry: RegistryService) -> None:
+    def __init__(self, store: SageMakerStore, registry: RegistryService, entities: SageMakerEntityStore) -> None:
         self._store = store
         self._registry = registry
+        self._entities = entities
 
     # ---- importer support ----------------------------------------------------------------------------
     async def versions_for_tokens(self, actor: Principal, group: str, tokens: Sequence[str]) -> dict[str, int]:
@@ -184,6 +193,46 @@ class SageMakerService:
             downstream=direction in (Direction.DESCENDANTS, Direction.BOTH),
             max_depth=max_depth,
         )
+
+    async def delete_association(self, actor: Principal, source: NodeRef, destination: NodeRef) -> list[str]:
+        require(actor, Role.CONTRIBUTOR)
+        return await self._entities.delete_association(source, destination, actor.name)
+
+    # ---- describing, updating, deleting and listing lineage entities ----------------------------------
+    async def entities(self, actor: Principal, refs: Sequence[NodeRef]) -> dict[NodeRef, EntityRecord]:
+        require(actor, Role.VIEWER)
+        return await self._entities.describe(refs)
+
+    async def write_entity(
+        self,
+        actor: Principal,
+        ref: NodeRef,
+        change: Callable[[Mapping[str, Any]], tuple[dict[str, Any], EntityFields]],
+        created: bool = False,
+    ) -> EntityRecord:
+        """Set what SageMaker says about an entity (at creation, or an Update*); `created` revives a deleted one."""
+        require(actor, Role.CONTRIBUTOR)
+
+        def checked(current: Mapping[str, Any]) -> tuple[dict[str, Any], EntityFields]:
+            doc, fields = change(current)
+            check = Checker()
+            check.json_object("document", doc)
+            check.string_map("Properties", doc.get("Properties"))
+            check.done()
+            return doc, fields
+
+        action = "lineage_entity.create" if created else "lineage_entity.update"
+        return await self._entities.write(ref, checked, action, actor.name, revive=created)
+
+    async def delete_entity(self, actor: Principal, ref: NodeRef) -> None:
+        require(actor, Role.CONTRIBUTOR)
+        await self._entities.delete(ref, actor.name)
+
+    async def list_entities(
+        self, actor: Principal, family: Family, flt: EntityFilter, sort: str, descending: bool, offset: int, limit: int
+    ) -> list[EntityRecord]:
+        require(actor, Role.VIEWER)
+        return await self._entities.page(family, flt, sort, descending, offset, limit)
 
 
 def _may_carry(edge: str, association_type: str) -> bool:

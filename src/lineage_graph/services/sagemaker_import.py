@@ -49,7 +49,7 @@ from lineage_graph.domain.sagemaker import (
     UNVERSIONED,
     approval_from_aws,
     dataset_of_uri,
-    metrics_from_report,
+    metrics_from_reports,
     training_status,
 )
 from lineage_graph.services.authorization import require
@@ -87,6 +87,9 @@ class SourcePackage:
     metadata: Mapping[str, str]  # MetadataProperties: CommitId, Repository, GeneratedBy, ProjectId
     lifecycle: Mapping[str, str]  # ModelLifeCycle: Stage, StageStatus, StageDescription
     reports: Mapping[str, Any]  # ModelMetrics section ("ModelQuality.Statistics") -> the parsed JSON report
+    # The package's CreateModelPackage members as DescribeModelPackage reported them, so our SageMaker API
+    # answers with the same document (see domain.sagemaker.package_spec).
+    spec: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,8 @@ class SageMakerImporter:
             ref = NodeRef.of(NodeKind.MODEL_VERSION, package.group, found[token])
             current = await self._services.registry.version(self._actor, ref)
             ours = current.approval_status
+            if dict(current.external_spec or {}) != dict(package.spec):
+                await self._services.sagemaker_registry.update_spec(self._actor, ref, lambda _: dict(package.spec))
             if dict(current.custom_properties) != props or (current.description or None) != package.description:
                 await self._services.registry.update_version(
                     self._actor,
@@ -250,11 +255,12 @@ class SageMakerImporter:
                     framework=package.framework,
                     framework_version=package.framework_version,
                     description=package.description,
-                    metrics=tuple(self._metrics(package)),
+                    metrics=tuple(metrics_from_reports(package.reports)),
                     custom_properties=props,
                     produced_by=RunSpec(producer) if producer else None,
                     code=code,
                     client_token=token,
+                    external_spec=dict(package.spec) or None,
                 ),
             )
             ref, ours = version.ref, version.approval_status
@@ -286,14 +292,6 @@ class SageMakerImporter:
             optional["sagemaker:commit_id"] = commit  # not a git hash: kept, but not a code version
         props.update({k: v for k, v in optional.items() if v})
         return props
-
-    def _metrics(self, package: SourcePackage) -> list[Metric]:
-        metrics: dict[str, Metric] = {}
-        for section, report in sorted(package.reports.items()):
-            split = section.split(".")[0]  # ModelQuality, ModelDataQuality, Bias, Explainability
-            for metric in metrics_from_report(report, split):
-                metrics.setdefault(f"{metric.name}|{split}", metric)
-        return list(metrics.values())
 
     # ---- training jobs ---------------------------------------------------------------------------------------
     async def _job_for(self, package: SourcePackage) -> SourceTrainingJob | None:

@@ -21,8 +21,15 @@ class SystemService:
         self._graph = graph
         self._store = SystemStore(graph)
 
+    @property
+    def version(self) -> str:
+        return __version__
+
     async def server_info(self) -> ServerInfo:
         return ServerInfo(version=__version__, database=await self._store.database_info())
+
+    async def database_info(self) -> DatabaseInfo:
+        return await self._store.database_info()
 
     async def check_ready(self, timeout: float = 2.0) -> None:
         """Raise Unavailable when Neo4j does not answer within `timeout`."""

@@ -24,6 +24,12 @@ RETURN k {.*} AS k
 
 _BY_ID = "MATCH (k:SigV4AccessKey {access_key_id: $id}) RETURN k {.*} AS k"
 
+_ALL = """
+MATCH (k:SigV4AccessKey) WHERE $include_revoked OR properties(k)['revoked_at'] IS NULL
+WITH k ORDER BY k.created_at
+RETURN collect(k {.*}) AS keys
+"""
+
 _REVOKE = """
 MATCH (k:SigV4AccessKey {access_key_id: $id})
 SET k.revoked_at = coalesce(k.revoked_at, $now)
@@ -86,6 +92,10 @@ class AccessKeyStore:
     async def get(self, access_key_id: str) -> AccessKey | None:
         rows = await self._graph.rows(_BY_ID, id=access_key_id)
         return _to_access_key(rows[0]["k"]) if rows else None
+
+    async def all(self, include_revoked: bool) -> list[AccessKey]:
+        rows = await self._graph.rows(_ALL, include_revoked=include_revoked)
+        return [_to_access_key(p) for p in rows[0]["keys"]] if rows else []
 
     async def revoke(self, access_key_id: str, actor: str) -> AccessKey:
         async def work(tx: AsyncManagedTransaction) -> AccessKey:

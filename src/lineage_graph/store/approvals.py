@@ -1,7 +1,9 @@
 """Approval decisions, group policies and incident flags in Neo4j.
 
 A decision locks its model version first, then reads the evidence, so two approvers racing on one version
-are serialized: the second sees the first's vote (N-of-M counts stay exact).
+are serialized: the second sees the first's vote (N-of-M counts stay exact). The evidence is one upstream walk
+(`store/traversal.py`) under `WalkLimits`; a walk that stops at a limit says so in the evidence, and the policy
+refuses to decide on it (LINEAGE_INCOMPLETE) rather than approve on part of the lineage.
 """
 
 from __future__ import annotations
@@ -15,29 +17,33 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from lineage_graph.domain.approval import ApprovalPolicy, Decision, Evidence, Outcome
+from lineage_graph.domain.approval import ApprovalPolicy, Decision, Evidence, IncidentFlag, Outcome
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.errors import NotFound
+from lineage_graph.domain.ids import NodeKind
+from lineage_graph.domain.lineage import LINEAGE_EDGES, Direction, EdgeType, LineageNode, WalkLimits
 from lineage_graph.domain.models import ApprovalStatus, Deployment, ModelVersion
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import metrics_from_json, to_datetime, to_deployment, to_model_version
-from lineage_graph.store.traversal import reachable
+from lineage_graph.store.traversal import PROJECTION, Walk, to_lineage_node
 
-_LOCK_AND_READ = """
-MATCH (v:ModelVersion {group: $group, version: $version})-[:IN_GROUP]->(g:ModelGroup)
-SET v._lock = true
+# The version, its group's policy and this round's approvers; its lineage comes from the walk.
+_VERSION_AND_POLICY = f"""
 WITH v, g
-RETURN elementId(v) AS element_id, v {.*} AS v, g.policy AS policy,
-  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d.namespace + '/' + d.name + '@' + d.version
-            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v)
-                  RETURN d.namespace + '/' + d.name + '@' + d.version } AS datasets,
-  COLLECT { MATCH (c:CodeVersion)-[:BUILT]->(v) RETURN c.repository + '@' + c.commit
-            UNION MATCH (c:CodeVersion)-[:EXECUTED_BY]->(:Run)-[:OUTPUT]->(v) RETURN c.repository + '@' + c.commit }
-    AS code,
-  COLLECT { MATCH (r:Run)-[:OUTPUT]->(v) RETURN r.run_id } AS runs,
-  COLLECT { MATCH (a:ApprovalDecision {decision: 'APPROVE', round: coalesce(v.approval_round, 0)})-[:DECIDES]->(v)
-            RETURN DISTINCT a.actor } AS approvers
+RETURN elementId(v) AS element_id, v {{.*}} AS v, v {PROJECTION} AS node, labels(v) AS labels, g.policy AS policy,
+  COLLECT {{ MATCH (a:ApprovalDecision {{decision: 'APPROVE', round: coalesce(v.approval_round, 0)}})-[:DECIDES]->(v)
+            RETURN DISTINCT a.actor }} AS approvers
+"""
+_LOCK_AND_READ = (
+    "MATCH (v:ModelVersion {group: $group, version: $version})-[:IN_GROUP]->(g:ModelGroup) SET v._lock = true"
+    + _VERSION_AND_POLICY
+)
+_READ = "MATCH (v:ModelVersion {group: $group, version: $version})-[:IN_GROUP]->(g:ModelGroup)" + _VERSION_AND_POLICY
+
+_REGISTRANT = """
+MATCH (v:ModelVersion {group: $group, version: $version})-[:IN_GROUP]->(g:ModelGroup)
+RETURN v.created_by AS created_by, g.policy AS policy
 """
 
 _RECORD = """
@@ -62,6 +68,8 @@ WITH k, a ORDER BY a.at
 RETURN k.group AS group, k.version AS version, collect(a {.*}) AS decisions
 """
 
+_DECISIONS_BY_ID = "UNWIND $ids AS id MATCH (a:ApprovalDecision {decision_id: id}) RETURN a {.*} AS a"
+
 _SET_POLICY = """
 MATCH (g:ModelGroup {name: $group})
 SET g.policy = $policy, g.four_eyes = $four_eyes, g.updated_at = $now
@@ -73,7 +81,7 @@ _GROUP_POLICY = "MATCH (g:ModelGroup {name: $group}) RETURN g.policy AS policy"
 _FLAG = """
 MATCH (d:DatasetVersion {namespace: $namespace, name: $name, version: $version})
 SET d.incident = $incident, d.tags = CASE WHEN $tag IN d.tags THEN d.tags ELSE d.tags + $tag END
-RETURN elementId(d) AS element_id
+RETURN elementId(d) AS element_id, d {.namespace, .name, .version} AS key
 """
 
 _MARK_REVIEW = """
@@ -123,19 +131,82 @@ def to_decision(p: dict[str, Any]) -> RecordedDecision:
     )
 
 
-def _tags_upstream(nodes: Sequence[dict[str, Any]]) -> dict[str, tuple[str, ...]]:
+def _name(node: LineageNode) -> str:
+    parts = node.ref.parts
+    if node.ref.kind is NodeKind.DATASET_VERSION:
+        return f"{parts[0]}/{parts[1]}@{parts[2]}"
+    if node.ref.kind is NodeKind.CODE_VERSION:
+        return f"{parts[0]}@{parts[1]}"
+    return str(parts[0])
+
+
+async def _evidence(tx: AsyncManagedTransaction, row: dict[str, Any], limits: WalkLimits) -> Evidence:
+    """The evidence for a decision on the version `row` describes: one upstream walk gives its training data,
+    code and producing runs (the nodes one or two edges up) and every upstream dataset version's tags."""
+    root: str = row["element_id"]
+    walk = Walk.of({root: to_lineage_node(row["labels"], row["node"], 0)}, Direction.UPSTREAM, LINEAGE_EDGES, limits)
+    await walk.run(tx)
+    nodes = walk.nodes
+    into: dict[tuple[str, EdgeType], list[str]] = {}
+    for source, target, edge_type in walk.result_edges():
+        into.setdefault((target, edge_type), []).append(source)
+
+    def sources(targets: Sequence[str], edge_type: EdgeType, kind: NodeKind) -> set[str]:
+        found = (nodes[s] for t in targets for s in into.get((t, edge_type), ()))
+        return {_name(n) for n in found if n.ref.kind is kind}
+
+    runs = [s for s in into.get((root, EdgeType.OUTPUT), ()) if nodes[s].ref.kind is NodeKind.RUN]
+    datasets = sources([root], EdgeType.TRAINED, NodeKind.DATASET_VERSION)
+    datasets |= sources(runs, EdgeType.INPUT_TO, NodeKind.DATASET_VERSION)
+    code = sources([root], EdgeType.BUILT, NodeKind.CODE_VERSION) | sources(
+        runs, EdgeType.EXECUTED_BY, NodeKind.CODE_VERSION
+    )
     tags: dict[str, list[str]] = {}
-    for node in nodes:
-        if node["label"] == "DatasetVersion":
-            p = node["props"]
-            for tag in p.get("tags") or ():
-                tags.setdefault(tag, []).append(f"{p['namespace']}/{p['name']}@{p['version']}")
-    return {k: tuple(sorted(v)) for k, v in tags.items()}
+    for node in nodes.values():
+        if node.ref.kind is NodeKind.DATASET_VERSION:
+            for tag in node.tags:
+                tags.setdefault(tag, []).append(_name(node))
+    props = row["v"]
+    return Evidence(
+        status=ApprovalStatus(props.get("approval_status") or "PENDING_MANUAL_APPROVAL"),
+        registered_by=props.get("created_by"),
+        metrics=metrics_from_json(props.get("metrics")),
+        training_datasets=tuple(sorted(datasets)),
+        code_versions=tuple(sorted(code)),
+        producing_runs=tuple(sorted(_name(nodes[r]) for r in runs)),
+        upstream_tags={k: tuple(sorted(v)) for k, v in tags.items()},
+        approvers_so_far=tuple(sorted(row["approvers"])),
+        lineage_incomplete=None
+        if walk.truncated is None
+        else f"the upstream walk stopped at {limits.describe(walk.truncated)}",
+    )
 
 
 class ApprovalStore:
-    def __init__(self, graph: Neo4jGraph) -> None:
+    """`limits` bound every walk behind evidence and incident flags (the lineage defaults: depth 100, 100,000
+    nodes, 10 s); a walk cut by one of them is reported, never taken for the whole lineage."""
+
+    def __init__(self, graph: Neo4jGraph, limits: WalkLimits | None = None) -> None:
         self._graph = graph
+        self._limits = limits or WalkLimits()
+
+    async def registrant(self, group: str, version: int) -> tuple[ApprovalPolicy, str | None]:
+        """The group's policy and who registered the version: enough for four-eyes, without lock or walk."""
+        rows = await self._graph.rows(_REGISTRANT, group=group, version=version)
+        if not rows:
+            raise NotFound("model version", f"{group}/{version}", "id")
+        return ApprovalPolicy.from_json(rows[0]["policy"]), rows[0]["created_by"]
+
+    async def evidence(self, group: str, version: int) -> tuple[ApprovalPolicy, Evidence]:
+        """The policy and the evidence a decision would be taken on now, read without locking or writing."""
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[ApprovalPolicy, Evidence]:
+            row = await fetch_one(tx, _READ, group=group, version=version)
+            if row is None:
+                raise NotFound("model version", f"{group}/{version}", "id")
+            return ApprovalPolicy.from_json(row["policy"]), await _evidence(tx, row, self._limits)
+
+        return await self._graph.read(work, timeout=self._limits.seconds * 1.5 + 1.0)
 
     async def decide(
         self,
@@ -153,19 +224,8 @@ class ApprovalStore:
             row = await fetch_one(tx, _LOCK_AND_READ, group=group, version=version)
             if row is None:
                 raise NotFound("model version", f"{group}/{version}", "id")
-            upstream = await reachable(tx, [row["element_id"]], upstream=True)
-            props = row["v"]
             policy = ApprovalPolicy.from_json(row["policy"])
-            evidence = Evidence(
-                status=ApprovalStatus(props.get("approval_status") or "PENDING_MANUAL_APPROVAL"),
-                registered_by=props.get("created_by"),
-                metrics=metrics_from_json(props.get("metrics")),
-                training_datasets=tuple(sorted(row["datasets"])),
-                code_versions=tuple(sorted(row["code"])),
-                producing_runs=tuple(sorted(row["runs"])),
-                upstream_tags=_tags_upstream(upstream),
-                approvers_so_far=tuple(sorted(row["approvers"])),
-            )
+            evidence = await _evidence(tx, row, self._limits)
             snapshot = evidence.snapshot(policy)
             outcome = rule(policy, evidence)
             if outcome.problems:
@@ -213,8 +273,9 @@ class ApprovalStore:
             )
             return outcome, result, snapshot
 
+        walk_seconds = self._limits.seconds * 1.5 + 1.0
         try:
-            return await self._graph.write(work)
+            return await self._graph.write(work, timeout=max(walk_seconds, self._graph.query_timeout))
         except _Refused as refused:
             return refused.outcome, None, refused.snapshot
 
@@ -223,6 +284,11 @@ class ApprovalStore:
             await append_audit_event(tx, entry)
 
         await self._graph.write(work)
+
+    async def decisions_by_id(self, ids: Sequence[str]) -> dict[str, RecordedDecision]:
+        """Decisions by their ids (`node(id:)` of an ApprovalDecision)."""
+        rows = await self._graph.rows(_DECISIONS_BY_ID, ids=list(ids))
+        return {r["a"]["decision_id"]: to_decision(r["a"]) for r in rows}
 
     async def decisions_for(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[RecordedDecision]]:
         rows = await self._graph.rows(_DECISIONS_FOR, keys=[{"group": g, "version": v} for g, v in keys])
@@ -247,11 +313,11 @@ class ApprovalStore:
 
     async def flag_dataset_version(
         self, namespace: str, name: str, version: str, reason: str, tag: str, actor: str
-    ) -> list[ModelVersion]:
+    ) -> IncidentFlag:
         """Record the incident on the dataset version and mark every downstream APPROVED model version as
-        needing re-review, in one transaction; returns those versions."""
+        needing re-review, in one transaction; returns those versions, and whether the walk was cut."""
 
-        async def work(tx: AsyncManagedTransaction) -> list[ModelVersion]:
+        async def work(tx: AsyncManagedTransaction) -> IncidentFlag:
             now = datetime.now(UTC)
             incident = json.dumps({"reason": reason, "tag": tag, "by": actor, "at": now.isoformat()})
             row = await fetch_one(
@@ -259,12 +325,19 @@ class ApprovalStore:
             )
             if row is None:
                 raise NotFound("dataset version", f"{namespace}/{name}@{version}", "id")
-            downstream = await reachable(tx, [row["element_id"]], upstream=False)
+            root = {row["element_id"]: to_lineage_node(["DatasetVersion"], {**row["key"]}, 0)}
+            walk = Walk.of(root, Direction.DOWNSTREAM, LINEAGE_EDGES, self._limits)
+            await walk.run(tx)
             keys = [
-                {"group": n["props"]["group"], "version": n["props"]["version"]}
-                for n in downstream
-                if n["label"] == "ModelVersion" and n["props"].get("approval_status") == "APPROVED"
+                {"group": n.ref.parts[0], "version": n.ref.parts[1]}
+                for n in walk.nodes.values()
+                if n.ref.kind is NodeKind.MODEL_VERSION and n.approval_status is ApprovalStatus.APPROVED
             ]
+            cut = (
+                None
+                if walk.truncated is None
+                else f"the downstream walk stopped at {self._limits.describe(walk.truncated)}"
+            )
             rows = await fetch_all(tx, _MARK_REVIEW, keys=keys, now=now) if keys else []
             flagged = sorted((to_model_version(r["v"], r["aliases"]) for r in rows), key=lambda v: (v.group, v.version))
             await append_audit_event(
@@ -273,7 +346,7 @@ class ApprovalStore:
                     actor,
                     "dataset_version.flag",
                     f"DatasetVersion:{namespace}/{name}/{version}",
-                    {"reason": reason, "tag": tag, "needs_review": [str(v.ref) for v in flagged]},
+                    {"reason": reason, "tag": tag, "needs_review": [str(v.ref) for v in flagged], "incomplete": cut},
                 ),
             )
             # Each approved version that now needs review is an event of its own group (webhooks, subscriptions).
@@ -287,6 +360,6 @@ class ApprovalStore:
                         {"dataset_version": f"{namespace}/{name}/{version}", "reason": reason, "tag": tag},
                     ),
                 )
-            return flagged
+            return IncidentFlag(tuple(flagged), cut)
 
         return await self._graph.write(work)

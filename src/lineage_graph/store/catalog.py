@@ -7,7 +7,6 @@ record converges on the same nodes instead of duplicating them.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,10 +14,15 @@ from neo4j import AsyncManagedTransaction
 
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.commands import CodeVersionSpec, RecordRun, RegisterDataset, RegisterDatasetVersion
-from lineage_graph.domain.errors import Problem, ValidationFailed
-from lineage_graph.domain.ids import NodeRef
+from lineage_graph.domain.errors import NotFound, Problem, ValidationFailed
+from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import CodeVersion, Dataset, DatasetVersion, Job, Run
+from lineage_graph.domain.queries import DatasetFilter, Entity, RunFilter, SearchHit
+from lineage_graph.domain.queries import ModelLineage as ModelLineage  # importable from here too
+from lineage_graph.domain.queries import RunNeighbours as RunNeighbours
+from lineage_graph.domain.tags import TagChange
 from lineage_graph.store.audit import append_audit_event, write_audited
+from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import (
     dumps,
@@ -27,31 +31,43 @@ from lineage_graph.store.records import (
     to_dataset,
     to_dataset_version,
     to_job,
+    to_model_group,
+    to_model_version,
     to_run,
 )
+from lineage_graph.store.registry import TagMerge
 
-_REGISTER_DATASET = """
+# Registering again merges: the node is locked and its tags read first, so the tag model decides the new
+# list from the current one (governance tags set by an approver survive a contributor's re-registration).
+_LOCK_DATASET = """
 MERGE (d:Dataset {namespace: $namespace, name: $name})
   ON CREATE SET d.created_at = $now, d.tags = [], d.search_tags = ''
-SET d.description = coalesce($description, d.description),
-    d.tags = CASE WHEN size($tags) = 0 THEN d.tags ELSE $tags END,
-    d.search_tags = CASE WHEN size($tags) = 0 THEN d.search_tags ELSE $search_tags END
+SET d._lock = true
+RETURN d.tags AS tags
+"""
+
+_REGISTER_DATASET = """
+MATCH (d:Dataset {namespace: $namespace, name: $name})
+SET d.description = coalesce($description, d.description), d.tags = $tags, d.search_tags = $search_tags
+REMOVE d._lock
 RETURN d {.*} AS d
 """
 
-_DATASET_VERSION_DIGEST = """
-MATCH (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
-RETURN v.digest AS digest, v.uri AS uri
-"""
-
-_REGISTER_DATASET_VERSION = """
+_LOCK_DATASET_VERSION = """
 MERGE (d:Dataset {namespace: $namespace, name: $name})
   ON CREATE SET d.created_at = $now, d.tags = [], d.search_tags = ''
 MERGE (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
   ON CREATE SET v.created_at = $now, v.tags = [], v.search_tags = ''
-SET v.uri = coalesce(v.uri, $uri), v.digest = coalesce(v.digest, $digest),
-    v.tags = CASE WHEN size($tags) = 0 THEN v.tags ELSE $tags END,
-    v.search_tags = CASE WHEN size($tags) = 0 THEN v.search_tags ELSE $search_tags END
+SET v._lock = true
+RETURN v.digest AS digest, v.tags AS tags
+"""
+
+_REGISTER_DATASET_VERSION = """
+MATCH (d:Dataset {namespace: $namespace, name: $name})
+MATCH (v:DatasetVersion {namespace: $namespace, name: $name, version: $version})
+SET v.uri = coalesce(v.uri, $uri), v.digest = coalesce(v.digest, $digest), v.tags = $tags,
+    v.search_tags = $search_tags
+REMOVE v._lock
 MERGE (v)-[:VERSION_OF]->(d)
 RETURN v {.*} AS v
 """
@@ -120,25 +136,49 @@ UNWIND $keys AS k MATCH (c:CodeVersion {repository: k.repository, commit: k.comm
 _JOBS_BY_KEY = "UNWIND $keys AS k MATCH (j:Job {namespace: k.namespace, name: k.name}) RETURN j {.*} AS j"
 _RUNS_BY_ID = "UNWIND $ids AS id MATCH (r:Run {run_id: id}) RETURN r {.*} AS r"
 
+# Lists are assembled like the registry's (see store/registry.py): conditions of the supplied filters only,
+# plain-property ORDER BY, the count and the collected page in one statement.
+_DATASET_CONDITIONS = {
+    "namespace": "d.namespace = $namespace",
+    "name_contains": "toLower(d.name) CONTAINS toLower($name_contains)",
+    "tag": "$tag IN d.tags",
+}
 _LIST_DATASETS = """
-MATCH (d:Dataset)
-WHERE ($namespace IS NULL OR d.namespace = $namespace)
-  AND ($name_contains IS NULL OR toLower(d.name) CONTAINS toLower($name_contains))
-  AND ($tag IS NULL OR $tag IN d.tags)
-WITH d ORDER BY d.namespace, d.name
-WITH collect(d) AS found
-RETURN size(found) AS total, [d IN found[$offset..($offset + $limit)] | d {.*}] AS page
+CALL () {{ MATCH (d:Dataset) {where} RETURN count(d) AS total }}
+CALL () {{
+  MATCH (d:Dataset) {where}
+  WITH d ORDER BY d.namespace, d.name SKIP $offset LIMIT $limit
+  RETURN collect(d {{.*}}) AS page
+}}
+RETURN total, page
 """
 
+_RUN_CONDITIONS = {
+    "job_namespace": "r.job_namespace = $job_namespace",
+    "job_name": "r.job_name = $job_name",
+    "status": "r.status = $status",
+    "kind": "r.kind = $kind",
+}
 _LIST_RUNS = """
-MATCH (r:Run)
-WHERE ($job_namespace IS NULL OR r.job_namespace = $job_namespace)
-  AND ($job_name IS NULL OR r.job_name = $job_name)
-  AND ($status IS NULL OR r.status = $status)
-  AND ($kind IS NULL OR r.kind = $kind)
-WITH r ORDER BY r.created_at DESC, r.run_id
-WITH collect(r) AS found
-RETURN size(found) AS total, [r IN found[$offset..($offset + $limit)] | r {.*}] AS page
+CALL () {{ MATCH (r:Run) {where} RETURN count(r) AS total }}
+CALL () {{
+  MATCH (r:Run) {where}
+  WITH r ORDER BY r.created_at DESC, r.run_id SKIP $offset LIMIT $limit
+  RETURN collect(r {{.*}}) AS page
+}}
+RETURN total, page
+"""
+
+# One page of versions for each of a batch of datasets (Dataset.versions as a connection).
+_VERSIONS_OF_DATASETS_PAGE = """
+UNWIND $keys AS k
+CALL (k) {
+  MATCH (v:DatasetVersion)-[:VERSION_OF]->(:Dataset {namespace: k.namespace, name: k.name})
+  WITH v ORDER BY v.created_at DESC, v.version DESC
+  WITH collect(v {.*}) AS found
+  RETURN size(found) AS total, found[$offset..($offset + $limit)] AS page
+}
+RETURN k.namespace AS namespace, k.name AS name, total, page
 """
 
 # ---- relationship loaders: one query for a whole batch of parents --------------------------------------
@@ -160,6 +200,16 @@ RETURN id,
   COLLECT { MATCH (r)-[:CHILD_OF]->(p:Run) RETURN p.run_id } AS parents
 """
 
+# Only the training data, for `trainedOn` (the common nested field of a version page): the whole model lineage
+# also brings back runs and code, each with timestamps the driver must decode.
+_TRAINING_DATA = """
+UNWIND $keys AS k
+MATCH (v:ModelVersion {group: k.group, version: k.version})
+RETURN k.group AS group, k.version AS version,
+  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*}
+            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v) RETURN d {.*} } AS datasets
+"""
+
 # A model version's training data: trained on directly, or read by the run that produced it.
 _MODEL_LINEAGE = """
 UNWIND $keys AS k
@@ -174,14 +224,44 @@ RETURN k.group AS group, k.version AS version,
   COLLECT { MATCH (c:ModelVersion)-[:DERIVED_FROM]->(v) RETURN [c.group, c.version] } AS children
 """
 
+# Hits come back with everything needed to render them (a model version's aliases too), so a search costs
+# one query however many hits it has.
 _SEARCH = """
 CALL db.index.fulltext.queryNodes('registry_search', $text, {limit: $limit}) YIELD node, score
 WITH node, score, labels(node)[0] AS label
 WHERE size($labels) = 0 OR label IN $labels
-RETURN label, node {.*} AS props, score
-ORDER BY score DESC
-LIMIT $limit
+WITH node, score, label ORDER BY score DESC LIMIT $limit
+RETURN collect({label: label, props: node {.*}, score: score,
+  aliases: CASE WHEN label = 'ModelVersion'
+                THEN COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(node) RETURN a.name } ELSE [] END}) AS hits
 """
+
+
+# Nodes that carry tags: for each, the statement that locks it and reads its tags, and the one that writes
+# them (labels cannot be parameters, so one pair of named statements per label).
+_TAGGED: dict[NodeKind, tuple[str, str]] = {
+    NodeKind.MODEL_GROUP: (
+        "MATCH (n:ModelGroup {name: $name}) SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:ModelGroup {name: $name}) SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+    NodeKind.MODEL_VERSION: (
+        "MATCH (n:ModelVersion {group: $group, version: $version}) SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:ModelVersion {group: $group, version: $version}) "
+        "SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+    NodeKind.DATASET: (
+        "MATCH (n:Dataset {namespace: $namespace, name: $name}) SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:Dataset {namespace: $namespace, name: $name}) "
+        "SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+    NodeKind.DATASET_VERSION: (
+        "MATCH (n:DatasetVersion {namespace: $namespace, name: $name, version: $version}) "
+        "SET n._lock = true RETURN n.tags AS tags",
+        "MATCH (n:DatasetVersion {namespace: $namespace, name: $name, version: $version}) "
+        "SET n.tags = $tags, n.search_tags = $search_tags REMOVE n._lock",
+    ),
+}
+TAGGED_KINDS = frozenset(_TAGGED)
 
 
 def _now() -> datetime:
@@ -198,61 +278,93 @@ class CatalogStore:
         self._graph = graph
 
     # ---- writes ------------------------------------------------------------------------------------
-    async def register_dataset(self, cmd: RegisterDataset, actor: str) -> Dataset:
-        entry = AuditEntry(
-            actor,
-            "dataset.register",
-            f"Dataset:{cmd.namespace}/{cmd.name}",
-            {"description": cmd.description, "tags": list(cmd.tags)},
-        )
-        row = await write_audited(
-            self._graph,
-            _REGISTER_DATASET,
-            entry,
-            namespace=cmd.namespace,
-            name=cmd.name,
-            description=cmd.description,
-            tags=list(cmd.tags),
-            search_tags=" ".join(cmd.tags),
-            now=_now(),
-        )
-        assert row is not None  # MERGE always yields its node
-        return to_dataset(row["d"])
+    async def register_dataset(self, cmd: RegisterDataset, actor: str, tags: TagMerge) -> Dataset:
+        """Create or update the dataset; `tags(current)` gives its tags before and after, under its lock."""
+        key = {"namespace": cmd.namespace, "name": cmd.name}
 
-    async def register_dataset_version(self, cmd: RegisterDatasetVersion, actor: str) -> DatasetVersion:
-        """Create or find the version; a digest that differs from the recorded one is refused."""
+        async def work(tx: AsyncManagedTransaction) -> Dataset:
+            locked = await fetch_one(tx, _LOCK_DATASET, **key, now=_now())
+            assert locked is not None  # MERGE always yields its node
+            change = tags(locked["tags"])
+            row = await fetch_one(
+                tx,
+                _REGISTER_DATASET,
+                **key,
+                description=cmd.description,
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
+            )
+            assert row is not None
+            payload: dict[str, Any] = {"description": cmd.description}
+            if change.changed:
+                payload["tags"] = change.audit()
+            await append_audit_event(
+                tx, AuditEntry(actor, "dataset.register", f"Dataset:{cmd.namespace}/{cmd.name}", payload)
+            )
+            return to_dataset(row["d"])
+
+        return await self._graph.write(work)
+
+    async def register_dataset_version(self, cmd: RegisterDatasetVersion, actor: str, tags: TagMerge) -> DatasetVersion:
+        """Create or find the version; a digest that differs from the recorded one is refused. Its tags are
+        `tags(current)`, read under the version's lock."""
         key = {"namespace": cmd.namespace, "name": cmd.name, "version": cmd.version}
 
         async def work(tx: AsyncManagedTransaction) -> DatasetVersion:
-            existing = await fetch_one(tx, _DATASET_VERSION_DIGEST, **key)
-            if existing and existing["digest"] and cmd.digest and existing["digest"] != cmd.digest:
+            existing = await fetch_one(tx, _LOCK_DATASET_VERSION, **key, now=_now())
+            assert existing is not None  # MERGE always yields its node
+            if existing["digest"] and cmd.digest and existing["digest"] != cmd.digest:
                 raise ValidationFailed.field(
                     "digest",
                     f"dataset version {cmd.namespace}/{cmd.name}@{cmd.version} "
                     f"is recorded with digest {existing['digest']}",
                     "CONFLICT",
                 )
+            change = tags(existing["tags"])
             row = await fetch_one(
                 tx,
                 _REGISTER_DATASET_VERSION,
                 **key,
                 uri=cmd.uri,
                 digest=cmd.digest,
-                tags=list(cmd.tags),
-                search_tags=" ".join(cmd.tags),
-                now=_now(),
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
             )
             assert row is not None
+            payload: dict[str, Any] = {"uri": cmd.uri, "digest": cmd.digest}
+            if change.changed:
+                payload["tags"] = change.audit()
             await append_audit_event(
                 tx,
                 AuditEntry(
                     actor,
                     "dataset_version.register",
                     f"DatasetVersion:{cmd.namespace}/{cmd.name}/{cmd.version}",
-                    {"uri": cmd.uri, "digest": cmd.digest},
+                    payload,
                 ),
             )
             return to_dataset_version(row["v"])
+
+        return await self._graph.write(work)
+
+    async def change_tags(self, ref: NodeRef, actor: str, tags: TagMerge, reason: str) -> TagChange:
+        """Apply `tags(current)` to the node `ref` names, under its lock, audited with before, after and reason."""
+        lock, write = _TAGGED[ref.kind]
+        key: dict[str, Any] = dict(zip(ref.kind.keys, ref.parts, strict=True))
+        if ref.kind is NodeKind.MODEL_VERSION:
+            key["version"] = int(key["version"])
+
+        async def work(tx: AsyncManagedTransaction) -> TagChange:
+            locked = await fetch_one(tx, lock, **key)
+            if locked is None:
+                raise NotFound(ref.kind.label, str(ref), "id")
+            change = tags(locked["tags"])
+            await (await tx.run(write, **key, tags=list(change.after), search_tags=" ".join(change.after))).consume()
+            await append_audit_event(
+                tx,
+                AuditEntry(actor, "tags.change", str(ref), {"reason": reason, "tags": change.audit()}),
+            )
+            return change
 
         return await self._graph.write(work)
 
@@ -376,6 +488,11 @@ class CatalogStore:
             for r in rows
         }
 
+    async def training_data(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[DatasetVersion]]:
+        """For each model version, the dataset versions it was trained on (directly or through its run)."""
+        rows = await self._graph.rows(_TRAINING_DATA, keys=[{"group": g, "version": v} for g, v in keys])
+        return {(r["group"], int(r["version"])): _unique_dataset_versions(r["datasets"]) for r in rows}
+
     async def model_lineage(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ModelLineage]:
         rows = await self._graph.rows(_MODEL_LINEAGE, keys=[{"group": g, "version": v} for g, v in keys])
         return {
@@ -390,57 +507,59 @@ class CatalogStore:
         }
 
     # ---- lists and search --------------------------------------------------------------------------
-    async def list_datasets(
-        self, namespace: str | None, name_contains: str | None, tag: str | None, offset: int, limit: int
-    ) -> tuple[list[Dataset], int]:
-        rows = await self._graph.rows(
-            _LIST_DATASETS, namespace=namespace, name_contains=name_contains, tag=tag, offset=offset, limit=limit
+    async def list_datasets(self, flt: DatasetFilter, offset: int, limit: int) -> tuple[list[Dataset], int]:
+        where, supplied = where_clause(
+            _DATASET_CONDITIONS, {"namespace": flt.namespace, "name_contains": flt.name_contains, "tag": flt.tag}
         )
+        rows = await self._graph.rows(_LIST_DATASETS.format(where=where), **supplied, offset=offset, limit=limit)
         return [to_dataset(d) for d in rows[0]["page"]], int(rows[0]["total"])
 
-    async def list_runs(
-        self,
-        job_namespace: str | None,
-        job_name: str | None,
-        status: str | None,
-        kind: str | None,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[Run], int]:
+    async def list_runs(self, flt: RunFilter, offset: int, limit: int) -> tuple[list[Run], int]:
+        params = {
+            "job_namespace": flt.job_namespace,
+            "job_name": flt.job_name,
+            "status": flt.status.value if flt.status else None,
+            "kind": flt.kind.value if flt.kind else None,
+        }
+        where, supplied = where_clause(_RUN_CONDITIONS, params)
+        rows = await self._graph.rows(_LIST_RUNS.format(where=where), **supplied, offset=offset, limit=limit)
+        return [to_run(r) for r in rows[0]["page"]], int(rows[0]["total"])
+
+    async def versions_of_datasets_page(
+        self, keys: Sequence[tuple[str, str]], offset: int, limit: int
+    ) -> dict[tuple[str, str], tuple[list[DatasetVersion], int]]:
+        """One page of versions (newest first) for each dataset, and how many each has."""
         rows = await self._graph.rows(
-            _LIST_RUNS,
-            job_namespace=job_namespace,
-            job_name=job_name,
-            status=status,
-            kind=kind,
+            _VERSIONS_OF_DATASETS_PAGE,
+            keys=[{"namespace": n, "name": m} for n, m in keys],
             offset=offset,
             limit=limit,
         )
-        return [to_run(r) for r in rows[0]["page"]], int(rows[0]["total"])
+        return {
+            (r["namespace"], r["name"]): ([to_dataset_version(v) for v in r["page"]], int(r["total"])) for r in rows
+        }
 
-    async def search(self, text: str, labels: Sequence[str], limit: int) -> list[tuple[str, dict[str, Any], float]]:
+    async def search(self, text: str, labels: Sequence[str], limit: int) -> list[SearchHit]:
+        """Full-text hits, best first, as entities (`text` is a Lucene query the caller escaped)."""
         rows = await self._graph.rows(_SEARCH, text=text, labels=list(labels), limit=limit)
-        return [(r["label"], r["props"], float(r["score"])) for r in rows]
+        return [SearchHit(_to_entity(h["label"], h["props"], h["aliases"]), float(h["score"])) for h in rows[0]["hits"]]
 
 
-@dataclass(frozen=True)
-class RunNeighbours:
-    inputs: list[DatasetVersion]
-    outputs: list[DatasetVersion]
-    models: list[tuple[str, int]]
-    code: list[CodeVersion]
-    parents: list[str]
-
-
-@dataclass(frozen=True)
-class ModelLineage:
-    """What a model version was made from, as recorded at registration or by its producing run."""
-
-    datasets: list[DatasetVersion]
-    runs: list[Run]
-    code: list[CodeVersion]
-    parents: list[tuple[str, int]]
-    children: list[tuple[str, int]]
+def _to_entity(label: str, props: Mapping[str, Any], aliases: Sequence[str]) -> Entity:
+    match label:
+        case "ModelGroup":
+            return to_model_group(props)
+        case "ModelVersion":
+            return to_model_version(props, aliases)
+        case "Dataset":
+            return to_dataset(props)
+        case "DatasetVersion":
+            return to_dataset_version(props)
+        case "CodeVersion":
+            return to_code_version(props)
+        case "Job":
+            return to_job(props)
+    return to_run(props)
 
 
 def _unique_dataset_versions(rows: Sequence[Mapping[str, Any]]) -> list[DatasetVersion]:

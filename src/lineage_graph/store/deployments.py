@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from neo4j import AsyncManagedTransaction
@@ -16,7 +15,8 @@ from neo4j import AsyncManagedTransaction
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.commands import CreateDeployment
 from lineage_graph.domain.errors import Conflict, NotFound, Problem, ValidationFailed
-from lineage_graph.domain.models import Deployment, DeploymentStatus
+from lineage_graph.domain.models import Deployment
+from lineage_graph.domain.queries import DeploymentFilter as DeploymentFilter  # importable from here too
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 from lineage_graph.store.records import to_deployment
@@ -69,15 +69,6 @@ RETURN k.group AS group, k.version AS version, collect(d {.*}) AS deployments
 """
 
 _BY_ID = "UNWIND $ids AS id MATCH (d:Deployment {deployment_id: id}) RETURN d {.*} AS d"
-
-
-@dataclass(frozen=True)
-class DeploymentFilter:
-    endpoint: str | None = None
-    environment: str | None = None
-    status: DeploymentStatus | None = None
-    group: str | None = None
-    version: int | None = None
 
 
 class DeploymentStore:

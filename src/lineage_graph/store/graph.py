@@ -5,31 +5,36 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, NotificationDisabledClassification
+from neo4j.api import AsyncBookmarkManager
 from neo4j.exceptions import (
     ClientError,
     ConnectionAcquisitionTimeoutError,
     DriverError,
+    IncompleteCommit,
     Neo4jError,
     ServiceUnavailable,
     SessionExpired,
     TransientError,
 )
 
-from lineage_graph.domain.errors import QueryTimedOut, Unavailable
+from lineage_graph.domain.errors import OutcomeUnknown, QueryTimedOut, Unavailable, ValidationFailed
 
 T = TypeVar("T")
-# A transaction stopped while it waited for a lock (its timeout ran out, or the server terminated it). The
-# server sends these as transient errors, and the driver reports them as client errors (it never retries them).
-_LOCK_WAIT_ENDED = frozenset(
-    f"Neo.{kind}.Transaction.{name}"
-    for kind in ("TransientError", "ClientError")
-    for name in ("LockClientStopped", "Terminated")
+
+_CONTENTION_CODES = frozenset(
+    {
+        "Neo.ClientError.Transaction.LockClientStopped",
+        "Neo.ClientError.Transaction.Terminated",
+        "Neo.ClientError.Transaction.LockAcquisitionTimeout",
+    }
 )
 Work = Callable[[AsyncManagedTransaction], Awaitable[T]]
 
@@ -60,12 +65,40 @@ class GraphStats:
 
 
 @dataclass
+class CausalChain:
+    """One request's place in the causal order, across server instances: the bookmarks its client sent back
+    (its transactions start after those), and the bookmarks its last write ended with (sent to the client)."""
+
+    incoming: tuple[str, ...] = ()
+    latest: tuple[str, ...] = ()
+
+
+_CHAIN: ContextVar[CausalChain | None] = ContextVar("lineage_graph_causal_chain", default=None)
+
+
+@contextmanager
+def causal_chain(incoming: tuple[str, ...] = ()) -> Iterator[CausalChain]:
+    """Run the enclosed request's transactions after `incoming`, and collect the bookmarks its writes leave."""
+    chain = CausalChain(incoming)
+    token = _CHAIN.set(chain)
+    try:
+        yield chain
+    finally:
+        _CHAIN.reset(token)
+
+
+@dataclass
 class Neo4jGraph:
     """The store's handle on Neo4j. `round_trips` counts transactions run, for the N+1 tests and metrics.
 
     Fail fast while the database is down: after a connection failure every transaction gets a single attempt
     (no retry loop holding the request open for `retry_time`) until one succeeds again, so callers see
-    UNAVAILABLE in about `connection_timeout` and the first success restores normal retries, no restart."""
+    UNAVAILABLE in about `connection_timeout` and the first success restores normal retries, no restart.
+
+    Causal consistency: every session of this instance shares one bookmark manager, so a transaction starts
+    after every transaction this instance committed before (a read routed to a cluster secondary waits until
+    that secondary has caught up). Across instances, the request's `CausalChain` carries the client's own
+    bookmarks in and the new ones out (see middleware.CausalConsistencyMiddleware)."""
 
     driver: AsyncDriver
     database: str
@@ -74,6 +107,7 @@ class Neo4jGraph:
     round_trips: int = field(default=0)
     stats: GraphStats = field(default_factory=GraphStats)
     down_since: float | None = None
+    bookmarks: AsyncBookmarkManager = field(default_factory=AsyncGraphDatabase.bookmark_manager)
 
     @classmethod
     def connect(cls, settings: GraphSettings) -> Neo4jGraph:
@@ -86,6 +120,10 @@ class Neo4jGraph:
             max_transaction_retry_time=settings.retry_time,
             max_connection_pool_size=settings.pool_size,
             liveness_check_timeout=30.0,
+            # "Unrecognized" notifications say a label, relationship type or property does not exist *yet*:
+            # normal for a registry whose optional relationships (aliases, fine-tunes, …) appear with use. Left
+            # on, every read of a young database logs several warnings and the server spends CPU building them.
+            notifications_disabled_classifications=[NotificationDisabledClassification.UNRECOGNIZED],
         )
         return cls(
             driver=driver,
@@ -124,11 +162,16 @@ class Neo4jGraph:
     async def ping(self, timeout: float = 2.0) -> None:
         """Raise Unavailable unless the database answers a trivial query within `timeout` seconds."""
         try:
-            await asyncio.wait_for(self.driver.execute_query("RETURN 1", database_=self.database), timeout)
+            # A plain auto-commit run, not execute_query: a probe must not retry (and log each retry).
+            await asyncio.wait_for(self._probe(), timeout)
         except (TimeoutError, DriverError, Neo4jError, OSError) as exc:
             self._mark_down()
             raise Unavailable(f"Neo4j is not answering: {type(exc).__name__}") from None
         self.down_since = None
+
+    async def _probe(self) -> None:
+        async with self.driver.session(database=self.database) as session:
+            await (await session.run("RETURN 1")).consume()
 
     @property
     def retry_budget(self) -> float:
@@ -147,24 +190,46 @@ class Neo4jGraph:
         kind = "write" if write else "read"
         stats = self.stats
 
+        # Set once a write's work function has returned, i.e. the driver is committing it. A connection
+        # failure from then on leaves the outcome unknown: the driver (which would retry it as "transient")
+        # must not run the work again, and the caller must not be told "try again".
+        committing = False
+
         async def attempt(tx: AsyncManagedTransaction) -> T:
+            nonlocal committing
+            if committing:
+                raise _CommitInterrupted
             stats.attempts[kind] += 1
-            return await work(tx)
+            result = await work(tx)
+            committing = write
+            return result
 
         wrapped = neo4j.unit_of_work(timeout=timeout or self.query_timeout)(attempt)
         self.round_trips += 1
         stats.in_flight += 1
         started = time.monotonic()
         outcome = "error"
+        chain = _CHAIN.get()
         try:
             async with self.driver.session(
-                database=self.database, max_transaction_retry_time=self.retry_budget
+                database=self.database,
+                max_transaction_retry_time=self.retry_budget,
+                bookmark_manager=self.bookmarks,
+                bookmarks=neo4j.Bookmarks.from_raw_values(chain.incoming) if chain else None,
             ) as session:
                 result = await (session.execute_write(wrapped) if write else session.execute_read(wrapped))
+                if write and chain is not None:
+                    chain.latest = tuple((await session.last_bookmarks()).raw_values)
             outcome = "ok"
             self.down_since = None
             return result
+        except (IncompleteCommit, _CommitInterrupted):
+            outcome = "outcome_unknown"
+            raise self._outcome_unknown() from None
         except (ServiceUnavailable, SessionExpired) as exc:
+            if committing:
+                outcome = "outcome_unknown"
+                raise self._outcome_unknown() from None
             outcome = "unavailable"
             self._mark_down()
             raise Unavailable(f"the database is unavailable, try again: {type(exc).__name__}") from None
@@ -175,10 +240,17 @@ class Neo4jGraph:
             if exc.code and "TransactionTimedOut" in exc.code:
                 outcome = "timeout"
                 raise QueryTimedOut("the query exceeded its time budget") from None
-            if exc.code in _LOCK_WAIT_ENDED:
-                # Only the wait for a lock ran out: the caller may try again, so this is not a server fault.
-                outcome = "lock_timeout"
-                raise Unavailable("the database is busy (a lock wait timed out), try again") from None
+            if exc.code and "InvalidBookmark" in exc.code:
+                outcome = "invalid_bookmark"
+                raise ValidationFailed.field(
+                    "bookmark", "is not a bookmark this database issued", "INVALID_BOOKMARK"
+                ) from None
+            if exc.code in _CONTENTION_CODES:
+                # Under contention (many writers queued on one lock) a transaction can be stopped while it
+                # waits for a lock: the load's doing, not the request's, so retryable, never an internal error.
+                # (Constraint violations stay ClientErrors: stores turn them into AlreadyExists.)
+                outcome = "contention"
+                raise Unavailable("the database is busy with concurrent changes, try again") from None
             raise
         except ConnectionAcquisitionTimeoutError:
             # Every pooled connection is busy: the server is saturated, the database is not down.
@@ -192,6 +264,16 @@ class Neo4jGraph:
             stats.in_flight -= 1
             stats.transactions[(kind, outcome)] += 1
             stats.seconds[kind] = stats.seconds.get(kind, 0.0) + time.monotonic() - started
+
+    def _outcome_unknown(self) -> OutcomeUnknown:
+        # The write may or may not have happened, so this is not "try again": a retry without a client token
+        # could register twice.
+        self._mark_down()
+        return OutcomeUnknown(
+            "the connection to the database broke while the change was being committed: it may or may not "
+            "have been applied. Read the current state before repeating it (a request with a client token "
+            "is safe to repeat)."
+        )
 
     def _mark_down(self) -> None:
         if self.down_since is None:
@@ -207,6 +289,10 @@ async def fetch_one(tx: AsyncManagedTransaction, cypher: str, **params: Any) -> 
     result = await tx.run(cypher, params)
     record = await result.single()
     return None if record is None else record.data()
+
+
+class _CommitInterrupted(Exception):
+    """Raised inside a retried write whose previous attempt reached COMMIT (see Neo4jGraph._transaction)."""
 
 
 def _consume_exception(task: asyncio.Future[Any]) -> None:

@@ -7,6 +7,8 @@ One transaction per batch:
    Nodes are locked label by label in sorted key order, the same order in every batch, to avoid deadlocks.
 2. The caller's pure plan merges the events onto that state, and the `_WRITE_*` statements store it with
    UNWIND batches; then the audit event is appended in the same transaction.
+Tags: OpenLineage creates datasets and dataset versions with an empty tag list and never writes tags
+afterwards, so the governance tags an approver set (docs/governance.md) survive every later event.
 The driver may re-run the whole work function on a transient error; every step is a MERGE or a SET of a
 computed value, so a re-run leaves the same graph.
 """
@@ -56,7 +58,7 @@ RETURN key, r.facets AS facets, r.facets_at AS facets_at, r.status AS status, r.
 _LOCK_DATASETS = """
 UNWIND $keys AS key
 MERGE (d:Dataset {namespace: key[0], name: key[1]})
-  ON CREATE SET d.created_at = $now
+  ON CREATE SET d.created_at = $now, d.tags = [], d.search_tags = ''
 SET d._lock = true
 RETURN key, d.facets AS facets, d.facets_at AS facets_at, d.current_version AS current_version,
        d.current_version_at AS current_version_at
@@ -65,7 +67,7 @@ RETURN key, d.facets AS facets, d.facets_at AS facets_at, d.current_version AS c
 _LOCK_VERSIONS = """
 UNWIND $keys AS key
 MERGE (v:DatasetVersion {namespace: key[0], name: key[1], version: key[2]})
-  ON CREATE SET v.created_at = $now
+  ON CREATE SET v.created_at = $now, v.tags = [], v.search_tags = ''
 SET v._lock = true
 RETURN key, v.facets AS facets, v.facets_at AS facets_at
 """
@@ -98,7 +100,7 @@ _LINK_VERSIONS = """
 UNWIND $rows AS row
 MATCH (d:Dataset {namespace: row.namespace, name: row.name})
 MERGE (v:DatasetVersion {namespace: row.namespace, name: row.name, version: row.version})
-  ON CREATE SET v.created_at = $now, v.facets = d.facets, v.facets_at = d.facets_at
+  ON CREATE SET v.created_at = $now, v.facets = d.facets, v.facets_at = d.facets_at, v.tags = [], v.search_tags = ''
 MERGE (v)-[:VERSION_OF]->(d)
 """
 

@@ -87,6 +87,7 @@ def to_model_version(p: Props, aliases: Sequence[str] = ()) -> ModelVersion:
         artifact_size=p.get("artifact_size"),
         artifact_etag=p.get("artifact_etag"),
         needs_review=bool(p.get("needs_review")),
+        external_spec=_json(p.get("external_spec"), None),
     )
 
 

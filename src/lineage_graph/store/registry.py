@@ -10,7 +10,6 @@ same lock, which makes a retried request return the version it already created.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,13 +24,21 @@ from lineage_graph.domain.commands import (
     UpdateModelGroup,
     UpdateModelVersion,
 )
-from lineage_graph.domain.errors import AlreadyExists, NotFound, Problem, ValidationFailed
+from lineage_graph.domain.errors import AlreadyExists, Conflict, NotFound, Problem, ValidationFailed
 from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
+from lineage_graph.domain.queries import GroupFilter as GroupFilter  # importable from here too
+from lineage_graph.domain.queries import VersionFilter as VersionFilter
+from lineage_graph.domain.tags import TagChange
 from lineage_graph.store.audit import append_audit_event, write_audited
+from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import dumps, metrics_to_json, to_model_group, to_model_version
 
 VersionKey = tuple[str, int]
+# Raises when a move is refused: (the alias is protected, the target version's status).
+AliasRule = Callable[[bool, ApprovalStatus], None]
+# A node's tags before and after a write, from its current tags (the tag model's rules, see domain/tags.py).
+TagMerge = Callable[[Sequence[str] | None], TagChange]
 
 _VERSION = "v {.*} AS v, COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name } AS aliases"
 
@@ -42,40 +49,52 @@ CREATE (g:ModelGroup {name: $name, description: $description, owner: $owner, tag
 RETURN g {.*} AS g
 """
 
+# Tag writes read the current tags under the node's lock, so the governance tags an approver set
+# concurrently are merged in, never overwritten by a list read before.
+_LOCK_GROUP_TAGS = "MATCH (g:ModelGroup {name: $name}) SET g._lock = true RETURN g.tags AS tags"
+
 _UPDATE_GROUP = """
 MATCH (g:ModelGroup {name: $name})
 SET g.description = coalesce($description, g.description), g.owner = coalesce($owner, g.owner),
-    g.tags = coalesce($tags, g.tags), g.search_tags = coalesce($search_tags, g.search_tags), g.updated_at = $now
+    g.tags = $tags, g.search_tags = $search_tags, g.updated_at = $now
+REMOVE g._lock
 RETURN g {.*} AS g
 """
 
 _GROUPS_BY_NAME = "UNWIND $names AS name MATCH (g:ModelGroup {name: name}) RETURN g {.*} AS g"
 
-_GROUP_FILTER = """
-MATCH (g:ModelGroup)
-WHERE ($name_contains IS NULL OR toLower(g.name) CONTAINS toLower($name_contains))
-  AND ($owner IS NULL OR g.owner = $owner)
-  AND ($tag IS NULL OR $tag IN g.tags)
+# ---- lists ---------------------------------------------------------------------------------------------
+# A list query is assembled from fixed fragments: the conditions of the filters the caller set (only those, so
+# an equality on an indexed property is an index seek instead of a scan behind `$x IS NULL OR …`) and one
+# ORDER BY chosen by the sort, plain properties so an index can provide the order. User input only ever
+# travels as parameters. The count and the page run as two subqueries of one statement; the page is
+# returned as one collected list (one record, not a record per item).
+_GROUP_CONDITIONS = {
+    "name_contains": "toLower(g.name) CONTAINS toLower($name_contains)",
+    "owner": "g.owner = $owner",
+    "tag": "$tag IN g.tags",
+}
+_GROUP_ORDER = {
+    ("NAME", False): "g.name",
+    ("NAME", True): "g.name DESC",
+    ("CREATED_AT", False): "g.created_at, g.name",
+    ("CREATED_AT", True): "g.created_at DESC, g.name DESC",
+}
+_LIST_GROUPS = """
+CALL () {{ MATCH (g:ModelGroup) {where} RETURN count(g) AS total }}
+CALL () {{
+  MATCH (g:ModelGroup) {where}
+  WITH g ORDER BY {order} SKIP $offset LIMIT $limit
+  RETURN collect(g {{.*}}) AS page
+}}
+RETURN total, page
 """
-
-_LIST_GROUPS = (
-    _GROUP_FILTER
-    + """
-WITH g ORDER BY
-  CASE WHEN $descending THEN null ELSE CASE $sort WHEN 'CREATED_AT' THEN toString(g.created_at) ELSE g.name END END ASC,
-  CASE WHEN $descending THEN CASE $sort WHEN 'CREATED_AT' THEN toString(g.created_at) ELSE g.name END END DESC
-SKIP $offset LIMIT $limit
-RETURN g {.*} AS g
-"""
-)
-
-_COUNT_GROUPS = _GROUP_FILTER + "RETURN count(g) AS total"
 
 # ---- registration -------------------------------------------------------------------------------------
 _LOCK_GROUP = """
 MATCH (g:ModelGroup {name: $group})
 SET g._lock = true
-WITH g
+WITH g WHERE g.deleted_at IS NULL
 OPTIONAL MATCH (t:ClientToken {group: $group, token: $token})
 RETURN g.latest_version AS latest, t.version AS existing
 """
@@ -152,47 +171,48 @@ _VERSIONS_BY_KEY = (
     "k.version AS n, " + _VERSION
 )
 
-_VERSION_FILTER = """
-MATCH (v:ModelVersion)
-WHERE ($group IS NULL OR v.group = $group)
-  AND ($status IS NULL OR v.approval_status = $status)
-  AND ($tag IS NULL OR $tag IN v.tags)
-  AND ($created_after IS NULL OR v.created_at >= $created_after)
-  AND ($created_before IS NULL OR v.created_at < $created_before)
-  AND ($archived IS NULL OR coalesce(v.archived, false) = $archived)
+_VERSION_CONDITIONS = {
+    # `version IS NOT NULL` (always true) lets the (group, version) key index serve the seek and the order.
+    "group": "v.group = $group AND v.version IS NOT NULL",
+    "status": "v.approval_status = $status",
+    "tag": "$tag IN v.tags",
+    "created_after": "v.created_at >= $created_after",
+    "created_before": "v.created_at < $created_before",
+    "archived": "coalesce(v.archived, false) = $archived",
+}
+_VERSION_ORDER = {
+    ("VERSION", False): "v.group, v.version",
+    ("VERSION", True): "v.group DESC, v.version DESC",
+    ("CREATED_AT", False): "v.created_at, v.group, v.version",
+    ("CREATED_AT", True): "v.created_at DESC, v.group DESC, v.version DESC",
+}
+_LIST_VERSIONS = """
+CALL () {{ MATCH (v:ModelVersion) {where} RETURN count(v) AS total }}
+CALL () {{
+  MATCH (v:ModelVersion) {page_where}
+  WITH v ORDER BY {order} SKIP $offset LIMIT $limit
+  RETURN collect(v {{.*, aliases: COLLECT {{ MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }}}}) AS page
+}}
+RETURN total, page
 """
 
-_LIST_VERSIONS = (
-    _VERSION_FILTER
-    + """
-WITH v ORDER BY
-  CASE WHEN $descending THEN null ELSE CASE $sort WHEN 'CREATED_AT' THEN toString(v.created_at) ELSE null END END ASC,
-  CASE WHEN $descending THEN null ELSE v.group END ASC,
-  CASE WHEN $descending THEN null ELSE v.version END ASC,
-  CASE WHEN $descending THEN CASE $sort WHEN 'CREATED_AT' THEN toString(v.created_at) ELSE null END END DESC,
-  CASE WHEN $descending THEN v.group END DESC,
-  CASE WHEN $descending THEN v.version END DESC
-SKIP $offset LIMIT $limit
-RETURN """
-    + _VERSION
-)
-
-_COUNT_VERSIONS = _VERSION_FILTER + "RETURN count(v) AS total"
-
-_LATEST_VERSION = (
-    """
-MATCH (v:ModelVersion {group: $group})
-WHERE ($status IS NULL OR v.approval_status = $status) AND NOT coalesce(v.archived, false)
-WITH v ORDER BY v.version DESC LIMIT 1
-RETURN """
-    + _VERSION
-)
+# The newest non-archived version per (group, status): the group equality is a seek on the (group, version)
+# key, read backwards, stopping at the first match.
+_LATEST_VERSIONS = """
+UNWIND $keys AS k
+CALL (k) {
+  MATCH (v:ModelVersion {group: k.group})
+  WHERE (k.status IS NULL OR v.approval_status = k.status) AND NOT coalesce(v.archived, false)
+  WITH v ORDER BY v.version DESC LIMIT 1
+  RETURN v {.*, aliases: COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }} AS v
+}
+RETURN k.group AS group, k.status AS status, v
+"""
 
 _UPDATE_VERSION = (
     """
 MATCH (v:ModelVersion {group: $group, version: $version})
-SET v.description = coalesce($description, v.description), v.tags = coalesce($tags, v.tags),
-    v.search_tags = coalesce($search_tags, v.search_tags),
+SET v.description = coalesce($description, v.description), v.tags = $tags, v.search_tags = $search_tags,
     v.custom_properties = coalesce($custom_properties, v.custom_properties), v.updated_at = $now
 RETURN """
     + _VERSION
@@ -221,41 +241,62 @@ RETURN """
     + _VERSION
 )
 
-_SET_ALIAS = """
-MATCH (v:ModelVersion {group: $group, version: $version})
+# Moving an alias: lock the Alias node first (MERGE meets concurrent creators on one node through the
+# (group, name) constraint; `SET a._lock` takes its write lock), and only then read where it points, in a
+# separate statement, so a concurrent move waits and sees the committed edge instead of deleting the same
+# one and adding its own beside it. The POINTS_TO edge carries (group, alias) under a uniqueness
+# constraint, so the database itself refuses a second pointer of one alias.
+_LOCK_ALIAS = """
+MATCH (g:ModelGroup {name: $group})
 MERGE (a:Alias {group: $group, name: $alias})
-WITH a, v
-OPTIONAL MATCH (a)-[old:POINTS_TO]->(previous:ModelVersion)
-DELETE old
-WITH a, v, previous
-CREATE (a)-[:POINTS_TO]->(v)
-RETURN previous.version AS previous
+SET a._lock = true
+RETURN coalesce(g.protected_aliases, []) AS protected
+"""
+
+_ALIAS_TARGET = """
+MATCH (a:Alias {group: $group, name: $alias})
+OPTIONAL MATCH (v:ModelVersion {group: $group, version: $version})
+RETURN COLLECT { MATCH (a)-[:POINTS_TO]->(p:ModelVersion) RETURN p.version } AS previous,
+       v IS NOT NULL AS found, v.approval_status AS approval_status
+"""
+
+_MOVE_ALIAS = """
+MATCH (a:Alias {group: $group, name: $alias})
+MATCH (v:ModelVersion {group: $group, version: $version})
+CALL (a) { MATCH (a)-[old:POINTS_TO]->() DELETE old }
+CREATE (a)-[:POINTS_TO {group: $group, alias: $alias}]->(v)
+REMOVE a._lock
 """
 
 _DELETE_ALIAS = """
-MATCH (a:Alias {group: $group, name: $alias})-[:POINTS_TO]->(v:ModelVersion)
+MATCH (g:ModelGroup {name: $group})
+MATCH (a:Alias {group: $group, name: $alias})
+SET a._lock = true
+WITH a, g
+OPTIONAL MATCH (a)-[:POINTS_TO]->(v:ModelVersion)
+WITH a, g, v ORDER BY v.version LIMIT 1
 DETACH DELETE a
-RETURN v.version AS version
+RETURN v.version AS version, coalesce(g.protected_aliases, []) AS protected
 """
 
-_VERSION_BY_ALIAS = "MATCH (:Alias {group: $group, name: $alias})-[:POINTS_TO]->(v:ModelVersion) RETURN " + _VERSION
+_PROTECTED_ALIASES = "MATCH (g:ModelGroup {name: $group}) RETURN coalesce(g.protected_aliases, []) AS protected"
 
+_SET_PROTECTED = """
+MATCH (g:ModelGroup {name: $group})
+WITH g, coalesce(g.protected_aliases, []) AS before
+SET g.protected_aliases = $aliases, g.updated_at = $now
+RETURN before
+"""
 
-@dataclass(frozen=True)
-class GroupFilter:
-    name_contains: str | None = None
-    owner: str | None = None
-    tag: str | None = None
-
-
-@dataclass(frozen=True)
-class VersionFilter:
-    group: str | None = None
-    approval_status: ApprovalStatus | None = None
-    tag: str | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    archived: bool | None = None
+# A protected alias only ever names an APPROVED version (a later rejection does not make it name a rejected one).
+_VERSION_BY_ALIAS = (
+    """
+MATCH (g:ModelGroup {name: $group})<-[:IN_GROUP]-(v:ModelVersion)<-[:POINTS_TO]-(:Alias {group: $group, name: $alias})
+WHERE NOT $alias IN coalesce(g.protected_aliases, []) OR v.approval_status = 'APPROVED'
+WITH v ORDER BY v.version DESC LIMIT 1
+RETURN """
+    + _VERSION
+)
 
 
 def _now() -> datetime:
@@ -309,28 +350,32 @@ class RegistryStore:
         assert row is not None
         return to_model_group(row["g"])
 
-    async def update_group(self, cmd: UpdateModelGroup, actor: str) -> ModelGroup:
-        tags = list(cmd.tags) if cmd.tags is not None else None
-        entry = AuditEntry(
-            actor,
-            "model_group.update",
-            f"ModelGroup:{cmd.name}",
-            {"description": cmd.description, "owner": cmd.owner, "tags": tags},
-        )
-        row = await write_audited(
-            self._graph,
-            _UPDATE_GROUP,
-            entry,
-            name=cmd.name,
-            description=cmd.description,
-            owner=cmd.owner,
-            tags=tags,
-            search_tags=" ".join(tags) if tags is not None else None,
-            now=_now(),
-        )
-        if row is None:
-            raise NotFound("model group", cmd.name, "name")
-        return to_model_group(row["g"])
+    async def update_group(self, cmd: UpdateModelGroup, actor: str, tags: TagMerge) -> ModelGroup:
+        """Update the group; `tags(current)` gives its tags before and after (read under the group's lock)."""
+
+        async def work(tx: AsyncManagedTransaction) -> ModelGroup:
+            locked = await fetch_one(tx, _LOCK_GROUP_TAGS, name=cmd.name)
+            if locked is None:
+                raise NotFound("model group", cmd.name, "name")
+            change = tags(locked["tags"])
+            row = await fetch_one(
+                tx,
+                _UPDATE_GROUP,
+                name=cmd.name,
+                description=cmd.description,
+                owner=cmd.owner,
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
+                now=_now(),
+            )
+            assert row is not None
+            payload: dict[str, Any] = {"description": cmd.description, "owner": cmd.owner}
+            if change.changed:
+                payload["tags"] = change.audit()
+            await append_audit_event(tx, AuditEntry(actor, "model_group.update", f"ModelGroup:{cmd.name}", payload))
+            return to_model_group(row["g"])
+
+        return await self._graph.write(work)
 
     async def groups_by_name(self, names: Sequence[str]) -> dict[str, ModelGroup]:
         rows = await self._graph.rows(_GROUPS_BY_NAME, names=list(names))
@@ -339,16 +384,12 @@ class RegistryStore:
     async def list_groups(
         self, flt: GroupFilter, sort: str, descending: bool, offset: int, limit: int
     ) -> tuple[list[ModelGroup], int]:
+        """A page of groups matching `flt`, sorted by `sort` (NAME or CREATED_AT), and how many match."""
         params = {"name_contains": flt.name_contains, "owner": flt.owner, "tag": flt.tag}
-
-        async def work(tx: AsyncManagedTransaction) -> tuple[list[ModelGroup], int]:
-            rows = await fetch_all(
-                tx, _LIST_GROUPS, **params, sort=sort, descending=descending, offset=offset, limit=limit
-            )
-            total = await fetch_one(tx, _COUNT_GROUPS, **params)
-            return [to_model_group(r["g"]) for r in rows], int(total["total"]) if total else 0
-
-        return await self._graph.read(work)
+        where, supplied = where_clause(_GROUP_CONDITIONS, params)
+        cypher = _LIST_GROUPS.format(where=where, order=_order(_GROUP_ORDER, sort, descending, "NAME"))
+        rows = await self._graph.rows(cypher, **supplied, offset=offset, limit=limit)
+        return [to_model_group(g) for g in rows[0]["page"]], int(rows[0]["total"])
 
     # ---- versions ----------------------------------------------------------------------------------
     async def register_version(
@@ -441,6 +482,7 @@ class RegistryStore:
                         "produced_by": cmd.produced_by.run_id if cmd.produced_by else None,
                         "code": f"{cmd.code.repository}@{cmd.code.commit}" if cmd.code else None,
                         "derived_from": str(cmd.derived_from) if cmd.derived_from else None,
+                        "tags": list(cmd.tags),
                     },
                 ),
             )
@@ -455,6 +497,7 @@ class RegistryStore:
     async def list_versions(
         self, flt: VersionFilter, sort: str, descending: bool, offset: int, limit: int
     ) -> tuple[list[ModelVersion], int]:
+        """A page of versions matching `flt`, sorted by `sort` (VERSION or CREATED_AT), and how many match."""
         params = {
             "group": flt.group,
             "status": flt.approval_status.value if flt.approval_status else None,
@@ -463,24 +506,43 @@ class RegistryStore:
             "created_before": flt.created_before,
             "archived": flt.archived,
         }
-
-        async def work(tx: AsyncManagedTransaction) -> tuple[list[ModelVersion], int]:
-            rows = await fetch_all(
-                tx, _LIST_VERSIONS, **params, sort=sort, descending=descending, offset=offset, limit=limit
-            )
-            total = await fetch_one(tx, _COUNT_VERSIONS, **params)
-            return [_version_row(r) for r in rows], int(total["total"]) if total else 0
-
-        return await self._graph.read(work)
+        where, supplied = where_clause(_VERSION_CONDITIONS, params)
+        page_where = where
+        if sort == "CREATED_AT" and flt.group is None:
+            # Always true, but it lets the created_at index provide the page's order instead of sorting every
+            # version (the count keeps its own plan: without filters, the count store).
+            page_where = f"{where} AND v.created_at IS NOT NULL" if where else "WHERE v.created_at IS NOT NULL"
+        order = _order(_VERSION_ORDER, sort, descending, "VERSION")
+        cypher = _LIST_VERSIONS.format(where=where, page_where=page_where, order=order)
+        rows = await self._graph.rows(cypher, **supplied, offset=offset, limit=limit)
+        return [to_model_version(v, v["aliases"]) for v in rows[0]["page"]], int(rows[0]["total"])
 
     async def latest_version(self, group: str, status: ApprovalStatus | None) -> ModelVersion | None:
-        rows = await self._graph.rows(_LATEST_VERSION, group=group, status=status.value if status else None)
-        return _version_row(rows[0]) if rows else None
+        return (await self.latest_versions([(group, status)])).get((group, status))
+
+    async def latest_versions(
+        self, keys: Sequence[tuple[str, ApprovalStatus | None]]
+    ) -> dict[tuple[str, ApprovalStatus | None], ModelVersion]:
+        """For each (group, status or None): the group's newest non-archived version with that status."""
+        rows = await self._graph.rows(
+            _LATEST_VERSIONS, keys=[{"group": g, "status": s.value if s else None} for g, s in keys]
+        )
+        return {
+            (r["group"], ApprovalStatus(r["status"]) if r["status"] else None): to_model_version(
+                r["v"], r["v"]["aliases"]
+            )
+            for r in rows
+        }
 
     async def update_version(
-        self, cmd: UpdateModelVersion, actor: str, merge: Callable[[Mapping[str, str]], dict[str, str]]
+        self,
+        cmd: UpdateModelVersion,
+        actor: str,
+        merge: Callable[[Mapping[str, str]], dict[str, str]],
+        tags: TagMerge,
     ) -> ModelVersion:
-        """Read the current map under the version's lock, let `merge` compute the new one, write it."""
+        """Read the current map and tags under the version's lock, let `merge` and `tags` compute the new
+        ones, write them."""
         group, version = cmd.ref.parts
 
         async def work(tx: AsyncManagedTransaction) -> ModelVersion:
@@ -489,15 +551,15 @@ class RegistryStore:
                 raise NotFound("model version", str(cmd.ref), "id")
             current = to_model_version(locked["v"]).custom_properties
             new_map = merge(current)
-            tags = list(cmd.tags) if cmd.tags is not None else None
+            change = tags(locked["v"].get("tags"))
             row = await fetch_one(
                 tx,
                 _UPDATE_VERSION,
                 group=group,
                 version=version,
                 description=cmd.description,
-                tags=tags,
-                search_tags=" ".join(tags) if tags is not None else None,
+                tags=list(change.after),
+                search_tags=" ".join(change.after),
                 custom_properties=dumps(new_map),
                 now=_now(),
             )
@@ -511,7 +573,11 @@ class RegistryStore:
                     actor,
                     "model_version.update",
                     str(cmd.ref),
-                    {"description": cmd.description, "tags": tags, "custom_properties": new_map},
+                    {
+                        "description": cmd.description,
+                        "custom_properties": new_map,
+                        **({"tags": change.audit()} if change.changed else {}),
+                    },
                 ),
             )
             return _version_row(row)
@@ -556,41 +622,90 @@ class RegistryStore:
         return _version_row(row)
 
     # ---- aliases -----------------------------------------------------------------------------------
-    async def set_alias(self, group: str, alias: str, version: int, actor: str) -> int | None:
-        """Point `alias` at `version` in one transaction; returns the version it pointed at before."""
+    async def protected_aliases(self, group: str) -> tuple[str, ...] | None:
+        """The group's protected aliases (None when the group does not exist)."""
+        rows = await self._graph.rows(_PROTECTED_ALIASES, group=group)
+        return tuple(rows[0]["protected"]) if rows else None
+
+    async def set_alias(self, group: str, alias: str, version: int, actor: str, rule: AliasRule) -> int | None:
+        """Point `alias` at `version` under the alias's lock; `rule(protected, status)` raises when the move
+        is not allowed (it sees the protection and the target's status as they are under that lock).
+        Returns the version the alias pointed at before."""
 
         async def work(tx: AsyncManagedTransaction) -> int | None:
-            row = await fetch_one(tx, _SET_ALIAS, group=group, alias=alias, version=version)
-            if row is None:
-                raise NotFound("model version", f"{group}/{version}", "version")
+            locked = await fetch_one(tx, _LOCK_ALIAS, group=group, alias=alias)
+            if locked is None:
+                raise NotFound("model group", group, "group")
+            target = await fetch_one(tx, _ALIAS_TARGET, group=group, alias=alias, version=version)
+            assert target is not None
+            if not target["found"]:
+                raise NotFound("model version", f"{group}/{version}", "modelVersionId")
+            protected = alias in locked["protected"]
+            rule(protected, ApprovalStatus(target["approval_status"]))
+            await (await tx.run(_MOVE_ALIAS, group=group, alias=alias, version=version)).consume()
+            previous: int | None = min(target["previous"]) if target["previous"] else None
             await append_audit_event(
                 tx,
                 AuditEntry(
                     actor,
                     "alias.set",
                     f"ModelGroup:{group}",
-                    {"alias": alias, "version": version, "previous": row["previous"]},
+                    {"alias": alias, "version": version, "previous": previous, "protected": protected},
                 ),
             )
-            previous: int | None = row["previous"]
             return previous
 
-        return await self._graph.write(work)
+        try:
+            return await self._graph.write(work)
+        except ConstraintError:
+            # Only reachable if something bypassed the alias lock: the constraint keeps one pointer per alias.
+            raise Conflict(f"alias {group}@{alias} is being moved concurrently, try again") from None
 
-    async def delete_alias(self, group: str, alias: str, actor: str) -> int:
+    async def delete_alias(self, group: str, alias: str, actor: str, rule: Callable[[bool], None]) -> int:
         async def work(tx: AsyncManagedTransaction) -> int:
             row = await fetch_one(tx, _DELETE_ALIAS, group=group, alias=alias)
-            if row is None:
+            if row is None or row["version"] is None:
                 raise NotFound("alias", f"{group}@{alias}", "alias")
+            protected = alias in row["protected"]
+            rule(protected)
             await append_audit_event(
                 tx,
-                AuditEntry(actor, "alias.delete", f"ModelGroup:{group}", {"alias": alias, "version": row["version"]}),
+                AuditEntry(
+                    actor,
+                    "alias.delete",
+                    f"ModelGroup:{group}",
+                    {"alias": alias, "version": row["version"], "protected": protected},
+                ),
             )
             version: int = row["version"]
             return version
 
         return await self._graph.write(work)
 
+    async def set_protected_aliases(self, group: str, aliases: Sequence[str], actor: str) -> tuple[str, ...]:
+        """Replace the group's protected aliases; audited with the list before and after."""
+
+        async def work(tx: AsyncManagedTransaction) -> tuple[str, ...]:
+            row = await fetch_one(tx, _SET_PROTECTED, group=group, aliases=list(aliases), now=_now())
+            if row is None:
+                raise NotFound("model group", group, "group")
+            await append_audit_event(
+                tx,
+                AuditEntry(
+                    actor,
+                    "model_group.protect_aliases",
+                    f"ModelGroup:{group}",
+                    {"before": list(row["before"]), "after": list(aliases)},
+                ),
+            )
+            return tuple(aliases)
+
+        return await self._graph.write(work)
+
     async def version_by_alias(self, group: str, alias: str) -> ModelVersion | None:
         rows = await self._graph.rows(_VERSION_BY_ALIAS, group=group, alias=alias)
         return _version_row(rows[0]) if rows else None
+
+
+def _order(orders: Mapping[tuple[str, bool], str], sort: str, descending: bool, default: str) -> str:
+    return orders.get((sort, descending)) or orders[(default, descending)]

@@ -16,13 +16,15 @@ from typing import Any
 from neo4j import AsyncManagedTransaction
 
 from lineage_graph.domain.audit import AuditEntry
-from lineage_graph.domain.errors import NotFound
+from lineage_graph.domain.errors import NotFound, QueryTimedOut
 from lineage_graph.domain.ids import NodeKind, NodeRef
+from lineage_graph.domain.lineage import LINEAGE_EDGES, Direction, EdgeType, WalkLimits
 from lineage_graph.domain.models import ApprovalStatus, Job
 from lineage_graph.domain.sagemaker import GENERIC_EDGE
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import dumps, to_job
+from lineage_graph.store.traversal import PROJECTION, Walk, to_lineage_node
 
 LINEAGE_KINDS = (
     NodeKind.DATASET_VERSION,
@@ -31,10 +33,10 @@ LINEAGE_KINDS = (
     NodeKind.JOB,
     NodeKind.MODEL_VERSION,
 )
-# Edges a SageMaker client sees as associations; DERIVED_FROM points against the data flow (child -> parent).
-ASSOCIATION_EDGES = ("INPUT_TO", "OUTPUT", "EXECUTED_BY", "TRAINED", "BUILT", "DERIVED_FROM", GENERIC_EDGE)
+# Edges a SageMaker client sees as associations: the lineage edges, the same vocabulary every walk follows.
+ASSOCIATION_EDGES = tuple(edge.type_name for edge in LINEAGE_EDGES)
+assert GENERIC_EDGE in ASSOCIATION_EDGES
 _EDGE_UNION = "|".join(ASSOCIATION_EDGES)
-_FLOW_EDGES = "|".join(e for e in ASSOCIATION_EDGES if e != "DERIVED_FROM")
 MAX_LINEAGE_NODES = 1000
 
 
@@ -49,7 +51,6 @@ _NODE_KEYS = (
     "WHEN {v}:CodeVersion THEN 'CodeVersion' WHEN {v}:Run THEN 'Run' WHEN {v}:Job THEN 'Job' END AS {v}_label, "
     "{v} {{.group, .version, .namespace, .name, .repository, .commit, .run_id}} AS {v}_props"
 )
-_NEXT = ", elementId(next) AS next_id, " + _NODE_KEYS.format(v="next")
 
 _LOCK_VERSION = """
 MATCH (v:ModelVersion {group: $group, version: $version})
@@ -282,62 +283,54 @@ class SageMakerStore:
         return [a for a in map(_association, rows) if a is not None]
 
     async def walk(self, starts: Sequence[NodeRef], upstream: bool, downstream: bool, max_depth: int) -> LineageWalk:
-        """Breadth-first over association edges, one query per level inside one read transaction. Each node
-        is expanded once, so the cost follows the size of the subgraph, not the number of paths through it.
-        Upstream follows data against the flow (DERIVED_FROM forwards, every other edge backwards)."""
-        level_queries = []
-        if upstream:
-            level_queries.append(
-                _edge_rows(
-                    "UNWIND $frontier AS id MATCH (n) WHERE elementId(n) = id "
-                    f"CALL (n) {{ MATCH (s)-[r:{_FLOW_EDGES}]->(n) RETURN s, r, n AS d "
-                    "UNION MATCH (n)-[r:DERIVED_FROM]->(d) RETURN n AS s, r, d } "
-                    "WITH s, r, d, CASE WHEN type(r) = 'DERIVED_FROM' THEN d ELSE s END AS next"
-                )
-                + _NEXT
-            )
-        if downstream:
-            level_queries.append(
-                _edge_rows(
-                    "UNWIND $frontier AS id MATCH (n) WHERE elementId(n) = id "
-                    f"CALL (n) {{ MATCH (n)-[r:{_FLOW_EDGES}]->(d) RETURN n AS s, r, d "
-                    "UNION MATCH (s)-[r:DERIVED_FROM]->(n) RETURN s, r, n AS d } "
-                    "WITH s, r, d, CASE WHEN type(r) = 'DERIVED_FROM' THEN s ELSE d END AS next"
-                )
-                + _NEXT
-            )
+        """QueryLineage: the one lineage walk (`store/traversal.py`, the same edges, limits and truncation as
+        GraphQL `lineage`) from the starts that exist, capped at `MAX_LINEAGE_NODES` vertices. Upstream follows
+        data against the flow (DERIVED_FROM forwards, every other edge backwards)."""
+        direction = (
+            Direction.BOTH if upstream and downstream else Direction.UPSTREAM if upstream else Direction.DOWNSTREAM
+        )
+        limits = WalkLimits(depth=max_depth, nodes=MAX_LINEAGE_NODES)
+        walk = Walk.of({}, direction, LINEAGE_EDGES, limits)
         start_query = " UNION ".join(
             f"UNWIND $starts AS k MATCH {_pattern('n', kind).replace('$n.', 'k.')} "
-            f"WHERE k.label = '{kind.label}' RETURN elementId(n) AS id, k.i AS i"
+            f"WHERE k.label = '{kind.label}' RETURN elementId(n) AS id, labels(n) AS labels, n {PROJECTION} AS props"
             for kind in LINEAGE_KINDS
         )
 
-        async def work(tx: AsyncManagedTransaction) -> LineageWalk:
-            params = [{**ref.key, "label": ref.kind.label, "i": i} for i, ref in enumerate(starts)]
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            params = [{**ref.key, "label": ref.kind.label} for ref in starts]
             found = await fetch_all(tx, start_query, starts=params)
-            seen_ids = {row["id"] for row in found}
-            vertices = [starts[i] for i in sorted({row["i"] for row in found})]
-            known = set(vertices)
-            edges: dict[tuple[NodeRef, NodeRef, str], Association] = {}
-            frontier = list(seen_ids)
-            for _ in range(max_depth):
-                if not frontier or len(known) >= MAX_LINEAGE_NODES:
-                    break
-                next_frontier: list[str] = []
-                for query in level_queries:
-                    for row in await fetch_all(tx, query, frontier=frontier):
-                        assoc = _association(row)
-                        if assoc is None:
-                            continue
-                        edges.setdefault((assoc.source, assoc.destination, assoc.edge), assoc)
-                        if row["next_id"] not in seen_ids:
-                            seen_ids.add(row["next_id"])
-                            next_frontier.append(row["next_id"])
-                            target = _ref(row["next_label"], row["next_props"])
-                            if target is not None and target not in known:
-                                known.add(target)
-                                vertices.append(target)
-                frontier = next_frontier
-            return LineageWalk(vertices[:MAX_LINEAGE_NODES], list(edges.values()))
+            walk.seeds = {row["id"]: to_lineage_node(row["labels"], row["props"], 0) for row in found}
+            await walk.run(tx)
+            # SageMaker's own association type lives on the generic edge: read it for the edges walked.
+            generic = [[s, t] for s, t, edge in walk.result_edges() if edge is EdgeType.ASSOCIATED_WITH]
+            row = await fetch_one(tx, _ASSOCIATION_TYPES, pairs=generic) if generic else None
+            return row["types"] if row else []
 
-        return await self._graph.read(work)
+        walk.start_clock()
+        try:
+            types = await self._graph.read(work, timeout=limits.seconds * 1.5 + 1.0)
+        except QueryTimedOut:
+            walk.stopped_by_server()
+            types = []
+        nodes = walk.result_nodes()
+        stored: dict[tuple[str, str], list[tuple[str | None, Any]]] = {}
+        for source, target, kept_type, created in types:
+            stored.setdefault((source, target), []).append((kept_type, created))
+        edges: list[Association] = []
+        for source, target, edge in walk.result_edges():
+            a, b = nodes[source].ref, nodes[target].ref
+            if edge is EdgeType.ASSOCIATED_WITH:
+                for association_type, created in stored.get((source, target), [(None, None)]):
+                    at = None if created is None else created.to_native()
+                    edges.append(Association(a, b, edge.type_name, association_type, at))
+            else:
+                edges.append(Association(a, b, edge.type_name, None, None))
+        return LineageWalk([n.ref for n in nodes.values()], edges)
+
+
+_ASSOCIATION_TYPES = """
+UNWIND $pairs AS pair
+MATCH (a)-[r:ASSOCIATED_WITH]->(b) WHERE elementId(a) = pair[0] AND elementId(b) = pair[1]
+RETURN collect([pair[0], pair[1], r.association_type, r.created_at]) AS types
+"""

@@ -1,58 +1,258 @@
-"""Reachability along lineage edges inside a transaction, level by level with a visited set, so the cost
-grows with the nodes reached and never with the number of paths (lineage graphs are full of diamonds)."""
+"""The one lineage walk: breadth-first over lineage edges, one statement per level, every level's answer in a
+single row of collected lists.
+
+Every walk of the product runs here — `lineage`, `impact`, `lineagePath`, approval evidence, incident flags and
+the SageMaker lineage API — so they share one edge vocabulary (`EdgeType`), one set of limits (`WalkLimits`) and
+one truncation rule: the walk stops at the first limit it reaches, says which, and what it returns is a
+breadth-first prefix (every node nearer than the cut; edges only between returned nodes).
+
+Why level by level and not one variable-length pattern: upstream follows DERIVED_FROM along its arrow and every
+other edge against it, and a variable-length relationship has one direction. The pruning expansion Neo4j has
+for `(s)<-[:A|B*0..20]-(m) WITH DISTINCT m` cannot mix them, and a quantified path pattern that can is planned
+as a trail search, which enumerates paths (exponential on lineage diamonds). Level by level, each node is
+expanded once per direction, and with each level returned as one row the walk costs few round trips (one per
+level) and few rows (one per level): streaming a row per record is what used to cost 10-30x
+(see docs/operations.md for the measurements).
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from lineage_graph.store.graph import fetch_all
+from lineage_graph.domain.ids import NodeRef
+from lineage_graph.domain.lineage import (
+    LINEAGE_KINDS,
+    Direction,
+    EdgeType,
+    LineageNode,
+    Truncation,
+    WalkLimits,
+    follow,
+)
+from lineage_graph.domain.models import ApprovalStatus
+from lineage_graph.store.graph import fetch_one
 
-# Upstream: against the data flow. DERIVED_FROM points child → parent, which *is* upstream.
-_UPSTREAM_STEP = """
-UNWIND $frontier AS id
-MATCH (n) WHERE elementId(n) = id
-CALL (n) {
-  MATCH (n)<-[:INPUT_TO|OUTPUT|EXECUTED_BY|TRAINED|BUILT]-(m) RETURN m
-  UNION
-  MATCH (n)-[:DERIVED_FROM]->(m) RETURN m
-}
-WITH DISTINCT m WHERE NOT elementId(m) IN $visited
-RETURN elementId(m) AS id, labels(m)[0] AS label, m {.*} AS props
+# What a walk returns of each node, projected once per level it is reached at: every kind's key parts, the
+# status fields a lineage view shows, and the governance fields (tags, needs_review) policies read.
+PROJECTION = (
+    "{.name, .group, .version, .namespace, .repository, .commit, .run_id, .job_name, .approval_status, "
+    ".archived, .tags, .needs_review}"
+)
+_TYPE_NAMES = frozenset(edge.type_name for edge in EdgeType)
+
+
+@cache
+def level_statement(outgoing: tuple[str, ...], incoming: tuple[str, ...]) -> str:
+    """One breadth-first level around the frontier, collected into one row: the steps taken (origin, edge type,
+    outgoing?, node reached) and the nodes reached, projected.
+
+    The relationship types are written into the pattern (typed expansion: a model version's approvals,
+    aliases and deployments are never touched) and come only from the `EdgeType` enum, never from a caller."""
+    if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
+        raise ValueError("lineage edge types only")
+    branches = []
+    if outgoing:
+        branches.append(f"MATCH (n)-[r:{'|'.join(outgoing)}]->(m) RETURN r, m, true AS out")
+    if incoming:
+        branches.append(f"MATCH (n)<-[r:{'|'.join(incoming)}]-(m) RETURN r, m, false AS out")
+    union = "\n  UNION ALL\n  ".join(branches)
+    return f"""
+UNWIND $frontier AS origin
+MATCH (n) WHERE elementId(n) = origin
+CALL (n) {{
+  {union}
+}}
+WITH origin, r, m, out LIMIT $rows
+WITH collect([origin, type(r), out, elementId(m)]) AS steps, collect(DISTINCT m) AS reached
+RETURN steps, [m IN reached | [elementId(m), labels(m), m {PROJECTION}]] AS nodes
 """
 
-_DOWNSTREAM_STEP = """
-UNWIND $frontier AS id
-MATCH (n) WHERE elementId(n) = id
-CALL (n) {
-  MATCH (n)-[:INPUT_TO|OUTPUT|EXECUTED_BY|TRAINED|BUILT]->(m) RETURN m
-  UNION
-  MATCH (n)<-[:DERIVED_FROM]-(m) RETURN m
-}
-WITH DISTINCT m WHERE NOT elementId(m) IN $visited
-RETURN elementId(m) AS id, labels(m)[0] AS label, m {.*} AS props
+
+@cache
+def further_statement(outgoing: tuple[str, ...], incoming: tuple[str, ...]) -> str:
+    """Which frontier nodes lead somewhere the walk has not been: decides DEPTH truncation and `expandable`."""
+    if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
+        raise ValueError("lineage edge types only")
+    tests = []
+    if outgoing:
+        tests.append(f"EXISTS {{ MATCH (n)-[:{'|'.join(outgoing)}]->(m) WHERE NOT elementId(m) IN $visited }}")
+    if incoming:
+        tests.append(f"EXISTS {{ MATCH (n)<-[:{'|'.join(incoming)}]-(m) WHERE NOT elementId(m) IN $visited }}")
+    return f"""
+UNWIND $frontier AS origin
+MATCH (n) WHERE elementId(n) = origin
+WITH origin, n WHERE {" OR ".join(tests)}
+RETURN collect(origin) AS more
 """
 
-MAX_DEPTH = 50
+
+def to_lineage_node(labels: Sequence[str], props: dict[str, Any], distance: int) -> LineageNode:
+    kind = next(kind for kind in LINEAGE_KINDS if kind.label in labels)
+    ref = NodeRef(kind, tuple(props[key] for key in kind.keys))
+    status = props.get("approval_status")
+    return LineageNode(
+        ref=ref,
+        approval_status=ApprovalStatus(status) if status else None,
+        archived=props.get("archived"),
+        job_name=props.get("job_name"),
+        distance=distance,
+        tags=tuple(props.get("tags") or ()),
+        needs_review=props.get("needs_review"),
+    )
 
 
-async def reachable(
-    tx: AsyncManagedTransaction, start_ids: list[str], *, upstream: bool, max_depth: int = MAX_DEPTH
-) -> list[dict[str, Any]]:
-    """Every node reachable from `start_ids` (element ids) within `max_depth` steps, each once."""
-    step = _UPSTREAM_STEP if upstream else _DOWNSTREAM_STEP
-    visited = set(start_ids)
-    frontier = list(start_ids)
-    found: list[dict[str, Any]] = []
-    for _ in range(max_depth):
-        if not frontier:
-            break
-        rows = await fetch_all(tx, step, frontier=frontier, visited=list(visited))
-        frontier = []
-        for row in rows:
-            if row["id"] not in visited:
-                visited.add(row["id"])
-                frontier.append(row["id"])
-                found.append(row)
-    return found
+# An edge as the walk keeps it: (source element id, target element id, type), as stored. Keyed by the triple
+# (MERGE keeps lineage edges unique per pair and type), so no relationship ids travel.
+EdgeKey = tuple[str, str, EdgeType]
+
+
+@dataclass
+class Walk:
+    """One breadth-first walk's state. It lives outside the transaction function so that when the server stops
+    the transaction at its time limit, what was found so far is still here to return as truncated.
+
+    `seeds` are the nodes the walk starts from (distance 0: the start, or a container's members), `anchors`
+    nodes of the answer it does not walk from (a container), `seed_edges` edges among those; `target`, when
+    given, stops the walk at the level that reaches it (shortest paths)."""
+
+    seeds: dict[str, LineageNode]
+    directions: tuple[Direction, ...]
+    edge_types: tuple[EdgeType, ...]
+    limits: WalkLimits
+    seed_edges: Sequence[EdgeKey] = ()
+    target: NodeRef | None = None
+    anchors: dict[str, LineageNode] = field(default_factory=dict)
+    nodes: dict[str, LineageNode] = field(default_factory=dict)
+    edges: dict[EdgeKey, None] = field(default_factory=dict)
+    depth_reached: int = 0
+    truncated: Truncation | None = None
+    target_distance: int | None = None
+    expandable: set[str] = field(default_factory=set)
+    _edge_reads: int = 0
+    _deadline: float = 0.0
+
+    @classmethod
+    def of(
+        cls,
+        seeds: dict[str, LineageNode],
+        direction: Direction,
+        edge_types: Sequence[EdgeType],
+        limits: WalkLimits,
+        seed_edges: Sequence[EdgeKey] = (),
+        target: NodeRef | None = None,
+    ) -> Walk:
+        directions = (Direction.UPSTREAM, Direction.DOWNSTREAM) if direction is Direction.BOTH else (direction,)
+        return cls(dict(seeds), directions, tuple(edge_types), limits, tuple(seed_edges), target)
+
+    def start_clock(self) -> None:
+        """Start the time budget: once, before the first attempt, so a retried transaction does not get more."""
+        self._deadline = time.monotonic() + self.limits.seconds
+
+    async def run(self, tx: AsyncManagedTransaction) -> None:
+        """The work function: walk every direction level by level until done or cut. Idempotent (a managed
+        transaction may run it again: it starts over rather than mix two attempts)."""
+        if not self._deadline:
+            self.start_clock()
+        self.nodes = {**self.anchors, **self.seeds}
+        self.edges = dict.fromkeys(self.seed_edges)
+        self.depth_reached, self.target_distance, self._edge_reads = 0, None, 0
+        self.truncated = None
+        self.expandable = set()
+        frontiers = {d: list(self.seeds) for d in self.directions}
+        visited = {d: set(self.seeds) for d in self.directions}
+        if self.target is not None and any(n.ref == self.target for n in self.seeds.values()):
+            self.target_distance = 0
+            return
+        for level in range(1, self.limits.depth + 1):
+            if not any(frontiers.values()):
+                return
+            if time.monotonic() > self._deadline:
+                self._cut(Truncation.TIMEOUT, frontiers.values())
+                return
+            for direction in self.directions:
+                if frontiers[direction]:
+                    following = await self._level(tx, frontiers[direction], direction, visited[direction], level)
+                    if following is None:
+                        return
+                    frontiers[direction] = following
+            if any(frontiers.values()):
+                self.depth_reached = level
+            if self.target_distance is not None:
+                return
+        for direction in self.directions:
+            if frontiers[direction]:
+                await self._further(tx, frontiers[direction], direction, visited[direction])
+        if self.expandable:
+            self.truncated = Truncation.DEPTH
+
+    async def _level(
+        self, tx: AsyncManagedTransaction, frontier: list[str], direction: Direction, visited: set[str], level: int
+    ) -> list[str] | None:
+        """Expand one level; the next frontier, or None when a limit stopped the walk."""
+        outgoing, incoming = follow(self.edge_types, direction)
+        remaining = self.limits.edges - self._edge_reads
+        row = await fetch_one(
+            tx, level_statement(tuple(outgoing), tuple(incoming)), frontier=frontier, rows=remaining + 1
+        )
+        assert row is not None  # an aggregation always returns its row
+        reached = {eid: (labels, props) for eid, labels, props in row["nodes"]}
+        following: list[str] = []
+        for origin, type_name, out, eid in row["steps"]:
+            self._edge_reads += 1
+            if self._edge_reads > self.limits.edges:
+                self._cut(Truncation.EDGE_LIMIT, [frontier])
+                return None
+            node = self.nodes.get(eid)
+            if node is None:
+                if len(self.nodes) >= self.limits.nodes:
+                    self._cut(Truncation.NODE_LIMIT, [frontier])
+                    return None
+                labels, props = reached[eid]
+                node = to_lineage_node(labels, props, level)
+                self.nodes[eid] = node
+            edge_type = EdgeType.from_name(type_name)
+            self.edges[(origin, eid, edge_type) if out else (eid, origin, edge_type)] = None
+            if eid not in visited:
+                visited.add(eid)
+                following.append(eid)
+                if node.ref == self.target:
+                    self.target_distance = level
+        return following
+
+    async def _further(
+        self, tx: AsyncManagedTransaction, frontier: list[str], direction: Direction, visited: set[str]
+    ) -> None:
+        outgoing, incoming = follow(self.edge_types, direction)
+        row = await fetch_one(
+            tx, further_statement(tuple(outgoing), tuple(incoming)), frontier=frontier, visited=list(visited)
+        )
+        assert row is not None
+        self.expandable.update(row["more"])
+
+    def _cut(self, reason: Truncation, frontiers: Iterable[list[str]]) -> None:
+        # The frontier was not (fully) expanded: what lies beyond it is unknown, so each of its nodes may
+        # show more when expanded from.
+        self.truncated = reason
+        for frontier in frontiers:
+            self.expandable.update(frontier)
+
+    def stopped_by_server(self) -> None:
+        """The server ended the transaction at its time limit: keep what was found, truncated by TIMEOUT."""
+        self.truncated = Truncation.TIMEOUT
+        self.expandable.update(eid for eid, node in self.nodes.items() if node.distance == self.depth_reached)
+
+    def result_nodes(self) -> dict[str, LineageNode]:
+        """The nodes found, `expandable` set where the walk stopped short of what lies beyond them."""
+        return {
+            eid: replace(node, expandable=True) if eid in self.expandable else node for eid, node in self.nodes.items()
+        }
+
+    def result_edges(self) -> list[EdgeKey]:
+        # A cut level may have recorded an edge whose far end was then dropped: keep edges between returned nodes.
+        return [key for key in self.edges if key[0] in self.nodes and key[1] in self.nodes]

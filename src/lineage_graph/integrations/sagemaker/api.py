@@ -24,8 +24,9 @@ from lineage_graph.domain.errors import (
     ValidationFailed,
 )
 from lineage_graph.domain.sagemaker import ArnScope
-from lineage_graph.integrations.sagemaker.operations import OPERATIONS, Call
-from lineage_graph.integrations.sagemaker.sigv4 import SignatureRejected, verify
+from lineage_graph.integrations.sagemaker.call import Call, Reply
+from lineage_graph.integrations.sagemaker.operations import OPERATIONS
+from lineage_graph.integrations.sagemaker.sigv4 import SignatureRejected, presented
 from lineage_graph.services.container import Services
 
 logger = logging.getLogger(__name__)
@@ -66,12 +67,14 @@ def _domain_error(exc: DomainError) -> Response:
 
 async def sagemaker_endpoint(request: Request) -> Response:
     services: Services = request.state.services
-    body = await request.body()
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     query = f"?{request.url.query}" if request.url.query else ""
     url = f"{request.url.scheme}://{request.headers.get('host', '')}{raw_path.decode()}{query}"
     try:
-        verified = await verify(request.method, url, request.headers, body, services.access_keys.secret_for)
+        # The headers must name a known key and be fresh before the (size-capped) body is read at all.
+        signer = await presented(request.headers, services.access_keys.secret_for)
+        body = await request.body()
+        verified = signer.check(request.method, url, request.headers, body)
         target = request.headers.get("x-amz-target", "")
         operation = OPERATIONS.get(target.removeprefix(TARGET_PREFIX)) if target.startswith(TARGET_PREFIX) else None
         if operation is None:
@@ -88,4 +91,6 @@ async def sagemaker_endpoint(request: Request) -> Response:
         return aws_error(exc.code, exc.message, exc.status)
     except DomainError as exc:
         return _domain_error(exc)
+    if isinstance(result, Reply):
+        return Response(json.dumps(result.body), media_type=CONTENT_TYPE, headers=result.headers)
     return Response(json.dumps(result), media_type=CONTENT_TYPE)

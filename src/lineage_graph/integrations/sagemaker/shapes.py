@@ -7,7 +7,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,15 +16,16 @@ from lineage_graph.domain.errors import ValidationFailed
 from lineage_graph.domain.models import ModelGroup, ModelVersion
 from lineage_graph.domain.sagemaker import (
     PREFIX,
-    PROP_APPROVAL_DESCRIPTION,
     PROP_IMAGE,
     PROP_LIFECYCLE_DESCRIPTION,
     PROP_LIFECYCLE_STAGE,
     PROP_LIFECYCLE_STATUS,
+    PROP_REPORT,
     ArnScope,
     approval_to_aws,
+    tag_pair,
 )
-from lineage_graph.store.catalog import ModelLineage
+from lineage_graph.services.sagemaker_registry import PackageView
 
 PROP_MODEL_METRICS = "sagemaker:model_metrics"
 PROP_PROJECT_ID = "sagemaker:project_id"
@@ -136,43 +137,75 @@ def package_summary(version: ModelVersion, arns: ArnScope) -> dict[str, Any]:
     }
     if version.description:
         shape["ModelPackageDescription"] = version.description
+    spec = version.external_spec or {}
+    for name in ("ModelLifeCycle", "ModelPackageRegistrationType"):
+        if name in spec:
+            shape[name] = spec[name]
     return shape
 
 
-def package_shape(version: ModelVersion, lineage: ModelLineage, arns: ArnScope) -> dict[str, Any]:
-    props = version.custom_properties
-    container: dict[str, Any] = {"ModelDataUrl": version.artifact_uri, "Image": props.get(PROP_IMAGE, "")}
+def _inference_specification(version: ModelVersion) -> dict[str, Any]:
+    """For versions registered outside the SageMaker API: one container built from our own fields."""
+    container: dict[str, Any] = {
+        "ModelDataUrl": version.artifact_uri,
+        "Image": version.custom_properties.get(PROP_IMAGE, ""),
+    }
     if version.framework:
         container["Framework"] = version.framework
     if version.framework_version:
         container["FrameworkVersion"] = version.framework_version
-    shape = package_summary(version, arns)
+    return {"Containers": [container]}
+
+
+def _report_statuses(props: Mapping[str, str]) -> list[dict[str, str]]:
+    statuses = []
+    for key, value in sorted(props.items()):
+        if key.startswith(PROP_REPORT):
+            item = {"Name": "ModelMetrics." + key.removeprefix(PROP_REPORT)}
+            if value.startswith("parsed"):
+                item["Status"] = "Completed"
+            else:
+                item.update(Status="Failed", FailureReason=value)
+            statuses.append(item)
+    return statuses
+
+
+def package_shape(view: PackageView, arns: ArnScope) -> dict[str, Any]:
+    """DescribeModelPackage: what CreateModelPackage was given (kept verbatim), our fields where they are
+    the truth (description, customer metadata, approval), and SageMaker's server-set fields."""
+    version, lineage = view.version, view.lineage
+    props = version.custom_properties
+    spec = dict(version.external_spec or {})
+    shape: dict[str, Any] = {**spec, **package_summary(version, arns)}
+    shape.setdefault("InferenceSpecification", _inference_specification(version))
+    shape.setdefault("CertifyForMarketplace", False)
     shape.update(
         {
-            "InferenceSpecification": {"Containers": [container]},
             "LastModifiedTime": epoch(version.updated_at),
-            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
-            "CertifyForMarketplace": False,
-            "CustomerMetadataProperties": {k: v for k, v in props.items() if not k.startswith(PREFIX)},
+            "ModelPackageStatusDetails": {"ValidationStatuses": _report_statuses(props), "ImageScanStatuses": []},
         }
     )
+    customer = {k: v for k, v in props.items() if not k.startswith(PREFIX)}
+    if customer:
+        shape["CustomerMetadataProperties"] = customer
     if version.created_by:
         shape["CreatedBy"] = {"UserProfileName": version.created_by}
-    metadata: dict[str, str] = {}
-    if lineage.code:
-        metadata["CommitId"] = lineage.code[0].commit
-        metadata["Repository"] = lineage.code[0].repository
-    if lineage.runs:
-        metadata["GeneratedBy"] = lineage.runs[0].run_id
-    if PROP_PROJECT_ID in props:
-        metadata["ProjectId"] = props[PROP_PROJECT_ID]
-    if metadata:
-        shape["MetadataProperties"] = metadata
-    if PROP_APPROVAL_DESCRIPTION in props:
-        shape["ApprovalDescription"] = props[PROP_APPROVAL_DESCRIPTION]
-    if PROP_MODEL_METRICS in props:
+    if "MetadataProperties" not in spec:
+        metadata: dict[str, str] = {}
+        if lineage.code:
+            metadata["CommitId"] = lineage.code[0].commit
+            metadata["Repository"] = lineage.code[0].repository
+        if lineage.runs:
+            metadata["GeneratedBy"] = lineage.runs[0].run_id
+        if PROP_PROJECT_ID in props:
+            metadata["ProjectId"] = props[PROP_PROJECT_ID]
+        if metadata:
+            shape["MetadataProperties"] = metadata
+    if view.approval_description is not None:
+        shape["ApprovalDescription"] = view.approval_description
+    if PROP_MODEL_METRICS in props and "ModelMetrics" not in spec:
         shape["ModelMetrics"] = json.loads(props[PROP_MODEL_METRICS])
-    if PROP_LIFECYCLE_STAGE in props:
+    if PROP_LIFECYCLE_STAGE in props and "ModelLifeCycle" not in spec:
         lifecycle = {"Stage": props[PROP_LIFECYCLE_STAGE], "StageStatus": props.get(PROP_LIFECYCLE_STATUS, "")}
         if PROP_LIFECYCLE_DESCRIPTION in props:
             lifecycle["StageDescription"] = props[PROP_LIFECYCLE_DESCRIPTION]
@@ -180,18 +213,8 @@ def package_shape(version: ModelVersion, lineage: ModelLineage, arns: ArnScope) 
     return shape
 
 
-def lifecycle_properties(params: Params) -> dict[str, str]:
-    lifecycle = obj(params, "ModelLifeCycle")
-    if not lifecycle:
-        return {}
-    props = {
-        PROP_LIFECYCLE_STAGE: required_text(lifecycle, "Stage", "ModelLifeCycle.Stage"),
-        PROP_LIFECYCLE_STATUS: required_text(lifecycle, "StageStatus", "ModelLifeCycle.StageStatus"),
-    }
-    description = text(lifecycle, "StageDescription", path="ModelLifeCycle.StageDescription")
-    if description:
-        props[PROP_LIFECYCLE_DESCRIPTION] = description
-    return props
+def tags_shape(tags: Sequence[str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in map(tag_pair, tags)]
 
 
 def customer_properties(params: Params, name: str = "CustomerMetadataProperties") -> dict[str, str]:

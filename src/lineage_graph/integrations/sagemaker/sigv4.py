@@ -8,6 +8,7 @@ signature for the presented access key's secret and the client's own timestamp, 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -47,16 +48,50 @@ class Verified:
     region: str
 
 
-async def verify(
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    body: bytes,
-    lookup: SecretLookup,
-    now: datetime | None = None,
-) -> Verified:
-    """Check the request's SigV4 signature; `lookup(access_key_id)` gives the key's principal and secret
-    (raising for an unknown key). `headers` must be case-insensitive (Starlette's are)."""
+@dataclass(frozen=True)
+class Presented:
+    """A request whose signature headers are well-formed, fresh and name a known key: what is left to check
+    is the signature itself, which covers the body."""
+
+    principal: Principal
+    access_key_id: str
+    secret: str
+    region: str
+    signed_headers: tuple[str, ...]
+    amz_date: str
+    signature: str
+
+    def check(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> Verified:
+        """Recompute the signature over the received request and `body`; raise SignatureRejected on mismatch.
+
+        botocore signs with the `X-Amz-Content-SHA256` header's value as the payload hash when the header is
+        present, so that value is first checked against the body's own hash: otherwise a signed header could
+        vouch for a body that was swapped in transit."""
+        declared = headers.get("x-amz-content-sha256")
+        if declared is not None and declared.strip().lower() != hashlib.sha256(body).hexdigest():
+            raise SignatureRejected(
+                "InvalidSignatureException",
+                "X-Amz-Content-SHA256 does not match the SHA-256 of the request body (the payload must be signed)",
+                400,
+            )
+        signed = {h: headers.get(h, "") for h in self.signed_headers}
+        request = AWSRequest(method=method, url=url, headers=signed, data=body)
+        request.context["timestamp"] = self.amz_date
+        signer = SigV4Auth(Credentials(self.access_key_id, self.secret), SERVICE, self.region)
+        canonical = signer.canonical_request(request)
+        expected = signer.signature(signer.string_to_sign(request, canonical), request)
+        if not hmac.compare_digest(expected, self.signature):
+            raise SignatureRejected(
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided",
+            )
+        return Verified(self.principal, self.access_key_id, self.region)
+
+
+async def presented(headers: Mapping[str, str], lookup: SecretLookup, now: datetime | None = None) -> Presented:
+    """Check what the headers alone can prove (scheme, scope, freshness, a known key), before the body is read;
+    `lookup(access_key_id)` gives the key's principal and secret (raising for an unknown key). `headers` must be
+    case-insensitive (Starlette's are)."""
     match = _AUTHORIZATION.fullmatch((headers.get("authorization") or "").strip())
     if match is None:
         raise SignatureRejected("MissingAuthenticationTokenException", "the request is not signed with SigV4")
@@ -69,20 +104,20 @@ async def verify(
         raise SignatureRejected("InvalidSignatureException", "X-Amz-Date is missing or malformed") from None
     if abs((now or datetime.now(UTC)) - signed_at) > MAX_SKEW or amz_date[:8] != match["date"]:
         raise SignatureRejected("InvalidSignatureException", "Signature expired or the credential date is wrong")
-    signed = match["headers"].split(";")
+    signed = tuple(match["headers"].split(";"))
     if "host" not in signed:
         raise SignatureRejected("InvalidSignatureException", "the Host header must be signed")
-
     principal, secret = await lookup(match["key"])
+    return Presented(principal, match["key"], secret, match["region"], signed, amz_date, match["signature"])
 
-    request = AWSRequest(method=method, url=url, headers={h: headers.get(h, "") for h in signed}, data=body)
-    request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(match["key"], secret), SERVICE, match["region"])
-    canonical = signer.canonical_request(request)
-    expected = signer.signature(signer.string_to_sign(request, canonical), request)
-    if not hmac.compare_digest(expected, match["signature"]):
-        raise SignatureRejected(
-            "InvalidSignatureException",
-            "The request signature we calculated does not match the signature you provided",
-        )
-    return Verified(principal, match["key"], match["region"])
+
+async def verify(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    lookup: SecretLookup,
+    now: datetime | None = None,
+) -> Verified:
+    """Check the request's SigV4 signature in one go (headers, then the signature over `body`)."""
+    return (await presented(headers, lookup, now)).check(method, url, headers, body)

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from botocore.exceptions import ClientError
 
-from lineage_graph.domain.sagemaker import split_s3_uri
+from lineage_graph.domain.sagemaker import metric_report_uris, package_spec
+from lineage_graph.integrations.sagemaker.reports import S3Reports
 from lineage_graph.services.sagemaker_import import (
     SourceEndpoint,
     SourceGroup,
@@ -18,19 +19,20 @@ from lineage_graph.services.sagemaker_import import (
     SourceTrainingJob,
     SourceVariant,
 )
+from lineage_graph.services.sagemaker_registry import ReportUnreadable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
 
-_REPORT_SECTIONS = ("ModelQuality", "ModelDataQuality", "Bias", "Explainability")
-MAX_REPORT_BYTES = 1024 * 1024
-
 
 class Boto3SageMakerSource:
     def __init__(self, sagemaker: SageMakerClient, s3: S3Client) -> None:
         self._sm = sagemaker
-        self._s3 = s3
+        self._reports_reader = S3Reports(s3)
+        # What CreateModelPackage accepts is what a package's spec is made of (botocore's own service model).
+        create = sagemaker.meta.service_model.operation_model("CreateModelPackage").input_shape
+        self._create_members = frozenset(create.members if create is not None else ())
 
     @classmethod
     def connect(cls, region: str | None, endpoint_url: str | None = None) -> Boto3SageMakerSource:
@@ -79,22 +81,20 @@ class Boto3SageMakerSource:
             metadata={k: str(v) for k, v in (found.get("MetadataProperties") or {}).items()},
             lifecycle={k: str(v) for k, v in (found.get("ModelLifeCycle") or {}).items()},
             reports=self._reports(found.get("ModelMetrics") or {}),
+            # Through JSON, as the API stores it (a member holding a timestamp would come back as its text).
+            spec=json.loads(
+                json.dumps(package_spec({k: v for k, v in found.items() if k in self._create_members}), default=str)
+            ),
         )
 
     def _reports(self, metrics: Mapping[str, Any]) -> dict[str, Any]:
         """Fetch each ModelMetrics report from S3 and parse it; an unreadable report is left out."""
         reports: dict[str, Any] = {}
-        for section in _REPORT_SECTIONS:
-            for kind, ref in (metrics.get(section) or {}).items():
-                uri = ref.get("S3Uri") if isinstance(ref, Mapping) else None
-                if not uri:
-                    continue
-                try:
-                    bucket, key = split_s3_uri(uri)
-                    body = self._s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_REPORT_BYTES - 1}")["Body"]
-                    reports[f"{section}.{kind}"] = json.loads(body.read())
-                except (ClientError, ValueError):
-                    continue
+        for section, uri in metric_report_uris(metrics):
+            try:
+                reports[section] = self._reports_reader.read(uri)
+            except ReportUnreadable:
+                continue
         return reports
 
     def training_job(self, name: str) -> SourceTrainingJob | None:

@@ -1,0 +1,319 @@
+"""Side by side with MLflow's model registry server: the same registry work against both, in one run.
+
+It starts `mlflow server` (from its own virtualenv, `scripts/mlflow-venv`, with a SQLite backend in a
+temporary directory) and `lineage-graph serve`, both on loopback, and for each system in turn:
+
+- registers `--versions` versions into a fresh model with 1 client, then into another with `--clients` clients
+  (MLflow: `model-versions/create`; lineage-graph: `registerModelVersion` with the same minimal fields);
+- gets one version `--requests` times (`model-versions/get` / `modelVersion(group, version)`);
+- lists a model's versions with a filter, 100 at a time, `--requests` times (`model-versions/search` with
+  `name='…'` / `modelVersions(filter: {group}, first: 100)`);
+
+and prints ops/s, p50/p95, errors, and the version-number anomalies of the concurrent registration (duplicate
+numbers, gaps, versions missing) with the throughput ratio lineage-graph / MLflow per row.
+
+    .venv/bin/python -m bench.mlflow_registry --versions 500 --clients 16 --requests 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from bench.load import _percentile, served
+
+REGISTER = (
+    "mutation($g: String!, $uri: String!) { registerModelVersion(input: {group: $g, artifactUri: $uri}) { version } }"
+)
+GET = "query($g: String!, $v: Int!) { modelVersion(group: $g, version: $v) { id version artifactUri approvalStatus } }"
+LIST = """query($g: String!) { modelVersions(filter: {group: $g}, first: 100) {
+  totalCount nodes { version artifactUri approvalStatus createdAt } } }"""
+
+
+@dataclass
+class Result:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+class Registry(Protocol):
+    name: str
+
+    async def create_model(self, http: httpx.AsyncClient, model: str) -> None: ...
+    async def register(self, http: httpx.AsyncClient, model: str, n: int) -> int | None: ...
+    async def get(self, http: httpx.AsyncClient, model: str, version: int) -> bool: ...
+    async def search(self, http: httpx.AsyncClient, model: str) -> bool: ...
+    async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]: ...
+
+
+class MlflowRegistry:
+    name = "MLflow"
+    prefix = "/api/2.0/mlflow"
+
+    async def create_model(self, http: httpx.AsyncClient, model: str) -> None:
+        response = await http.post(f"{self.prefix}/registered-models/create", json={"name": model})
+        response.raise_for_status()
+
+    async def register(self, http: httpx.AsyncClient, model: str, n: int) -> int | None:
+        body = {"name": model, "source": f"s3://bench-models/{model}/{n}/model.tar.gz"}
+        response = await http.post(f"{self.prefix}/model-versions/create", json=body)
+        if response.status_code != 200:
+            return None
+        return int(response.json()["model_version"]["version"])
+
+    async def get(self, http: httpx.AsyncClient, model: str, version: int) -> bool:
+        response = await http.get(f"{self.prefix}/model-versions/get", params={"name": model, "version": version})
+        return response.status_code == 200
+
+    async def search(self, http: httpx.AsyncClient, model: str) -> bool:
+        params = {"filter": f"name='{model}'", "max_results": 100}
+        response = await http.get(f"{self.prefix}/model-versions/search", params=params)
+        return response.status_code == 200 and len(response.json().get("model_versions", [])) > 0
+
+    async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]:
+        found: list[int] = []
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"filter": f"name='{model}'", "max_results": 1000}
+            if token:
+                params["page_token"] = token
+            body = (await http.get(f"{self.prefix}/model-versions/search", params=params)).json()
+            found += [int(v["version"]) for v in body.get("model_versions", [])]
+            token = body.get("next_page_token")
+            if not token:
+                return found
+
+
+class LineageGraphRegistry:
+    name = "lineage-graph"
+
+    async def _call(self, http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        response = await http.post("/graphql", json={"query": query, "variables": variables})
+        body: dict[str, Any] = response.json()
+        if response.status_code != 200 or body.get("errors"):
+            return None
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def create_model(self, http: httpx.AsyncClient, model: str) -> None:
+        created = await self._call(
+            http, "mutation($g: String!) { createModelGroup(input: {name: $g}) { name } }", {"g": model}
+        )
+        if created is None:
+            raise SystemExit(f"could not create model group {model}")
+
+    async def register(self, http: httpx.AsyncClient, model: str, n: int) -> int | None:
+        data = await self._call(http, REGISTER, {"g": model, "uri": f"s3://bench-models/{model}/{n}/model.tar.gz"})
+        return None if data is None else int(data["registerModelVersion"]["version"])
+
+    async def get(self, http: httpx.AsyncClient, model: str, version: int) -> bool:
+        data = await self._call(http, GET, {"g": model, "v": version})
+        return data is not None and data["modelVersion"] is not None
+
+    async def search(self, http: httpx.AsyncClient, model: str) -> bool:
+        data = await self._call(http, LIST, {"g": model})
+        return data is not None and len(data["modelVersions"]["nodes"]) > 0
+
+    async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]:
+        found: list[int] = []
+        after: str | None = None
+        while True:
+            data = await self._call(
+                http,
+                """query($g: String!, $after: String) { modelVersions(filter: {group: $g}, first: 100, after: $after) {
+                   pageInfo { hasNextPage endCursor } nodes { version } } }""",
+                {"g": model, "after": after},
+            )
+            if data is None:
+                return found
+            page = data["modelVersions"]
+            found += [v["version"] for v in page["nodes"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
+
+
+async def _timed(count: int, clients: int, op: Callable[[int], Awaitable[bool]]) -> Result:
+    """Run `op(0..count-1)` with `clients` concurrent workers taking the next item."""
+    result = Result()
+    items = iter(range(count))
+
+    async def worker() -> None:
+        for n in items:
+            started = time.perf_counter()
+            try:
+                ok = await op(n)
+            except httpx.HTTPError:
+                ok = False
+            result.latencies.append(time.perf_counter() - started)
+            if not ok:
+                result.errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def anomalies(numbers: list[int], expected: int) -> str:
+    duplicates = len(numbers) - len(set(numbers))
+    distinct = sorted(set(numbers))
+    gaps = (distinct[-1] - len(distinct)) if distinct else 0
+    return f"dup={duplicates} gaps={gaps} missing={max(expected - len(distinct), 0)}"
+
+
+async def exercise(
+    registry: Registry, url: str, headers: dict[str, str], versions: int, clients: int, requests: int
+) -> dict[str, tuple[Result, str]]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    batch = uuid.uuid4().hex[:8]
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as http:
+        serial, parallel, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "warm"))
+        for model in (serial, parallel, warm):
+            await registry.create_model(http, model)
+        # Warm-up, not measured: lazy imports, first query plans, connection pools.
+        for n in range(3):
+            await registry.register(http, warm, n)
+            await registry.get(http, warm, 1)
+            await registry.search(http, warm)
+
+        async def register_into(model: str) -> Callable[[int], Awaitable[bool]]:
+            async def op(n: int) -> bool:
+                return await registry.register(http, model, n) is not None
+
+            return op
+
+        rows: dict[str, tuple[Result, str]] = {}
+        one = await _timed(versions, 1, await register_into(serial))
+        rows[f"register {versions} versions, 1 client"] = (one, "")
+        many = await _timed(versions, clients, await register_into(parallel))
+        found = await registry.versions(http, parallel)
+        rows[f"register {versions} versions, {clients} clients"] = (many, anomalies(found, versions - many.errors))
+        middle = max(versions // 2, 1)
+
+        async def get(n: int) -> bool:
+            return await registry.get(http, serial, middle)
+
+        rows[f"get one version, {clients} clients"] = (await _timed(requests, clients, get), "")
+
+        async def search(n: int) -> bool:
+            return await registry.search(http, serial)
+
+        rows[f"list 100 versions by model, {clients} clients"] = (await _timed(requests, clients, search), "")
+    return rows
+
+
+def mlflow_python() -> str:
+    """The MLflow virtualenv's python: $MLFLOW_PYTHON, or scripts/mlflow-venv (creates it once)."""
+    configured = os.environ.get("MLFLOW_PYTHON")
+    if configured:
+        return configured
+    made = subprocess.run(["scripts/mlflow-venv"], capture_output=True, text=True, timeout=1800)
+    if made.returncode != 0:
+        raise SystemExit(f"scripts/mlflow-venv failed:\n{made.stderr[-2000:]}")
+    return made.stdout.strip().splitlines()[-1]
+
+
+@contextmanager
+def mlflow_server(python: str, workers: int) -> Iterator[str]:
+    """`mlflow server` with a fresh SQLite backend on a free loopback port; stopped on exit."""
+    from lineage_graph.neo4j_local import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="mlflow-bench-") as home:
+        log = Path("bench/results")
+        log.mkdir(parents=True, exist_ok=True)
+        command = [
+            python, "-m", "mlflow", "server",
+            "--backend-store-uri", f"sqlite:///{home}/mlflow.db",
+            "--default-artifact-root", f"{home}/artifacts",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        ]  # fmt: skip
+        with (log / "mlflow-server.log").open("w") as out:
+            server = subprocess.Popen(command, stdout=out, stderr=out, start_new_session=True)
+            url = f"http://127.0.0.1:{port}"
+            try:
+                deadline = time.monotonic() + 300
+                while True:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit(f"mlflow server did not start; see {log / 'mlflow-server.log'}")
+                    try:
+                        if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.5)
+                yield url
+            finally:
+                # MLflow's server runs workers in its process group; stop them all, firmly if they linger.
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+                    server.wait(timeout=20)
+
+
+def report(ours: dict[str, tuple[Result, str]], theirs: dict[str, tuple[Result, str]]) -> str:
+    lines = [
+        f"{'work':<40}{'system':<15}{'ops/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}  anomalies",
+    ]
+    for work in ours:
+        for system, rows in (("lineage-graph", ours), ("MLflow", theirs)):
+            result, anomaly = rows[work]
+            ms = [value * 1000 for value in result.latencies] or [0.0]
+            lines.append(
+                f"{work:<40}{system:<15}{result.rate:>9.1f}{_percentile(ms, 50):>9.1f}{_percentile(ms, 95):>9.1f}"
+                f"{result.errors:>8}  {anomaly}"
+            )
+        ratio = ours[work][0].rate / theirs[work][0].rate if theirs[work][0].rate else float("inf")
+        lines.append(f"{'':<40}{'ratio':<15}{ratio:>9.2f}  (lineage-graph / MLflow throughput)")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--versions", type=int, default=500, help="versions registered per registration row")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=300, help="requests per read row")
+    parser.add_argument("--workers", type=int, default=1, help="server processes of each system")
+    args = parser.parse_args()
+    python = mlflow_python()
+    with mlflow_server(python, args.workers) as mlflow_url:
+        theirs = asyncio.run(exercise(MlflowRegistry(), mlflow_url, {}, args.versions, args.clients, args.requests))
+    with served(args.workers) as (url, token):
+        ours = asyncio.run(
+            exercise(
+                LineageGraphRegistry(),
+                url,
+                {"Authorization": f"Bearer {token}"},
+                args.versions,
+                args.clients,
+                args.requests,
+            )
+        )
+    print(f"{args.workers} worker(s) each; MLflow with SQLite, lineage-graph with Neo4j; same machine, same run")
+    print(report(ours, theirs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

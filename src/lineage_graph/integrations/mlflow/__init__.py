@@ -1,0 +1,1 @@
+"""MLflow: its model registry REST protocol served over our registry, and its tracking server read for runs."""

@@ -1,0 +1,5 @@
+// esbuild imports each named .graphql document as its text (see build.mjs).
+declare module "*.graphql" {
+  const document: string;
+  export default document;
+}
