@@ -1,4 +1,5 @@
-"""The event benchmarks run, at a tiny size, against the session's server: they print their figures and exit 0."""
+"""bench/events.py and bench/audit_concurrency.py run, at a tiny size, against the session's server: they print
+their figures and exit 0."""
 
 from __future__ import annotations
 
