@@ -17,6 +17,12 @@ CREATE CONSTRAINT endpoint_name IF NOT EXISTS FOR (e:Endpoint) REQUIRE e.name IS
 CREATE CONSTRAINT approval_decision_id IF NOT EXISTS FOR (d:ApprovalDecision) REQUIRE d.decision_id IS UNIQUE;
 CREATE CONSTRAINT audit_event_sequence IF NOT EXISTS FOR (e:AuditEvent) REQUIRE e.sequence IS UNIQUE;
 CREATE CONSTRAINT audit_head_id IF NOT EXISTS FOR (h:AuditHead) REQUIRE h.id IS UNIQUE;
+CREATE CONSTRAINT audit_event_id IF NOT EXISTS FOR (e:AuditEvent) REQUIRE e.event_id IS UNIQUE;
+CREATE CONSTRAINT audit_event_partition_sequence IF NOT EXISTS FOR (e:AuditEvent) REQUIRE (e.partition, e.partition_sequence) IS UNIQUE;
+CREATE CONSTRAINT audit_partition_name IF NOT EXISTS FOR (p:AuditPartition) REQUIRE p.name IS UNIQUE;
+CREATE CONSTRAINT webhook_id IF NOT EXISTS FOR (w:Webhook) REQUIRE w.webhook_id IS UNIQUE;
+CREATE CONSTRAINT webhook_delivery_id IF NOT EXISTS FOR (d:WebhookDelivery) REQUIRE d.delivery_id IS UNIQUE;
+CREATE CONSTRAINT webhook_delivery_event IF NOT EXISTS FOR (d:WebhookDelivery) REQUIRE (d.webhook_id, d.event_id) IS UNIQUE;
 CREATE CONSTRAINT principal_name IF NOT EXISTS FOR (p:Principal) REQUIRE p.name IS UNIQUE;
 CREATE CONSTRAINT api_token_hash IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.token_hash IS UNIQUE;
 CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.token_id IS UNIQUE;
@@ -31,6 +37,10 @@ CREATE INDEX model_group_owner IF NOT EXISTS FOR (g:ModelGroup) ON (g.owner);
 CREATE INDEX run_job IF NOT EXISTS FOR (r:Run) ON (r.job_namespace, r.job_name);
 CREATE INDEX audit_event_subject IF NOT EXISTS FOR (e:AuditEvent) ON (e.subject);
 CREATE INDEX audit_event_actor IF NOT EXISTS FOR (e:AuditEvent) ON (e.actor);
+// The sequencer's work list: committed events not yet placed in the global log (the flag is removed then).
+CREATE INDEX audit_event_pending IF NOT EXISTS FOR (e:AuditEvent) ON (e.pending);
+CREATE INDEX audit_event_at IF NOT EXISTS FOR (e:AuditEvent) ON (e.at);
+CREATE INDEX webhook_delivery_status IF NOT EXISTS FOR (d:WebhookDelivery) ON (d.status);
 
 CREATE FULLTEXT INDEX registry_search IF NOT EXISTS
   FOR (n:ModelGroup|ModelVersion|Dataset|DatasetVersion|Job|Run|CodeVersion)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,13 +14,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from lineage_graph import __version__
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import ANONYMOUS
 from lineage_graph.domain.errors import DomainError, Unavailable
 from lineage_graph.domain.openlineage import LineageEvent
+from lineage_graph.domain.sagemaker import ArnScope
 from lineage_graph.graphql.hardening import Limits
 from lineage_graph.graphql.schema import build_schema
 from lineage_graph.graphql.view import GraphQLView
@@ -29,6 +32,7 @@ from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
 from lineage_graph.integrations.sagemaker.reports import S3Reports
+from lineage_graph.integrations.webhooks import WebhookSender, address_problems
 from lineage_graph.logs import configure_logging
 from lineage_graph.metrics import CONTENT_TYPE, Metrics
 from lineage_graph.middleware import AuthenticationMiddleware, BodyLimitMiddleware, CausalConsistencyMiddleware
@@ -37,6 +41,8 @@ from lineage_graph.observability import ObservabilityMiddleware
 from lineage_graph.services.access_keys import load_master_key
 from lineage_graph.services.artifacts import ArtifactVerifier
 from lineage_graph.services.container import Services
+from lineage_graph.services.events import EventWorker
+from lineage_graph.services.webhooks import DeliverySettings, WebhookDispatcher
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
 from lineage_graph.web import SOURCE_WEB_DIR, WebAssets
@@ -148,6 +154,14 @@ def create_app(settings: Settings) -> Starlette:
 
     master_key = sigv4_master_key(settings)
     verifier = artifact_verifier(settings)
+    delivery = DeliverySettings(
+        timeout=settings.webhook_timeout,
+        lease_seconds=settings.webhook_lease_seconds,
+        max_attempts=settings.webhook_max_attempts,
+        backoff_base=settings.webhook_backoff_base,
+        backoff_cap=settings.webhook_backoff_cap,
+        allow_link_local=settings.webhook_allow_link_local,
+    )
     # ModelMetrics reports named by SageMaker registrations are read from S3 (or the configured endpoint).
     reports = S3Reports.connect(settings.aws_region, settings.s3_endpoint_url)
 
@@ -174,8 +188,22 @@ def create_app(settings: Settings) -> Starlette:
                 metric_reports=reports,
                 mlflow_runs=tracking,
                 governance_tags=settings.governance_tags,
+                webhook_address_check=address_problems,
+                webhook_delivery=delivery,
+                events_poll_interval=settings.events_poll_interval,
             )
-            yield {"services": services}
+            sender = WebhookSender(delivery.timeout, delivery.allow_link_local)
+            dispatcher = WebhookDispatcher(graph, services.webhooks, sender, ArnScope(region=settings.aws_region))
+            # The outbox's worker: places committed events in the global log and delivers them (bounded passes).
+            events = EventWorker(services.events, [dispatcher.deliver_due], settings.events_poll_interval)
+            worker = asyncio.create_task(events.run())
+            try:
+                yield {"services": services}
+            finally:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+                await sender.close()
         finally:
             if tracking is not None:
                 await tracking.close()
@@ -192,6 +220,7 @@ def create_app(settings: Settings) -> Starlette:
     graphql_app = GraphQLView(schema, web.graphiql_page, graphql_ide="graphiql" if settings.graphiql else None)
     routes = [
         Route("/graphql", graphql_app, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_app),  # subscriptions over graphql-ws (docs/events.md)
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

@@ -452,11 +452,14 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         async with _graph(settings) as graph:
             report = await AuditService(graph).verify(_operator(settings))
         if report.broken is not None:
-            _print(f"audit log BROKEN at sequence {report.broken.sequence}: {report.broken.reason}")
+            where = "the global log" if report.broken.chain == "log" else f"partition {report.broken.chain}"
+            _print(f"audit log BROKEN in {where} at sequence {report.broken.sequence}: {report.broken.reason}")
             return 1
         _print(
-            f"audit log intact: {report.events} events, last sequence {report.last_sequence}, "
-            f"head hash {report.last_hash}"
+            f"audit log intact: {report.events} events in {report.partitions} partitions, each verified up to the "
+            f"head read at the start; global log verified through sequence {report.log_sequence} "
+            f"(log hash {report.log_hash}); {report.unanchored} newer events verified in their partitions, "
+            "not yet placed in the global log"
         )
         return 0
 
@@ -465,6 +468,53 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     except DomainError as exc:
         _print(f"error: {exc.message}")
         return 2
+
+
+# ---- webhook --------------------------------------------------------------------------------------------
+def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    """Manage webhook subscriptions against the database (the secret is derived from the server's key)."""
+    from lineage_graph.app import sigv4_master_key
+    from lineage_graph.integrations.webhooks import address_problems
+    from lineage_graph.services.container import Services
+    from lineage_graph.services.webhooks import DeliverySettings
+
+    async def run() -> int:
+        async with _graph(settings) as graph:
+            service = Services.build(
+                graph,
+                sigv4_master_key=sigv4_master_key(settings),
+                webhook_address_check=address_problems,
+                webhook_delivery=DeliverySettings(allow_link_local=settings.webhook_allow_link_local),
+            ).webhooks
+            if args.action == "create":
+                created = await service.create(_operator(settings), args.url, args.type, args.group)
+                _print(f"webhook {created.webhook.webhook_id} -> {created.webhook.url}; secret shown once:")
+                _print(created.secret)
+            elif args.action == "list":
+                for w in await service.webhooks(_operator(settings)):
+                    state = "active" if w.active else f"disabled ({w.disabled_reason or 'by an admin'})"
+                    types = ",".join(w.event_types)
+                    _print(f"{w.webhook_id}  {w.url}  {types}  group={w.group or '*'}  cursor={w.cursor}  {state}")
+            elif args.action == "delete":
+                deleted = await service.delete(_operator(settings), args.id)
+                _print(f"webhook {deleted.webhook_id} deleted")
+            elif args.action == "deliveries":
+                for d in await service.deliveries(_operator(settings), args.id, args.first):
+                    _print(
+                        f"{d.delivery_id}  #{d.sequence} {d.event_type}  {d.status.value}  attempts={d.attempts}  "
+                        f"last={d.last_status_code or '-'} {d.last_latency_ms or '-'}ms  {d.last_error or ''}".rstrip()
+                    )
+            else:
+                delivery = await service.redeliver(_operator(settings), args.id)
+                _print(f"delivery {delivery.delivery_id} (event #{delivery.sequence}) will be sent again")
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        problems = "; ".join(f"{p.field}: {p.message}" for p in exc.problems if p.field) or exc.message
+        _print(f"error: {problems}")
+        return 1
 
 
 # ---- import sagemaker / artifacts verify --------------------------------------------------------------
@@ -665,6 +715,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(handler=cmd_audit)
+
+    webhook = sub.add_parser("webhook", help="manage webhook subscriptions (docs/events.md)")
+    webhook_sub = webhook.add_subparsers(dest="action", required=True)
+    wh_create = webhook_sub.add_parser("create", help="subscribe a URL to events (the secret is printed once)")
+    wh_create.add_argument("--url", required=True)
+    wh_create.add_argument("--type", action="append", required=True, help="event type, `namespace.*` or `*`")
+    wh_create.add_argument("--group", help="only events of this model group")
+    webhook_sub.add_parser("list", help="list subscriptions")
+    wh_delete = webhook_sub.add_parser("delete", help="remove a subscription and its delivery log")
+    wh_delete.add_argument("id")
+    wh_deliveries = webhook_sub.add_parser("deliveries", help="a subscription's delivery log, newest first")
+    wh_deliveries.add_argument("id")
+    wh_deliveries.add_argument("--first", type=int, default=50)
+    wh_redeliver = webhook_sub.add_parser("redeliver", help="send a recorded delivery again")
+    wh_redeliver.add_argument("id")
+    webhook.set_defaults(handler=cmd_webhook)
 
     sm_key = sub.add_parser("sagemaker-key", help="issue or revoke SigV4 keys for the /sagemaker API")
     sm_key_actions = sm_key.add_subparsers(dest="action", required=True)

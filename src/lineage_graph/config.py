@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
+    # Events (docs/events.md): how often each instance polls the outbox for events to place and deliver.
+    events_poll_interval: float = Field(default=0.2, gt=0, le=60)
+    webhook_timeout: float = Field(default=10.0, gt=0, le=120)  # one delivery's HTTP budget
+    webhook_lease_seconds: float = Field(default=30.0, gt=0)  # a killed instance's deliveries resume after this
+    webhook_max_attempts: int = Field(default=8, ge=1)  # failed attempts at one event before disabling
+    webhook_backoff_base: float = Field(default=1.0, gt=0)  # seconds; doubles per failed attempt
+    webhook_backoff_cap: float = Field(default=300.0, gt=0)
+    # Receivers on link-local or cloud-metadata addresses are refused unless an admin turns this on.
+    webhook_allow_link_local: bool = False
+
     @property
     def managed_neo4j(self) -> bool:
         """True when no NEO4J_URI is configured and the server runs its own local Neo4j."""

@@ -69,7 +69,7 @@ def test_token_create_list_revoke(settings: Settings, db: Driver, base_url: str)
     assert token_id not in _run(settings, "token", "list").stdout
     assert token_id in _run(settings, "token", "list", "--all").stdout
 
-    actions = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.actor AS actor ORDER BY e.sequence")
+    actions = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.actor AS actor ORDER BY e.at")
     assert [r["a"] for r in actions.records] == ["token.create", "token.revoke"]
     assert all(r["actor"].startswith("operator:") for r in actions.records)
 
@@ -91,20 +91,22 @@ def test_audit_verify_on_an_intact_and_a_tampered_chain(settings: Settings, db: 
         assert _run(settings, "token", "create", "--name", name, "--role", "viewer").returncode == 0
     intact = _run(settings, "audit", "verify")
     assert intact.returncode == 0, intact.stdout
-    assert "intact: 4 events, last sequence 4" in intact.stdout
+    assert "intact: 4 events in 1 partitions" in intact.stdout
 
     # An auditor's nightmare: someone with database access rewrites history.
-    db.execute_query("MATCH (e:AuditEvent {sequence: 3}) SET e.actor = 'someone-else'")
+    db.execute_query(
+        "MATCH (e:AuditEvent {partition: 'Principal', partition_sequence: 3}) SET e.actor = 'someone-else'"
+    )
     broken = _run(settings, "audit", "verify")
     assert broken.returncode == 1
-    assert "BROKEN at sequence 3" in broken.stdout
+    assert "BROKEN in partition Principal at sequence 3" in broken.stdout
 
 
 def test_audit_verify_catches_a_deleted_newest_event(settings: Settings, db: Driver) -> None:
     for name in ("a", "b"):
         assert _run(settings, "token", "create", "--name", name, "--role", "viewer").returncode == 0
-    db.execute_query("MATCH (e:AuditEvent {sequence: 2}) DETACH DELETE e")
+    db.execute_query("MATCH (e:AuditEvent {partition: 'Principal', partition_sequence: 2}) DETACH DELETE e")
     broken = _run(settings, "audit", "verify")
     assert broken.returncode == 1
-    assert "BROKEN at sequence 2" in broken.stdout
+    assert "BROKEN in partition Principal at sequence 2" in broken.stdout
     assert "missing" in broken.stdout

@@ -82,7 +82,7 @@ def _version(h: Harness, policy: ApprovalPolicy | None = None, **extra: Any) -> 
 
 
 def _audit(db: Driver) -> list[tuple[str, str]]:
-    rows = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.outcome AS o ORDER BY e.sequence").records
+    rows = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.outcome AS o ORDER BY e.at").records
     return [(r["a"], r["o"]) for r in rows]
 
 
@@ -257,6 +257,8 @@ def test_incident_flag_marks_approved_downstream_versions(h: Harness, db: Driver
     assert all(v.needs_review for v in flagged.needs_review)
     assert pending.version not in [v.version for v in flagged.needs_review]
     assert flagged.incomplete is None
+    review = db.execute_query("MATCH (e:AuditEvent {action: 'model_version.review_needed'}) RETURN e.subject AS s")
+    assert sorted(r["s"] for r in review.records) == sorted(str(v.ref) for v in flagged.needs_review)
     tags = db.execute_query("MATCH (d:DatasetVersion {name: 'raw'}) RETURN d.tags AS t").records[0]["t"]
     assert "restricted" in tags
 

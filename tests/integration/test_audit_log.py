@@ -18,7 +18,8 @@ LOG = """
 query($subject: String, $actor: String, $action: String, $from: DateTime, $to: DateTime, $first: Int!,
       $after: String) {
   auditLog(subject: $subject, actor: $actor, action: $action, from: $from, to: $to, first: $first, after: $after) {
-    edges { cursor node { id sequence actor action subject payload outcome at previousHash hash } }
+    edges { cursor node { id sequence partition partitionSequence actor action subject group payload outcome at
+                          previousHash hash } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 }
@@ -32,13 +33,15 @@ def _arrange_log(db: Driver, count: int) -> None:
     db.execute_query(
         """
         UNWIND range(1, $count) AS i
-        CREATE (:AuditEvent {sequence: i, actor: CASE WHEN i % 2 = 0 THEN 'alice' ELSE 'bob' END,
+        CREATE (:AuditEvent {sequence: i, event_id: 'e' + toString(i), partition: 'group:fraud',
+                             partition_sequence: i, group: 'fraud',
+                             actor: CASE WHEN i % 2 = 0 THEN 'alice' ELSE 'bob' END,
                              action: CASE WHEN i % 3 = 0 THEN 'modelVersion.approve' ELSE 'modelVersion.register' END,
                              subject: 'ModelVersion:fraud/' + toString(i % 4), payload: $payload, outcome: 'OK',
                              at: $start + duration({hours: i}), previous_hash: 'p' + toString(i),
                              hash: 'h' + toString(i)})
         WITH max(i) AS last
-        CREATE (:AuditHead {id: 'audit', sequence: last, hash: 'h' + toString(last)})
+        CREATE (:AuditPartition {name: 'group:fraud', sequence: last, hash: 'h' + toString(last)})
         """,
         count=count,
         payload=json.dumps({"note": "arranged"}),
@@ -72,7 +75,7 @@ def test_pages_newest_first_with_cursors(gql: GraphQLClient, db: Driver) -> None
         "endCursor": third["edges"][-1]["cursor"],
     }
     node = first["edges"][0]["node"]
-    assert node["id"] == NodeRef.of(NodeKind.AUDIT_EVENT, 12).global_id
+    assert node["id"] == NodeRef.of(NodeKind.AUDIT_EVENT, "e12").global_id
     assert node["payload"] == {"note": "arranged"}
     assert node["previousHash"] == "p12"
     assert datetime.fromisoformat(node["at"]) == START + timedelta(hours=12)

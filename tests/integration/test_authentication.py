@@ -156,9 +156,7 @@ def test_a_revoked_token_is_refused_at_once_and_the_revocation_is_audited(
         assert revoked == {"tokenId": token_id, "active": False, "revokedBy": SESSION_ADMIN}
         response = http.post("/graphql", json={"query": "{ me { name } }"})
         assert response.status_code == 401
-    actions = [
-        r["a"] for r in db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a ORDER BY e.sequence").records
-    ]
+    actions = [r["a"] for r in db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a ORDER BY e.at").records]
     assert actions == ["token.create", "token.revoke"]
     listed = gql.data("{ apiTokens(includeRevoked: true) { tokenId active } }")["apiTokens"]
     assert {"tokenId": token_id, "active": False} in listed

@@ -60,7 +60,7 @@ def test_register_records_lineage_edges_in_one_go(gql: GraphQLClient, db: Driver
     assert second["derivedFrom"] == {"version": 1}
     edges = {r["t"] for r in db.execute_query("MATCH ()-[r]->() RETURN DISTINCT type(r) AS t").records}
     assert {"IN_GROUP", "INPUT_TO", "OUTPUT", "EXECUTED_BY", "VERSION_OF", "DERIVED_FROM"} <= edges
-    audit = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a ORDER BY e.sequence").records
+    audit = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a ORDER BY e.at").records
     assert [r["a"] for r in audit] == ["model_group.create", "model_version.register", "model_version.register"]
 
 

@@ -1,4 +1,5 @@
-"""The chain verifier on events built in memory: intact, altered, missing, re-linked, truncated."""
+"""The chains on events built in memory: a partition intact, altered, missing, re-linked, truncated; the global
+log's placement (partition order kept, gaps waited for) and its verification."""
 
 from __future__ import annotations
 
@@ -9,23 +10,35 @@ from datetime import UTC, datetime, timedelta
 from lineage_graph.domain.audit import (
     GENESIS_HASH,
     AuditEntry,
-    ChainVerifier,
+    Head,
+    LogEntry,
+    LogVerifier,
+    PartitionVerifier,
+    PendingEvent,
     StoredAuditEvent,
     canonical_content,
     chain_hash,
+    group_of,
+    log_link,
+    partition_of,
+    place,
 )
 
+START = datetime(2026, 1, 1, tzinfo=UTC)
 
-def _chain(length: int) -> list[StoredAuditEvent]:
+
+def _chain(length: int, partition: str = "Principal") -> list[StoredAuditEvent]:
     events = []
     previous = GENESIS_HASH
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     for sequence in range(1, length + 1):
         entry = AuditEntry("alice", "token.create", f"Principal:p{sequence}", {"n": sequence, "tags": ["a"]})
-        at = start + timedelta(seconds=sequence)
-        digest = chain_hash(previous, canonical_content(sequence, entry, at))
+        at = START + timedelta(seconds=sequence)
+        event_id = f"{partition}-{sequence}"
+        digest = chain_hash(previous, canonical_content(event_id, partition, sequence, entry, at))
         events.append(
             StoredAuditEvent(
+                event_id,
+                partition,
                 sequence,
                 entry.actor,
                 entry.action,
@@ -41,18 +54,18 @@ def _chain(length: int) -> list[StoredAuditEvent]:
     return events
 
 
-def _verify(events: list[StoredAuditEvent], head: tuple[int, str] | None) -> tuple[int | None, str]:
-    verifier = ChainVerifier()
+def _verify(events: list[StoredAuditEvent], head: tuple[int, str]) -> tuple[int | None, str]:
+    verifier = PartitionVerifier("Principal", log_through=0)
     for event in events:
         verifier.add(event)
-    report = verifier.finish(head)
-    return (report.broken.sequence, report.broken.reason) if report.broken else (None, "")
+    broken = verifier.finish(Head(*head))
+    return (broken.sequence, broken.reason) if broken else (None, "")
 
 
 def test_an_intact_chain_verifies() -> None:
     events = _chain(5)
     assert _verify(events, (5, events[-1].hash)) == (None, "")
-    assert _verify([], None) == (None, "")
+    assert _verify([], (0, GENESIS_HASH)) == (None, "")
 
 
 def test_an_altered_payload_is_caught_at_its_sequence() -> None:
@@ -61,11 +74,21 @@ def test_an_altered_payload_is_caught_at_its_sequence() -> None:
     assert _verify(events, (5, events[-1].hash)) == (3, "the content does not match its hash (the event was altered)")
 
 
+def test_an_event_moved_to_another_partition_is_caught() -> None:
+    events = _chain(3)
+    verifier = PartitionVerifier("ModelGroup", log_through=0)
+    for event in events:
+        verifier.add(replace(event, partition="ModelGroup"))
+    assert verifier.broken is not None
+    assert verifier.broken.sequence == 1
+
+
 def test_a_recomputed_hash_breaks_the_next_link() -> None:
     events = _chain(5)
     forged = replace(events[1], actor="mallory")
     entry = AuditEntry(forged.actor, forged.action, forged.subject, json.loads(forged.payload), forged.outcome)
-    events[1] = replace(forged, hash=chain_hash(forged.previous_hash, canonical_content(2, entry, forged.at)))
+    content = canonical_content(forged.event_id, "Principal", 2, entry, forged.at)
+    events[1] = replace(forged, hash=chain_hash(forged.previous_hash, content))
     assert _verify(events, (5, events[-1].hash))[0] == 3
 
 
@@ -79,3 +102,55 @@ def test_a_field_that_no_longer_decodes_is_a_break() -> None:
     events = _chain(3)
     events[0] = replace(events[0], payload="{not json")
     assert _verify(events, (3, events[-1].hash)) == (1, "a stored field no longer decodes")
+
+
+def test_partitions_follow_the_model_group() -> None:
+    assert partition_of("ModelVersion:fraud/3") == partition_of("ModelGroup:fraud") == "group:fraud"
+    assert partition_of("Principal:ci") == "Principal"
+    assert partition_of(None) == "system"
+    assert group_of("ModelVersion:fraud/3", {}) == "fraud"
+    assert group_of("Deployment:abc", {"model_version": "ModelVersion:churn/2"}) == "churn"
+    assert group_of("Principal:ci", {}) is None
+
+
+def _pending(partition: str, sequence: int, second: int) -> PendingEvent:
+    at = START + timedelta(seconds=second)
+    return PendingEvent(f"{partition}-{sequence}", partition, sequence, at, f"h{sequence}")
+
+
+def test_placement_keeps_each_partition_in_order_and_interleaves_by_time() -> None:
+    pending = [_pending("a", 2, 3), _pending("b", 1, 2), _pending("a", 1, 1), _pending("a", 3, 4)]
+    placed = place(pending, {"a": 0, "b": 0}, (10, "h"))
+    assert [p.event_id for p in placed] == ["a-1", "b-1", "a-2", "a-3"]
+    assert [p.sequence for p in placed] == [11, 12, 13, 14]
+    assert placed[0].log_hash == log_link("h", 11, "a-1", "h1")
+    assert placed[1].log_hash == log_link(placed[0].log_hash, 12, "b-1", "h1")
+
+
+def test_placement_waits_for_a_gap_in_a_partition() -> None:
+    # a-2 committed but was not seen: a-3 must wait, b goes ahead.
+    placed = place([_pending("a", 3, 1), _pending("b", 5, 2)], {"a": 1, "b": 4}, (0, GENESIS_HASH))
+    assert [p.event_id for p in placed] == ["b-5"]
+
+
+def test_placement_keeps_partition_order_even_when_clocks_disagree() -> None:
+    placed = place([_pending("a", 1, 9), _pending("a", 2, 1)], {"a": 0}, (0, GENESIS_HASH))
+    assert [p.event_id for p in placed] == ["a-1", "a-2"]
+
+
+def test_the_log_verifier_catches_moves_gaps_and_a_short_head() -> None:
+    placed = place([_pending("a", 1, 1), _pending("a", 2, 2), _pending("a", 3, 3)], {"a": 0}, (0, GENESIS_HASH))
+    entries = [LogEntry(p.sequence, p.event_id, f"h{i + 1}", p.log_hash) for i, p in enumerate(placed)]
+
+    def verify(items: list[LogEntry], head: Head) -> int | None:
+        verifier = LogVerifier()
+        for item in items:
+            verifier.add(item)
+        broken = verifier.finish(head)
+        return broken.sequence if broken else None
+
+    head = Head(3, placed[-1].log_hash)
+    assert verify(entries, head) is None
+    assert verify([entries[0], entries[2]], head) == 2
+    assert verify([entries[0], replace(entries[1], hash="forged"), entries[2]], head) == 2
+    assert verify(entries[:2], head) == 3

@@ -27,7 +27,7 @@ class NodeKind(Enum):
     RUN = ("Run", ("run_id",))
     DEPLOYMENT = ("Deployment", ("deployment_id",))
     APPROVAL_DECISION = ("ApprovalDecision", ("decision_id",))
-    AUDIT_EVENT = ("AuditEvent", ("sequence",))
+    AUDIT_EVENT = ("AuditEvent", ("event_id",))
 
     def __init__(self, label: str, keys: tuple[str, ...]) -> None:
         self.label = label

@@ -19,32 +19,48 @@ from lineage_graph.graphql.permissions import IsApprover
 _CURSOR_PREFIX = "audit:"
 
 
-@strawberry.type(description="One recorded mutation (or refused attempt), chained to the one before by hash.")
+@strawberry.type(
+    description="One recorded mutation (or refused attempt), chained by hash to the one before it in its partition "
+    "and, once placed, to the one before it in the global log."
+)
 class AuditEvent:
     id: strawberry.ID
-    sequence: int
+    event_id: str = strawberry.field(description="Stable id; webhook deliveries carry it as `webhook-id`.")
+    partition: str = strawberry.field(description="The chain it belongs to: `group:<name>`, or a kind of subject.")
+    partition_sequence: int = strawberry.field(description="Its position in its partition: 1, 2, 3… without gaps.")
+    sequence: int | None = strawberry.field(
+        description="Its position in the global log (the order of webhooks and subscriptions); null for the "
+        "moment between its commit and its placement."
+    )
     actor: str = strawberry.field(description="The principal who acted.")
     action: str = strawberry.field(description="What was done, e.g. `token.create`.")
     subject: str | None = strawberry.field(description="What it was done to, e.g. `Principal:ci`.")
+    group: str | None = strawberry.field(description="The model group it concerns, if any.")
     payload: JSON
     outcome: str = strawberry.field(description="OK, or REFUSED for an attempt that was denied.")
     at: datetime
     previous_hash: str
     hash: str = strawberry.field(description="SHA-256 over previousHash and this event's canonical content.")
+    log_hash: str | None = strawberry.field(description="SHA-256 linking this event into the global log.")
 
     @classmethod
     def from_model(cls, event: AuditEventModel) -> AuditEvent:
         return cls(
-            id=strawberry.ID(NodeRef.of(NodeKind.AUDIT_EVENT, event.sequence).global_id),
+            id=strawberry.ID(NodeRef.of(NodeKind.AUDIT_EVENT, event.event_id).global_id),
+            event_id=event.event_id,
+            partition=event.partition,
+            partition_sequence=event.partition_sequence,
             sequence=event.sequence,
             actor=event.actor,
             action=event.action,
             subject=event.subject,
+            group=event.group,
             payload=cast(JSON, dict(event.payload)),
             outcome=event.outcome,
             at=event.at,
             previous_hash=event.previous_hash,
             hash=event.hash,
+            log_hash=event.log_hash,
         )
 
 
@@ -88,7 +104,7 @@ class AuditQuery:
             first=first,
             after=None if after is None else _decode_cursor(after),
         )
-        edges = [AuditEventEdge(cursor=_cursor(e.sequence), node=AuditEvent.from_model(e)) for e in page.events]
+        edges = [AuditEventEdge(cursor=_cursor(e), node=AuditEvent.from_model(e)) for e in page.events]
         return AuditEventConnection(
             edges=edges,
             page_info=PageInfo(
@@ -110,15 +126,18 @@ def _subject(value: str | None) -> str | None:
         return value
 
 
-def _cursor(sequence: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{sequence}".encode()).decode()
+def _cursor(event: AuditEventModel) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{event.at.isoformat()}|{event.event_id}".encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> int:
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if raw.startswith(_CURSOR_PREFIX) and raw[len(_CURSOR_PREFIX) :].isdigit():
-            return int(raw[len(_CURSOR_PREFIX) :])
+        if raw.startswith(_CURSOR_PREFIX):
+            at, _, event_id = raw[len(_CURSOR_PREFIX) :].partition("|")
+            when = datetime.fromisoformat(at)
+            if event_id and when.tzinfo is not None:
+                return when, event_id
     except (ValueError, UnicodeDecodeError):
         pass
     raise ValidationFailed.field("after", "not a cursor returned by auditLog")

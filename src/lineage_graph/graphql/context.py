@@ -20,3 +20,5 @@ class Context:
     response: Response | None
     principal: Principal
     loaders: Loaders
+    # graphql-ws: the connection_init payload (where browsers put the token a websocket cannot send as header)
+    connection_params: dict[str, object] | None = None

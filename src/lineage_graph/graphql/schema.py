@@ -27,7 +27,9 @@ from lineage_graph.graphql.permissions import RequireCaller
 from lineage_graph.graphql.registry_mutations import RegistryMutation
 from lineage_graph.graphql.registry_queries import RegistryQuery
 from lineage_graph.graphql.retention import RetentionMutation, RetentionQuery
+from lineage_graph.graphql.subscriptions import EventSubscription
 from lineage_graph.graphql.system import SystemQuery
+from lineage_graph.graphql.webhooks import WebhookMutation, WebhookQuery
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ Query = merge_types(
         LifecycleQuery,
         RetentionQuery,
         ModelCardQuery,
+        WebhookQuery,
     ),
 )
 # Every mutation field is nullable: mutations run one after another and each commits on its own, so when a
@@ -73,6 +76,7 @@ Mutation = merge_types(
         LifecycleMutation,
         RetentionMutation,
         ModelCardMutation,
+        WebhookMutation,
     ),
 )
 
@@ -87,7 +91,7 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return LineageSchema(query=Query, mutation=Mutation, extensions=extensions)
+    return LineageSchema(query=Query, mutation=Mutation, subscription=EventSubscription, extensions=extensions)
 
 
 def print_schema() -> str:

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from lineage_graph.domain.auth import ANONYMOUS, Principal
+from lineage_graph.domain.errors import DomainError
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.loaders import Loaders
 
@@ -45,6 +48,21 @@ class GraphQLView(GraphQL[Context, None]):
             principal=principal,
             loaders=Loaders.build(services, principal),
         )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-ws: a token in the connection_init payload (`{"Authorization": "Bearer lgt_…"}`) names the
+        caller, as the Authorization header does over HTTP; a bad token closes the connection (4403)."""
+        params = context.connection_params or {}
+        raw = params.get("Authorization", params.get("authorization"))
+        if isinstance(raw, str) and raw:
+            scheme, _, secret = raw.partition(" ")
+            if scheme.lower() != "bearer":
+                raise ConnectionRejectionError({"message": "use `Bearer <token>`"})
+            try:
+                context.principal = await context.services.auth.authenticate(secret.strip())
+            except DomainError as refused:
+                raise ConnectionRejectionError({"message": refused.message, "code": refused.code}) from None
+        return cast(UnsetType, UNSET)
 
     async def get_root_value(self, request: Any) -> None:
         return None

@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from lineage_graph.domain.errors import Problem
 from lineage_graph.domain.tags import DEFAULT_GOVERNANCE_TAGS, TagPolicy
 from lineage_graph.services.access_keys import AccessKeyService
 from lineage_graph.services.approvals import ApprovalService
@@ -14,6 +15,7 @@ from lineage_graph.services.audit import AuditService
 from lineage_graph.services.auth import AuthService
 from lineage_graph.services.contracts import ContractService
 from lineage_graph.services.discovery import DiscoveryService
+from lineage_graph.services.events import EventLog
 from lineage_graph.services.incidents import IncidentService
 from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lifecycle import LifecycleService
@@ -27,6 +29,7 @@ from lineage_graph.services.retention import RetentionService
 from lineage_graph.services.sagemaker import SageMakerService
 from lineage_graph.services.sagemaker_registry import ReportReader, SageMakerRegistryService
 from lineage_graph.services.system import SystemService
+from lineage_graph.services.webhooks import AddressCheck, DeliverySettings, WebhookService
 from lineage_graph.store.access_keys import AccessKeyStore
 from lineage_graph.store.approvals import ApprovalStore
 from lineage_graph.store.catalog import CatalogStore
@@ -58,6 +61,8 @@ class Services:
     audit: AuditService
     lineage: LineageService
     ingest: IngestService
+    events: EventLog
+    webhooks: WebhookService
     mlflow: MlflowRegistryService
     contracts: ContractService
     lifecycle: LifecycleService
@@ -73,6 +78,9 @@ class Services:
         production_environments: Sequence[str] = ("production", "prod"),
         sigv4_master_key: bytes | None = None,
         artifact_verifier: ArtifactVerifier | None = None,
+        webhook_address_check: AddressCheck | None = None,
+        webhook_delivery: DeliverySettings | None = None,
+        events_poll_interval: float = 0.2,
         token_cache_seconds: float = 0.0,
         metric_reports: ReportReader | None = None,
         mlflow_runs: MlflowRunSource | None = None,
@@ -85,6 +93,7 @@ class Services:
         approval_store = ApprovalStore(graph)
         approvals = ApprovalService(approval_store)
         promotion = PromotionService(group_rules, approval_store, lifecycle)
+        master_key = sigv4_master_key or secrets.token_bytes(32)
         registry = RegistryService(
             registry_store,
             catalog,
@@ -102,7 +111,7 @@ class Services:
             registry=registry,
             discovery=DiscoveryService(registry_store, catalog, deployments, approval_store),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
-            access_keys=AccessKeyService(AccessKeyStore(graph), sigv4_master_key or secrets.token_bytes(32)),
+            access_keys=AccessKeyService(AccessKeyStore(graph), master_key),
             sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),
             sagemaker_registry=SageMakerRegistryService(
                 SageMakerRegistryStore(graph), registry, approval_store, metric_reports
@@ -119,4 +128,15 @@ class Services:
             retention=RetentionService(group_rules, RetentionStore(graph)),
             model_cards=ModelCardService(ModelCardStore(graph), card_sources),
             incidents=IncidentService(IncidentStore(graph), promotion),
+            events=EventLog(graph, events_poll_interval),
+            # Webhook secrets are derived from the same master key, so every instance can sign every delivery.
+            webhooks=WebhookService(
+                graph, master_key, webhook_address_check or _shape_only, webhook_delivery or DeliverySettings()
+            ),
         )
+
+
+async def _shape_only(url: str, allow_link_local: bool) -> list[Problem]:
+    """Without a resolver (commands that never deliver), a URL is judged by its shape alone; the sender
+    checks the resolved address again at every delivery."""
+    return []

@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.auth import Principal, Role
+from lineage_graph.domain.models import RunStatus
 from lineage_graph.domain.openlineage import (
     UNVERSIONED,
     DatasetEvent,
@@ -74,8 +76,26 @@ class IngestService:
                 "datasets": len(keys.datasets),
             },
         )
-        await self._store.ingest(keys, lambda state: plan(ordered, state), audit)
+        await self._store.ingest(keys, lambda state: plan(ordered, state), audit, partial(completions, principal.name))
         return IngestResult(len(ordered), len(keys.runs), len(keys.jobs), len(keys.datasets))
+
+
+def completions(actor: str, current: GraphState, changes: GraphChanges) -> list[AuditEntry]:
+    """A `run.complete` event for each run this batch moved to COMPLETED (a replay moves nothing)."""
+    return [
+        AuditEntry(
+            actor,
+            "run.complete",
+            f"Run:{run_id}",
+            {
+                "job": "/".join(changes.run_jobs[run_id]) if run_id in changes.run_jobs else None,
+                "ended_at": run.ended_at.isoformat() if run.ended_at else None,
+            },
+        )
+        for run_id, run in sorted(changes.state.runs.items())
+        if run.status is RunStatus.COMPLETED
+        and (run_id not in current.runs or current.runs[run_id].status is not RunStatus.COMPLETED)
+    ]
 
 
 def keys_of(events: Sequence[LineageEvent]) -> StateKeys:

@@ -349,6 +349,17 @@ class ApprovalStore:
                     {"reason": reason, "tag": tag, "needs_review": [str(v.ref) for v in flagged], "incomplete": cut},
                 ),
             )
+            # Each approved version that now needs review is an event of its own group (webhooks, subscriptions).
+            for flagged_version in flagged:
+                await append_audit_event(
+                    tx,
+                    AuditEntry(
+                        actor,
+                        "model_version.review_needed",
+                        str(flagged_version.ref),
+                        {"dataset_version": f"{namespace}/{name}/{version}", "reason": reason, "tag": tag},
+                    ),
+                )
             return IncidentFlag(tuple(flagged), cut)
 
         return await self._graph.write(work)

@@ -1,13 +1,15 @@
-"""The append-only audit log: one `AuditEvent` per mutation, written in the mutation's own transaction.
+"""The append-only audit log, which is also the outbox of events (see domain/audit.py for the chains).
 
-A single `AuditHead` node holds the last sequence number and hash. Taking its write lock first (the
-`SET head._lock` below) serializes appenders, so sequence numbers are gap-free and each event chains to
-the one committed before it; the uniqueness constraint on `AuditEvent.sequence` backs that up.
+Writers append to their partition's chain inside the mutation's own transaction: the `AuditPartition` node of
+that partition holds its last sequence and hash, and taking its write lock first (`SET p._lock`) serializes
+the writers of that partition only. The sequencer then places committed events into the global log under the
+one `AuditHead` lock, in batches, off the writers' path.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,43 +22,56 @@ from lineage_graph.domain.audit import (
     GENESIS_HASH,
     AuditEntry,
     AuditEvent,
+    Head,
+    LogEntry,
+    PendingEvent,
     StoredAuditEvent,
     canonical_content,
     chain_hash,
+    group_of,
+    partition_of,
+    place,
 )
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 
-_LOCK_HEAD = """
-MERGE (head:AuditHead {id: 'audit'})
-  ON CREATE SET head.sequence = 0, head.hash = $genesis
-SET head._lock = true
-RETURN head.sequence AS sequence, head.hash AS hash
+_LOCK_PARTITION = """
+MERGE (p:AuditPartition {name: $partition})
+  ON CREATE SET p.sequence = 0, p.hash = $genesis
+SET p._lock = true
+RETURN p.sequence AS sequence, p.hash AS hash
 """
 
 _APPEND = """
-MATCH (head:AuditHead {id: 'audit'})
-CREATE (e:AuditEvent {sequence: $sequence, actor: $actor, action: $action, subject: $subject,
-                      payload: $payload, outcome: $outcome, at: $at, previous_hash: $previous_hash,
-                      hash: $hash})
-SET head.sequence = $sequence, head.hash = $hash
-REMOVE head._lock
+MATCH (p:AuditPartition {name: $partition})
+CREATE (e:AuditEvent {event_id: $event_id, partition: $partition, partition_sequence: $sequence, actor: $actor,
+                      action: $action, subject: $subject, group: $group, payload: $payload, outcome: $outcome,
+                      at: $at, previous_hash: $previous_hash, hash: $hash, pending: true})
+SET p.sequence = $sequence, p.hash = $hash
+REMOVE p._lock
 """
 
 
 async def append_audit_event(tx: AsyncManagedTransaction, entry: AuditEntry) -> AuditEvent:
-    """Append `entry` to the chain inside `tx`; it commits or rolls back with the change it records."""
-    head = await fetch_one(tx, _LOCK_HEAD, genesis=GENESIS_HASH)
+    """Append `entry` to its partition's chain inside `tx`; it commits or rolls back with the change it records."""
+    partition = partition_of(entry.subject)
+    head = await fetch_one(tx, _LOCK_PARTITION, partition=partition, genesis=GENESIS_HASH)
     assert head is not None
     sequence = int(head["sequence"]) + 1
     previous_hash = str(head["hash"])
+    # Taken after the lock, so within a partition time follows the sequence (the sequencer orders by it).
     at = datetime.now(UTC)
-    digest = chain_hash(previous_hash, canonical_content(sequence, entry, at))
+    event_id = str(uuid.uuid4())
+    digest = chain_hash(previous_hash, canonical_content(event_id, partition, sequence, entry, at))
+    group = group_of(entry.subject, entry.payload)
     await tx.run(
         _APPEND,
+        event_id=event_id,
+        partition=partition,
         sequence=sequence,
         actor=entry.actor,
         action=entry.action,
         subject=entry.subject,
+        group=group,
         payload=_dumps(entry.payload),
         outcome=entry.outcome,
         at=at,
@@ -64,117 +79,23 @@ async def append_audit_event(tx: AsyncManagedTransaction, entry: AuditEntry) -> 
         hash=digest,
     )
     return AuditEvent(
-        sequence, entry.actor, entry.action, entry.subject, entry.payload, entry.outcome, at, previous_hash, digest
+        event_id,
+        partition,
+        sequence,
+        entry.actor,
+        entry.action,
+        entry.subject,
+        group,
+        entry.payload,
+        entry.outcome,
+        at,
+        previous_hash,
+        digest,
     )
 
 
 def _dumps(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-# ---- the read side ------------------------------------------------------------------------------------
-# Newest first. `$before` is the sequence of the last event of the previous page (the cursor), so each page
-# is an index seek on the sequence constraint, never an OFFSET scan. `$limit` is a validated integer.
-_LIST = """
-MATCH (e:AuditEvent)
-WHERE ($before IS NULL OR e.sequence < $before)
-  AND ($subject IS NULL OR e.subject = $subject)
-  AND ($actor IS NULL OR e.actor = $actor)
-  AND ($action IS NULL OR e.action = $action)
-  AND ($from IS NULL OR e.at >= $from)
-  AND ($to IS NULL OR e.at < $to)
-RETURN e.sequence AS sequence, e.actor AS actor, e.action AS action, e.subject AS subject,
-       e.payload AS payload, e.outcome AS outcome, e.at AS at, e.previous_hash AS previous_hash, e.hash AS hash
-ORDER BY e.sequence DESC
-LIMIT $limit
-"""
-
-# Oldest first, in batches, for verification: memory stays bounded however long the log.
-_CHAIN_BATCH = """
-MATCH (e:AuditEvent)
-WHERE e.sequence > $after
-RETURN e.sequence AS sequence, e.actor AS actor, e.action AS action, e.subject AS subject,
-       e.payload AS payload, e.outcome AS outcome, e.at AS at, e.previous_hash AS previous_hash, e.hash AS hash
-ORDER BY e.sequence
-LIMIT $limit
-"""
-
-_HEAD = "MATCH (head:AuditHead {id: 'audit'}) RETURN head.sequence AS sequence, head.hash AS hash"
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    subject: str | None = None
-    actor: str | None = None
-    action: str | None = None
-    from_: datetime | None = None
-    to: datetime | None = None
-
-
-class AuditStore:
-    def __init__(self, graph: Neo4jGraph) -> None:
-        self._graph = graph
-
-    async def events(self, where: AuditFilter, *, before: int | None, limit: int) -> list[AuditEvent]:
-        """Events matching `where`, newest first, with sequence below `before`, at most `limit` of them."""
-        rows = await self._graph.rows(
-            _LIST,
-            before=before,
-            subject=where.subject,
-            actor=where.actor,
-            action=where.action,
-            limit=limit,
-            **{"from": where.from_, "to": where.to},
-        )
-        return [_to_event(row) for row in rows]
-
-    async def chain(self, batch_size: int = 1000) -> AsyncIterator[StoredAuditEvent]:
-        """Every event, oldest first, as stored (a field that no longer decodes is kept raw for verify)."""
-        after = 0
-        while True:
-            rows = await self._graph.rows(_CHAIN_BATCH, after=after, limit=batch_size)
-            for row in rows:
-                yield _to_stored(row)
-            if len(rows) < batch_size:
-                return
-            after = int(rows[-1]["sequence"])
-
-    async def head(self) -> tuple[int, str] | None:
-        """The head's (sequence, hash): what the chain must end at, so deleting the newest events shows."""
-        rows = await self._graph.rows(_HEAD)
-        return (int(rows[0]["sequence"]), str(rows[0]["hash"])) if rows else None
-
-
-def _to_event(row: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(
-        sequence=int(row["sequence"]),
-        actor=row["actor"],
-        action=row["action"],
-        subject=row["subject"],
-        payload=json.loads(row["payload"]) if row["payload"] else {},
-        outcome=row["outcome"],
-        at=_native(row["at"]),
-        previous_hash=row["previous_hash"],
-        hash=row["hash"],
-    )
-
-
-def _to_stored(row: dict[str, Any]) -> StoredAuditEvent:
-    return StoredAuditEvent(
-        sequence=row["sequence"],
-        actor=row["actor"],
-        action=row["action"],
-        subject=row["subject"],
-        payload=row["payload"],
-        outcome=row["outcome"],
-        at=_native(row["at"]) if row["at"] is not None else None,
-        previous_hash=row["previous_hash"],
-        hash=row["hash"],
-    )
-
-
-def _native(value: Any) -> Any:
-    return value.to_native() if isinstance(value, DateTime) else value
 
 
 async def write_audited(graph: Neo4jGraph, cypher: str, entry: AuditEntry, **params: Any) -> dict[str, Any] | None:
@@ -188,3 +109,275 @@ async def write_audited(graph: Neo4jGraph, cypher: str, entry: AuditEntry, **par
         return row
 
     return await graph.write(work)
+
+
+# ---- the sequencer ------------------------------------------------------------------------------------
+_LOCK_LOG = """
+MERGE (h:AuditHead {id: 'audit'})
+  ON CREATE SET h.sequence = 0, h.hash = $genesis
+SET h._lock = true
+RETURN h.sequence AS sequence, h.hash AS hash
+"""
+
+# `$limit` is a validated integer. The pending flag is indexed and removed once placed, so this is a seek.
+_PENDING = """
+MATCH (e:AuditEvent) WHERE e.pending = true
+WITH e ORDER BY e.at LIMIT $limit
+RETURN collect({event_id: e.event_id, partition: e.partition, partition_sequence: e.partition_sequence, at: e.at,
+                hash: e.hash}) AS events
+"""
+
+# For each partition, is the event just before its first pending one already placed (or is there none)?
+_PLACED_BEFORE = """
+UNWIND $checks AS c
+OPTIONAL MATCH (e:AuditEvent {partition: c.partition, partition_sequence: c.before})
+RETURN collect({partition: c.partition, placed: c.before = 0 OR (e IS NOT NULL AND e.pending IS NULL)}) AS checks
+"""
+
+_PLACE = """
+UNWIND $placements AS p
+MATCH (e:AuditEvent {event_id: p.event_id})
+SET e.sequence = p.sequence, e.log_hash = p.log_hash
+REMOVE e.pending
+WITH count(e) AS placed
+MATCH (h:AuditHead {id: 'audit'})
+SET h.sequence = $sequence, h.hash = $hash
+REMOVE h._lock
+RETURN placed
+"""
+
+
+async def _place_pending(tx: AsyncManagedTransaction, limit: int) -> int:
+    head_row = await fetch_one(tx, _LOCK_LOG, genesis=GENESIS_HASH)
+    assert head_row is not None
+    head = (int(head_row["sequence"]), str(head_row["hash"]))
+    row = await fetch_one(tx, _PENDING, limit=limit)
+    pending = [
+        PendingEvent(e["event_id"], e["partition"], int(e["partition_sequence"]), _native(e["at"]), e["hash"])
+        for e in (row or {}).get("events", [])
+    ]
+    if not pending:
+        return 0
+    first: dict[str, int] = {}
+    for event in pending:
+        first[event.partition] = min(first.get(event.partition, event.partition_sequence), event.partition_sequence)
+    checks = await fetch_one(
+        tx, _PLACED_BEFORE, checks=[{"partition": p, "before": s - 1} for p, s in sorted(first.items())]
+    )
+    ready = {c["partition"] for c in (checks or {}).get("checks", []) if c["placed"]}
+    placements = place([e for e in pending if e.partition in ready], {p: first[p] - 1 for p in ready}, head)
+    if not placements:
+        return 0
+    last = placements[-1]
+    await fetch_one(
+        tx,
+        _PLACE,
+        placements=[{"event_id": p.event_id, "sequence": p.sequence, "log_hash": p.log_hash} for p in placements],
+        sequence=last.sequence,
+        hash=last.log_hash,
+    )
+    return len(placements)
+
+
+# ---- the read side ------------------------------------------------------------------------------------
+_FIELDS = """e.event_id AS event_id, e.partition AS partition, e.partition_sequence AS partition_sequence,
+       e.sequence AS sequence, e.actor AS actor, e.action AS action, e.subject AS subject, e.group AS group,
+       e.payload AS payload, e.outcome AS outcome, e.at AS at, e.previous_hash AS previous_hash, e.hash AS hash,
+       e.log_hash AS log_hash"""
+
+_PROJECTION = (
+    ".event_id, .partition, .partition_sequence, .sequence, .actor, .action, .subject, .group, .payload, .outcome, "
+    ".at, .previous_hash, .hash, .log_hash"
+)
+
+# Newest first by commit time (an event is listed as soon as it commits, before the sequencer places it).
+# The cursor is the (at, event_id) of the last event of the previous page, so each page is an index seek.
+_LIST = f"""
+MATCH (e:AuditEvent)
+WHERE ($before_at IS NULL OR e.at < $before_at OR (e.at = $before_at AND e.event_id < $before_id))
+  AND ($subject IS NULL OR e.subject = $subject)
+  AND ($actor IS NULL OR e.actor = $actor)
+  AND ($action IS NULL OR e.action = $action)
+  AND ($from IS NULL OR e.at >= $from)
+  AND ($to IS NULL OR e.at < $to)
+WITH e ORDER BY e.at DESC, e.event_id DESC LIMIT $limit
+RETURN collect(e {{{_PROJECTION}}}) AS events
+"""
+
+# The global log after a position, oldest first: what webhooks and subscriptions consume.
+_LOG_AFTER = f"""
+MATCH (e:AuditEvent) WHERE e.sequence > $after
+WITH e ORDER BY e.sequence LIMIT $limit
+RETURN {_FIELDS}
+"""
+
+_HEADS = """
+OPTIONAL MATCH (h:AuditHead {id: 'audit'})
+WITH h
+CALL () { MATCH (p:AuditPartition) RETURN collect({name: p.name, sequence: p.sequence, hash: p.hash}) AS parts }
+RETURN h.sequence AS sequence, h.hash AS hash, parts
+"""
+
+_PARTITION_BATCH = f"""
+MATCH (e:AuditEvent) WHERE e.partition = $partition AND $after < e.partition_sequence <= $through
+WITH e ORDER BY e.partition_sequence LIMIT $limit
+RETURN {_FIELDS}
+"""
+
+_LOG_BATCH = """
+MATCH (e:AuditEvent) WHERE $after < e.sequence <= $through
+WITH e ORDER BY e.sequence LIMIT $limit
+RETURN collect({sequence: e.sequence, event_id: e.event_id, hash: e.hash, log_hash: e.log_hash}) AS entries
+"""
+
+_BY_ID = f"""
+UNWIND $ids AS id
+MATCH (e:AuditEvent {{event_id: id}})
+RETURN {_FIELDS}
+"""
+_ANY_PENDING = "MATCH (e:AuditEvent) WHERE e.pending = true RETURN e.event_id AS id LIMIT 1"
+_LOG_HEAD = "MATCH (h:AuditHead {id: 'audit'}) RETURN h.sequence AS sequence"
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    subject: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    from_: datetime | None = None
+    to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Heads:
+    """The global log's head and every partition's head, read together at the start of a verification."""
+
+    log: Head | None  # None: no event was ever placed (or the head was removed)
+    partitions: dict[str, Head]
+
+
+class AuditStore:
+    def __init__(self, graph: Neo4jGraph) -> None:
+        self._graph = graph
+
+    async def events(self, where: AuditFilter, *, before: tuple[datetime, str] | None, limit: int) -> list[AuditEvent]:
+        """Events matching `where`, newest first, older than the `(at, event_id)` cursor, at most `limit`."""
+        rows = await self._graph.rows(
+            _LIST,
+            before_at=before[0] if before else None,
+            before_id=before[1] if before else None,
+            subject=where.subject,
+            actor=where.actor,
+            action=where.action,
+            limit=limit,
+            **{"from": where.from_, "to": where.to},
+        )
+        return [_to_event(row) for row in rows[0]["events"]] if rows else []
+
+    async def log_after(self, after: int, limit: int) -> list[AuditEvent]:
+        """Events placed in the global log after sequence `after`, oldest first."""
+        return [_to_event(row) for row in await self._graph.rows(_LOG_AFTER, after=after, limit=limit)]
+
+    async def events_by_id(self, event_ids: list[str]) -> list[AuditEvent]:
+        return [_to_event(row) for row in await self._graph.rows(_BY_ID, ids=event_ids)]
+
+    async def log_head(self) -> int:
+        rows = await self._graph.rows(_LOG_HEAD)
+        return int(rows[0]["sequence"]) if rows else 0
+
+    async def place_pending(self, limit: int = 500) -> int:
+        """Place up to `limit` committed events into the global log; returns how many were placed."""
+        # Every instance polls: a read that finds nothing pending keeps an idle poll off the write path.
+        if not await self._graph.rows(_ANY_PENDING):
+            return 0
+
+        async def work(tx: AsyncManagedTransaction) -> int:
+            return await _place_pending(tx, limit)
+
+        return await self._graph.write(work)
+
+    async def heads(self) -> Heads:
+        """The log head first, then the partitions' heads: every event the log covers is in a partition
+        up to the head read here, since partitions only ever grow after the log head was read."""
+        rows = await self._graph.rows(_HEADS)
+        row = rows[0]
+        log = None if row["sequence"] is None else Head(int(row["sequence"]), str(row["hash"]))
+        parts = {str(p["name"]): Head(int(p["sequence"]), str(p["hash"])) for p in row["parts"]}
+        return Heads(log, parts)
+
+    async def partition_chain(
+        self, partition: str, through: int, batch_size: int = 1000
+    ) -> AsyncIterator[StoredAuditEvent]:
+        """A partition's events up to `through`, oldest first, as stored (undecodable fields kept raw)."""
+        after = 0
+        while after < through:
+            rows = await self._graph.rows(
+                _PARTITION_BATCH, partition=partition, after=after, through=through, limit=batch_size
+            )
+            for row in rows:
+                yield _to_stored(row)
+            if len(rows) < batch_size:
+                return
+            after = int(rows[-1]["partition_sequence"])
+
+    async def log_chain(self, through: int, batch_size: int = 5000) -> AsyncIterator[LogEntry]:
+        """The global log's links up to `through`, oldest first."""
+        after = 0
+        while after < through:
+            rows = await self._graph.rows(_LOG_BATCH, after=after, through=through, limit=batch_size)
+            entries = rows[0]["entries"] if rows else []
+            for entry in entries:
+                yield LogEntry(entry["sequence"], entry["event_id"], entry["hash"], entry["log_hash"])
+            if len(entries) < batch_size:
+                return
+            after = int(entries[-1]["sequence"])
+
+
+def _to_event(row: dict[str, Any]) -> AuditEvent:
+    return AuditEvent(
+        event_id=row["event_id"],
+        partition=row["partition"],
+        partition_sequence=int(row["partition_sequence"]),
+        actor=row["actor"],
+        action=row["action"],
+        subject=row["subject"],
+        group=row["group"],
+        payload=_loads(row["payload"]),
+        outcome=row["outcome"],
+        at=_native(row["at"]),
+        previous_hash=row["previous_hash"],
+        hash=row["hash"],
+        sequence=None if row["sequence"] is None else int(row["sequence"]),
+        log_hash=row["log_hash"],
+    )
+
+
+def _loads(payload: Any) -> dict[str, Any]:
+    # A tampered payload must not take the log's read side down; verify is what reports it.
+    try:
+        value = json.loads(payload) if payload else {}
+    except (TypeError, ValueError):
+        return {"unreadable": str(payload)[:200]}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _to_stored(row: dict[str, Any]) -> StoredAuditEvent:
+    return StoredAuditEvent(
+        event_id=row["event_id"],
+        partition=row["partition"],
+        partition_sequence=row["partition_sequence"],
+        actor=row["actor"],
+        action=row["action"],
+        subject=row["subject"],
+        payload=row["payload"],
+        outcome=row["outcome"],
+        at=_native(row["at"]) if row["at"] is not None else None,
+        previous_hash=row["previous_hash"],
+        hash=row["hash"],
+        sequence=row["sequence"],
+        log_hash=row["log_hash"],
+    )
+
+
+def _native(value: Any) -> Any:
+    return value.to_native() if isinstance(value, DateTime) else value

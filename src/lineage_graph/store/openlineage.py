@@ -16,7 +16,7 @@ computed value, so a re-run leaves the same graph.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -157,6 +157,7 @@ _WRITES = (
 INGEST_TIMEOUT = 60.0
 
 Plan = Callable[[GraphState], GraphChanges]
+FollowUps = Callable[[GraphState, GraphChanges], Sequence[AuditEntry]]
 
 
 class OpenLineageStore:
@@ -165,8 +166,11 @@ class OpenLineageStore:
     def __init__(self, graph: Neo4jGraph) -> None:
         self._graph = graph
 
-    async def ingest(self, keys: StateKeys, plan: Plan, audit: AuditEntry) -> GraphChanges:
-        """Lock the nodes named by `keys`, write `plan(current state)`, and append `audit`: all or nothing."""
+    async def ingest(
+        self, keys: StateKeys, plan: Plan, audit: AuditEntry, follow_ups: FollowUps = lambda current, changes: ()
+    ) -> GraphChanges:
+        """Lock the nodes named by `keys`, write `plan(current state)`, and append `audit` and the events that
+        `follow_ups(current, changes)` names (e.g. runs that completed): all or nothing."""
 
         async def work(tx: AsyncManagedTransaction) -> GraphChanges:
             now = datetime.now(UTC)
@@ -177,13 +181,16 @@ class OpenLineageStore:
                 "datasets": await _lock(tx, _LOCK_DATASETS, [list(key) for key in keys.datasets], now),
                 "versions": await _lock(tx, _LOCK_VERSIONS, [list(key) for key in keys.versions], now),
             }
-            changes = plan(_to_state(record))
+            current = _to_state(record)
+            changes = plan(current)
             params = _write_params(changes)
             for name, cypher in _WRITES:
                 if params[name]:
                     result = await tx.run(cypher, rows=params[name], now=now)
                     await result.consume()
             await append_audit_event(tx, audit)
+            for entry in follow_ups(current, changes):
+                await append_audit_event(tx, entry)
             return changes
 
         # Ingestion is a batch API, not an interactive one: a batch of up to 1000 events (or the first request on a

@@ -1,0 +1,168 @@
+"""Events: the audit log seen from outside. Each audit event has one event type, a role that may see it, and
+one JSON form (the body of a webhook delivery and the `data` of a subscription message).
+
+Types are named after what happened, in the past tense (`model_version.approved`), and derived from the audit
+action and outcome, so an event exists exactly when its audit record does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lineage_graph.domain.audit import AuditEvent
+from lineage_graph.domain.auth import Role
+from lineage_graph.domain.errors import Problem, ValidationFailed
+from lineage_graph.domain.models import ApprovalStatus
+from lineage_graph.domain.sagemaker import ArnScope, approval_to_aws
+
+# audit action -> event type, for changes that were made (outcome OK)
+EVENT_TYPES: Mapping[str, str] = {
+    "model_group.create": "model_group.created",
+    "model_group.update": "model_group.updated",
+    "model_group.set_policy": "model_group.policy_changed",
+    "model_version.register": "model_version.registered",
+    "model_version.update": "model_version.updated",
+    "model_version.add_metrics": "model_version.metrics_added",
+    "model_version.approve": "model_version.approved",
+    "model_version.reject": "model_version.rejected",
+    "model_version.approval_imported": "model_version.approval_imported",
+    "model_version.archive": "model_version.archived",
+    "model_version.restore": "model_version.restored",
+    "model_version.review_needed": "model_version.review_needed",
+    "model_version.stage": "model_version.stage_changed",
+    "alias.set": "alias.moved",
+    "alias.delete": "alias.deleted",
+    "deployment.create": "deployment.created",
+    "deployment.retire": "deployment.retired",
+    "dataset.register": "dataset.registered",
+    "dataset_version.register": "dataset_version.registered",
+    "dataset_version.flag": "dataset_version.flagged",
+    "code_version.register": "code_version.registered",
+    "run.record": "run.recorded",
+    "run.complete": "run.completed",
+    "openlineage.ingest": "lineage.ingested",
+    "context.create": "lineage.context_created",
+    "association.add": "lineage.association_added",
+    "token.create": "token.created",
+    "token.revoke": "token.revoked",
+    "sigv4_key.create": "sigv4_key.created",
+    "sigv4_key.revoke": "sigv4_key.revoked",
+    "webhook.create": "webhook.created",
+    "webhook.update": "webhook.updated",
+    "webhook.delete": "webhook.deleted",
+    "webhook.disable": "webhook.disabled",
+}
+# audit action -> event type, for attempts that were refused (outcome REFUSED)
+REFUSED_TYPES: Mapping[str, str] = {
+    "model_version.approve": "model_version.approval_refused",
+    "model_version.reject": "model_version.rejection_refused",
+}
+# Who may receive an event: credentials and subscriptions concern admins only; refused attempts, like the audit
+# log, are for reviewers; every other change is visible to any reader of the registry.
+_ADMIN_PREFIXES = ("token.", "sigv4_key.", "webhook.")
+
+APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
+_APPROVAL_ACTIONS = frozenset({"model_version.approve", "model_version.reject", "model_version.approval_imported"})
+
+
+def event_type(action: str, outcome: str) -> str:
+    """The event type of an audit record; an action without a name here keeps its own."""
+    if outcome == "REFUSED":
+        return REFUSED_TYPES.get(action, f"{action}.refused")
+    return EVENT_TYPES.get(action, action)
+
+
+def known_types() -> frozenset[str]:
+    return frozenset(EVENT_TYPES.values()) | frozenset(REFUSED_TYPES.values())
+
+
+def role_to_see(kind: str) -> Role:
+    if kind.startswith(_ADMIN_PREFIXES):
+        return Role.ADMIN
+    if kind in REFUSED_TYPES.values() or kind.endswith(".refused"):
+        return Role.APPROVER
+    return Role.VIEWER
+
+
+def parse_types(values: Iterable[str], field: str) -> tuple[str, ...]:
+    """Validate a subscription's types: known type names, `namespace.*`, or `*` for everything."""
+    known = known_types()
+    namespaces = {kind.split(".", 1)[0] for kind in known}
+    problems = []
+    parsed: list[str] = []
+    for index, raw in enumerate(values):
+        value = raw.strip()
+        if value == "*" or value in known or (value.endswith(".*") and value[:-2] in namespaces):
+            parsed.append(value)
+        else:
+            problems.append(Problem(f"{field}.{index}", f"unknown event type {value!r}", "UNKNOWN_EVENT_TYPE"))
+    if problems:
+        raise ValidationFailed.of(problems)
+    if not parsed:
+        raise ValidationFailed.field(field, "name at least one event type (or `*`)", "REQUIRED")
+    return tuple(dict.fromkeys(parsed))
+
+
+def matches(patterns: Iterable[str], kind: str) -> bool:
+    return any(p == "*" or p == kind or (p.endswith(".*") and kind.startswith(p[:-1])) for p in patterns)
+
+
+def most_privileged(patterns: Iterable[str]) -> Role:
+    """The role needed to subscribe to `patterns`: the highest role any type they can match needs."""
+    needed = Role.VIEWER
+    for kind in known_types():
+        if matches(patterns, kind) and role_to_see(kind).rank > needed.rank:
+            needed = role_to_see(kind)
+    return needed
+
+
+def approval_detail(event: AuditEvent, scope: ArnScope) -> dict[str, Any] | None:
+    """The `detail` of SageMaker's "Model Package State Change" for an approval change, so a deploy hook
+    written for EventBridge reads the same fields here."""
+    if event.action not in _APPROVAL_ACTIONS or event.outcome != "OK" or event.subject is None:
+        return None
+    group, _, version = event.subject.partition(":")[2].rpartition("/")
+    status = str(event.payload.get("to") or event.payload.get("status"))
+    if not group or not version.isdigit() or status not in ApprovalStatus.__members__:
+        return None
+    previous = str(event.payload.get("from"))
+    detail: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "ModelPackageVersion": int(version),
+        "ModelPackageName": f"{group}/{version}",
+        "ModelPackageArn": scope.package_arn(group, int(version)),
+        "ModelApprovalStatus": approval_to_aws(ApprovalStatus[status]),
+        "ModelPackageStatus": "Completed",
+        "LastModifiedTime": event.at.isoformat(),
+        "LastModifiedBy": {"UserProfileName": event.actor},
+    }
+    if previous in ApprovalStatus.__members__:
+        detail["PreviousModelApprovalStatus"] = approval_to_aws(ApprovalStatus[previous])
+    if event.payload.get("comment"):
+        detail["ApprovalDescription"] = event.payload["comment"]
+    return detail
+
+
+def event_body(event: AuditEvent, scope: ArnScope) -> dict[str, Any]:
+    """The JSON of one event, Standard Webhooks style (`type`, `timestamp`, `data`)."""
+    kind = event_type(event.action, event.outcome)
+    data: dict[str, Any] = {
+        "id": event.event_id,
+        "sequence": event.sequence,
+        "partition": event.partition,
+        "partitionSequence": event.partition_sequence,
+        "action": event.action,
+        "outcome": event.outcome,
+        "actor": event.actor,
+        "subject": event.subject,
+        "group": event.group,
+        "payload": dict(event.payload),
+        "at": event.at.isoformat(),
+    }
+    detail = approval_detail(event, scope)
+    if detail is not None:
+        data["detail-type"] = APPROVAL_DETAIL_TYPE
+        data["resources"] = [detail["ModelPackageArn"]]
+        data["detail"] = detail
+    return {"type": kind, "timestamp": event.at.isoformat(), "data": data}

@@ -1,0 +1,130 @@
+"""Events out of the outbox: the sequencer that places committed audit events in the global log, the log's
+read side for subscribers, and the background loop every server instance runs.
+
+Nothing here is held only in memory: the log, its head and every cursor live in Neo4j, so any instance can
+do the work, a restart resumes where the database says, and a writer on another instance is seen by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from lineage_graph.domain.audit import AuditEvent
+from lineage_graph.domain.auth import Principal, Role
+from lineage_graph.domain.errors import DomainError, Forbidden, Problem, ValidationFailed
+from lineage_graph.domain.events import event_type, matches, most_privileged, parse_types, role_to_see
+from lineage_graph.domain.sagemaker import ArnScope
+from lineage_graph.services.authorization import require
+from lineage_graph.store.audit import AuditStore
+from lineage_graph.store.graph import Neo4jGraph
+
+logger = logging.getLogger(__name__)
+
+PLACE_BATCH = 500
+MAX_ROUNDS = 20  # batches placed in one pass, so a backlog never keeps the loop from its other work
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What a subscriber asked for, already validated."""
+
+    types: tuple[str, ...]
+    group: str | None
+
+    def admits(self, event: AuditEvent, principal: Principal) -> bool:
+        kind = event_type(event.action, event.outcome)
+        if not matches(self.types, kind) or (self.group is not None and event.group != self.group):
+            return False
+        return principal.role is not None and principal.role.includes(role_to_see(kind))
+
+
+class EventLog:
+    """The global log: placing committed events in it, and reading it in order."""
+
+    def __init__(self, graph: Neo4jGraph, poll_interval: float = 0.2, scope: ArnScope | None = None) -> None:
+        self._store = AuditStore(graph)
+        self.poll_interval = poll_interval
+        self.scope = scope or ArnScope()
+
+    async def place_pending(self) -> int:
+        """Place what has committed since the last pass (bounded); returns how many events were placed."""
+        placed = 0
+        for _ in range(MAX_ROUNDS):
+            batch = await self._store.place_pending(PLACE_BATCH)
+            placed += batch
+            if batch < PLACE_BATCH:
+                break
+        return placed
+
+    def subscription_filter(
+        self, principal: Principal, types: Sequence[str] | None, group: str | None, after: int | None
+    ) -> EventFilter:
+        """Validate a subscription before it starts: types, the caller's right to them, the resume point."""
+        require(principal, Role.VIEWER)
+        wanted = parse_types(types if types is not None else ["*"], "types")
+        if after is not None and after < 0:
+            raise ValidationFailed.of([Problem("afterSequence", "must be 0 or more", "OUT_OF_RANGE")])
+        # Naming a type the caller may not see is refused; a wildcard leaves out what the caller may not see.
+        for index, kind in enumerate(wanted):
+            needed = most_privileged([kind]) if "*" not in kind else Role.VIEWER
+            if principal.role is None or not principal.role.includes(needed):
+                message = f"receiving {kind} events needs the {needed.value} role"
+                raise Forbidden(message, [Problem(f"types.{index}", message, "MISSING_ROLE")])
+        return EventFilter(wanted, group)
+
+    async def stream(
+        self,
+        principal: Principal,
+        where: EventFilter,
+        after: int | None,
+        batch: int = 100,
+    ) -> AsyncIterator[AuditEvent]:
+        """Events after `after` (default: from now on), in log order, forever; polls the shared log, so an
+        event committed on another instance arrives within a poll interval of its placement."""
+        cursor = after if after is not None else await self._store.log_head()
+        while True:
+            events = await self._store.log_after(cursor, batch)
+            for event in events:
+                cursor = event.sequence or cursor
+                if where.admits(event, principal):
+                    yield event
+            if len(events) < batch:
+                await asyncio.sleep(self.poll_interval)
+
+
+class EventWorker:
+    """The background loop of one server instance: place pending events, then run the deliverers.
+
+    Each pass is bounded (batches, deliveries per subscription); between passes it sleeps `poll_interval`, or
+    goes again at once when the pass found work. A failing pass is logged and retried on the next one."""
+
+    def __init__(
+        self,
+        log: EventLog,
+        deliverers: Sequence[Callable[[], Awaitable[int]]] = (),
+        poll_interval: float = 0.2,
+    ) -> None:
+        self._log = log
+        self._deliverers = deliverers
+        self._poll_interval = poll_interval
+
+    async def run_once(self) -> int:
+        work = await self._log.place_pending()
+        for deliver in self._deliverers:
+            work += await deliver()
+        return work
+
+    async def run(self) -> None:
+        while True:
+            try:
+                work = await self.run_once()
+            except DomainError as exc:  # the database is down or busy: try again on the next pass
+                logger.warning("event worker pass failed: %s", exc.message)
+                work = 0
+            except Exception:
+                logger.exception("event worker pass failed")
+                work = 0
+            await asyncio.sleep(0 if work else self._poll_interval)

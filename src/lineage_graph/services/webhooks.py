@@ -1,0 +1,198 @@
+"""Webhook subscriptions (admins only) and their delivery: at least once, in log order per subscription, with
+exponential back-off, a delivery log, manual redelivery, and automatic disabling after persistent failure."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from lineage_graph.domain.audit import AuditEvent
+from lineage_graph.domain.auth import Principal, Role
+from lineage_graph.domain.errors import Problem, ValidationFailed
+from lineage_graph.domain.events import event_body, event_type, matches, parse_types
+from lineage_graph.domain.sagemaker import ArnScope
+from lineage_graph.domain.webhooks import (
+    DeliveryResult,
+    Webhook,
+    WebhookDelivery,
+    backoff,
+    derive_secret,
+    url_problems,
+)
+from lineage_graph.services.authorization import require
+from lineage_graph.store.audit import AuditStore
+from lineage_graph.store.graph import Neo4jGraph
+from lineage_graph.store.webhooks import WebhookStore
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE = 100
+
+
+class Sender(Protocol):
+    async def send(self, url: str, secret: str, message_id: str, body: bytes) -> DeliveryResult: ...
+
+
+AddressCheck = Callable[[str, bool], Awaitable[list[Problem]]]
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    timeout: float = 10.0
+    lease_seconds: float = 30.0  # longer than one delivery's timeout: the lease is renewed after each
+    max_attempts: int = 8  # failed attempts at one event before the subscription is disabled
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+    batch: int = 50  # log events looked at per subscription per pass
+    claim_limit: int = 20  # subscriptions claimed per pass
+    allow_link_local: bool = False
+
+
+@dataclass(frozen=True)
+class CreatedWebhook:
+    webhook: Webhook
+    secret: str  # shown once
+
+
+class WebhookService:
+    def __init__(
+        self,
+        graph: Neo4jGraph,
+        master_key: bytes,
+        address_check: AddressCheck,
+        settings: DeliverySettings = DeliverySettings(),
+    ) -> None:
+        self._store = WebhookStore(graph)
+        self._master_key = master_key
+        self._address_check = address_check
+        self.settings = settings
+
+    async def create(
+        self, actor: Principal, url: str, event_types: Sequence[str], group: str | None = None, active: bool = True
+    ) -> CreatedWebhook:
+        require(actor, Role.ADMIN)
+        url = url.strip()
+        problems = url_problems(url)
+        try:
+            types = parse_types(event_types, "eventTypes")
+        except ValidationFailed as invalid:
+            problems.extend(invalid.problems)
+            types = ()
+        if group is not None and not group.strip():
+            problems.append(Problem("group", "must not be empty (omit it for every group)", "REQUIRED"))
+        if not problems:
+            problems = await self._address_check(url, self.settings.allow_link_local)
+        if problems:
+            raise ValidationFailed.of(problems)
+        webhook_id = str(uuid.uuid4())
+        webhook = await self._store.create(webhook_id, url, types, group, active, actor.name, datetime.now(UTC))
+        return CreatedWebhook(webhook, derive_secret(self._master_key, webhook_id))
+
+    async def webhooks(self, actor: Principal) -> list[Webhook]:
+        require(actor, Role.ADMIN)
+        return await self._store.webhooks()
+
+    async def delete(self, actor: Principal, webhook_id: str) -> Webhook:
+        require(actor, Role.ADMIN)
+        return await self._store.delete(webhook_id, actor.name)
+
+    async def set_active(self, actor: Principal, webhook_id: str, active: bool) -> Webhook:
+        require(actor, Role.ADMIN)
+        return await self._store.set_active(webhook_id, active, actor.name)
+
+    async def deliveries(self, actor: Principal, webhook_id: str, first: int = 50) -> list[WebhookDelivery]:
+        require(actor, Role.ADMIN)
+        if not 1 <= first <= MAX_PAGE:
+            raise ValidationFailed.field("first", f"must be between 1 and {MAX_PAGE}", "OUT_OF_RANGE")
+        return await self._store.deliveries(webhook_id, first)
+
+    async def redeliver(self, actor: Principal, delivery_id: str) -> WebhookDelivery:
+        """Send a recorded delivery's event again, once, outside the ordered stream."""
+        require(actor, Role.ADMIN)
+        return await self._store.redeliver(delivery_id)
+
+    def secret(self, webhook_id: str) -> str:
+        return derive_secret(self._master_key, webhook_id)
+
+
+class WebhookDispatcher:
+    """The delivering half, run by every instance's event worker; the leases make them share the work."""
+
+    def __init__(self, graph: Neo4jGraph, service: WebhookService, sender: Sender, scope: ArnScope) -> None:
+        self._store = WebhookStore(graph)
+        self._log = AuditStore(graph)
+        self._service = service
+        self._sender = sender
+        self._scope = scope
+        self._settings = service.settings
+        self.owner = f"instance-{uuid.uuid4()}"  # one per process: a restart is a new owner
+
+    async def deliver_due(self) -> int:
+        """One bounded pass: claim subscriptions with work, deliver for each; returns deliveries attempted."""
+        now = datetime.now(UTC)
+        head = await self._log.log_head()
+        claimed = await self._store.claim(self.owner, now, self._until(), head, self._settings.claim_limit)
+        attempted = 0
+        for webhook in claimed:
+            try:
+                attempted += await self._deliver(webhook)
+            finally:
+                await self._store.release(webhook.webhook_id, self.owner)
+        return attempted
+
+    async def _deliver(self, webhook: Webhook) -> int:
+        attempted = 0
+        for event in await self._log.events_by_id(await self._store.redeliveries(webhook.webhook_id, 10)):
+            attempted += 1
+            if await self._attempt(webhook, event, in_order=False) is None:
+                return attempted
+        cursor = webhook.cursor
+        for event in await self._log.log_after(webhook.cursor, self._settings.batch):
+            sequence = event.sequence or cursor
+            kind = event_type(event.action, event.outcome)
+            if not matches(webhook.event_types, kind) or (webhook.group is not None and event.group != webhook.group):
+                cursor = sequence
+                continue
+            if cursor > webhook.cursor and not await self._store.advance(
+                webhook.webhook_id, self.owner, cursor, self._until()
+            ):
+                return attempted
+            attempted += 1
+            updated = await self._attempt(webhook, event, in_order=True)
+            if updated is None or updated.cursor != sequence:
+                return attempted  # lease lost, or the receiver failed: the rest waits, in order
+            webhook, cursor = updated, sequence
+        if cursor > webhook.cursor:
+            await self._store.advance(webhook.webhook_id, self.owner, cursor, self._until())
+        return attempted
+
+    async def _attempt(self, webhook: Webhook, event: AuditEvent, *, in_order: bool) -> Webhook | None:
+        body = json.dumps(event_body(event, self._scope), separators=(",", ":"), default=str).encode()
+        result = await self._sender.send(webhook.url, self._service.secret(webhook.webhook_id), event.event_id, body)
+        now = datetime.now(UTC)
+        failures = webhook.failures + 1
+        give_up = in_order and not result.ok and failures >= self._settings.max_attempts
+        wait = backoff(failures, self._settings.backoff_base, self._settings.backoff_cap)
+        next_attempt = None if result.ok or not in_order else now + timedelta(seconds=wait)
+        if not result.ok:
+            logger.info("webhook delivery failed", extra={"webhook": webhook.webhook_id, "error": result.error})
+        return await self._store.record(
+            webhook,
+            self.owner,
+            (event.event_id, event.sequence or 0, event_type(event.action, event.outcome)),
+            result,
+            delivery_id=str(uuid.uuid4()),
+            in_order=in_order,
+            now=now,
+            until=self._until(),
+            next_attempt_at=next_attempt,
+            give_up=give_up,
+        )
+
+    def _until(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self._settings.lease_seconds)
