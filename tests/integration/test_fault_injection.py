@@ -82,11 +82,16 @@ def _register(http: httpx.Client, token: str, group: str, uri: str, outcomes: Ou
                     outcomes.acked.append(Ack(token, created["groupName"], created["version"], created["artifactUri"]))
                 return
             codes = {(e.get("extensions") or {}).get("code") for e in body.get("errors") or []}
-            if response.status_code != 503 or codes != {"UNAVAILABLE"}:
+            if codes == {"OUTCOME_UNKNOWN"}:
+                # Neo4j died during the commit: the change may or may not be in. With a client token the
+                # documented answer is to repeat the request, which returns the version if it was created.
+                refusal = "OUTCOME_UNKNOWN"
+            elif response.status_code != 503 or codes != {"UNAVAILABLE"}:
                 with outcomes.lock:
                     outcomes.unexpected.append(f"{token}: HTTP {response.status_code} {response.text[:300]}")
                 return
-            refusal = "UNAVAILABLE"
+            else:
+                refusal = "UNAVAILABLE"
         now = time.monotonic()
         with outcomes.lock:
             outcomes.refused += 1
