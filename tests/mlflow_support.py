@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,21 @@ class TrackingServer:
 
 @pytest.fixture(scope="session")
 def mlflow_tracking(mlflow_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrackingServer]:
-    """`mlflow server` with a SQLite store and local artifacts, on a free loopback port."""
-    home = tmp_path_factory.mktemp("mlflow")
+    """`mlflow server` with a SQLite store and local artifacts, on a free loopback port, shared by the session."""
+    with tracking_server(mlflow_python, tmp_path_factory.mktemp("mlflow")) as server:
+        yield server
+
+
+@pytest.fixture
+def empty_mlflow_tracking(mlflow_python: Path, tmp_path: Path) -> Iterator[TrackingServer]:
+    """A tracking server of the test's own, for tests that count everything an MLflow holds."""
+    with tracking_server(mlflow_python, tmp_path / "mlflow") as server:
+        yield server
+
+
+@contextmanager
+def tracking_server(mlflow_python: Path, home: Path) -> Iterator[TrackingServer]:
+    home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     mlflow = mlflow_python.parent / "mlflow"
     argv = [

@@ -40,8 +40,9 @@ def _row(table: str, kind: str) -> list[int]:
 
 
 def test_import_brings_the_registry_with_lineage_and_is_idempotent(
-    mlflow_python: Path, mlflow_tracking: TrackingServer, settings: Settings, db: Driver
+    mlflow_python: Path, empty_mlflow_tracking: TrackingServer, settings: Settings, db: Driver
 ) -> None:
+    mlflow_tracking = empty_mlflow_tracking  # its own: the import brings everything the server holds
     seeded = run_driver(mlflow_python, "seed", {"MLFLOW_TRACKING_URI": mlflow_tracking.url}, "churn", "2")
     assert seeded == {"versions": ["1", "2"]}
 

@@ -49,7 +49,7 @@ def _refused(body: dict[str, Any]) -> None:
     for error in body["errors"]:
         code = (error.get("extensions") or {}).get("code")
         assert code != "INTERNAL", error
-        assert code in {None, "VALIDATION_FAILED", "NOT_FOUND"}, error
+        assert code in {None, "VALIDATION_FAILED", "GRAPHQL_VALIDATION_FAILED", "NOT_FOUND"}, error
         assert "Neo" not in error["message"], error
 
 
