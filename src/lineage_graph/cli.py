@@ -106,9 +106,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Bound before anything else, so a busy port is one sentence up front and the URL printed below is
     # served: Uvicorn is handed this very socket.
     listener = _bind(settings.host, settings.port)
-    # systemd, Docker and CI stop a service with SIGTERM. Uvicorn shuts down gracefully on it and then
-    # re-raises it; as SystemExit it unwinds through the `finally` below, which stops the managed Neo4j.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    # systemd, Docker and CI stop a service with SIGTERM, a person with Ctrl-C. Uvicorn shuts down gracefully
+    # on either and then re-raises it; as KeyboardInterrupt it unwinds through the `finally` below, which stops
+    # the managed Neo4j, and a stop asked for is a clean exit.
+    signal.signal(signal.SIGTERM, _interrupt)
     instance = None
     try:
         if settings.managed_neo4j:
@@ -148,6 +149,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             config = uvicorn.Config(create_app(settings), **served)
             _print(f"GraphQL at {url} (Ctrl-C to stop)")
             uvicorn.Server(config).run(sockets=[listener])
+    except KeyboardInterrupt:
+        pass
     finally:
         listener.close()
         if instance is not None:
@@ -183,8 +186,8 @@ def _bind(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_first_admin_token(settings: Settings) -> None:
