@@ -297,7 +297,7 @@ async def fetch_values(tx: AsyncManagedTransaction, cypher: str, **params: Any) 
     checks, which for one collected 10k-node row costs more than the database spent producing it."""
     result = await tx.run(cypher, params)
     record = await result.single()
-    return None if record is None else dict(record.items())
+    return None if record is None else dict(zip(record.keys(), record.values(), strict=True))
 
 
 class _CommitInterrupted(Exception):
