@@ -74,6 +74,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "webhook.update": "webhook.updated",
     "webhook.delete": "webhook.deleted",
     "webhook.disable": "webhook.disabled",
+    "database.migrate": "database.migrated",
 }
 # audit action -> event type, for attempts that were refused (outcome REFUSED)
 REFUSED_TYPES: Mapping[str, str] = {
@@ -81,9 +82,9 @@ REFUSED_TYPES: Mapping[str, str] = {
     "model_version.reject": "model_version.rejection_refused",
     "model_version.stage_changed": "model_version.stage_change_refused",
 }
-# Who may receive an event: credentials and subscriptions concern admins only; refused attempts, like the audit
-# log, are for reviewers; every other change is visible to any reader of the registry.
-_ADMIN_PREFIXES = ("token.", "sigv4_key.", "webhook.")
+# Who may receive an event: credentials, subscriptions and upgrades concern admins only; refused attempts, like
+# the audit log, are for reviewers; every other change is visible to any reader of the registry.
+_ADMIN_PREFIXES = ("token.", "sigv4_key.", "webhook.", "database.")
 
 APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
 _APPROVAL_ACTIONS = frozenset({"model_version.approve", "model_version.reject", "model_version.approval_imported"})
