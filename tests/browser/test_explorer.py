@@ -26,6 +26,7 @@ query ($id: ID!, $depth: Int!) {
 }
 """
 _VERSION_ID = 'query ($v: Int!) { modelVersion(group: "fraud-detector", version: $v) { id } }'
+_VERIFICATION = "{ auditVerification { status events partitions { name verifiedThrough } } }"
 _CLEAN = """{ datasetVersion(namespace: "s3://acme-lake", name: "transactions_clean", version: "2024-06-01") { id } }"""
 
 
@@ -171,6 +172,20 @@ def test_impact_of_a_dataset_version_flagging_it_and_the_audit_log(
     events = page.get_by_role("table", name="audit events").locator("tbody tr")
     expect(events.first).to_contain_text("ines")
     expect(page.get_by_role("table", name="audit events")).to_contain_text("dataset_version.flag")
+
+    # The verify result, as the server computes it.
+    verification = page.get_by_role("region", name="chain verification")
+    verification.get_by_role("button", name="Verify the chain").click()
+    expect(verification.locator(".verdict")).to_have_attribute("data-status", "INTACT")
+    report = gql.data(_VERIFICATION)["auditVerification"]
+    expect(verification.locator(".verdict")).to_contain_text(f"{report['events']} events in {len(report['partitions'])}")
+    chains = verification.get_by_role("table", name="partition chains").locator("tbody tr")
+    expect(chains).to_have_count(len(report["partitions"]))
+    flagged_chain = chains.and_(page.locator('[data-partition="DatasetVersion"]'))
+    expect(flagged_chain).to_have_attribute("data-status", "INTACT")
+    expect(flagged_chain.locator("td:nth-child(3)")).to_have_text(
+        str(next(p["verifiedThrough"] for p in report["partitions"] if p["name"] == "DatasetVersion"))
+    )
     screenshot(page, "audit")
     # A subject leads to everything recorded about it, whoever did it.
     # (The flag's transaction also recorded a review_needed event per affected version, so the flag's own row

@@ -229,3 +229,33 @@ export interface AuditEvent {
 export interface AuditLog {
   auditLog: { edges: { node: AuditEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
 }
+
+export type AuditChainStatus = "INTACT" | "BROKEN";
+
+export interface AuditChainBreak {
+  chain: string;
+  sequence: number;
+  reason: string;
+  missing: boolean;
+}
+
+export interface AuditPartitionVerification {
+  name: string;
+  status: AuditChainStatus;
+  headSequence: number;
+  verifiedThrough: number;
+  unanchored: number;
+  firstBreak: AuditChainBreak | null;
+}
+
+export interface AuditVerification {
+  auditVerification: {
+    status: AuditChainStatus;
+    events: number;
+    logSequence: number;
+    logHash: string;
+    unanchored: number;
+    partitions: AuditPartitionVerification[];
+    firstBreak: AuditChainBreak | null;
+  };
+}
