@@ -178,7 +178,8 @@ def test_impact_of_a_dataset_version_flagging_it_and_the_audit_log(
     verification.get_by_role("button", name="Verify the chain").click()
     expect(verification.locator(".verdict")).to_have_attribute("data-status", "INTACT")
     report = gql.data(_VERIFICATION)["auditVerification"]
-    expect(verification.locator(".verdict")).to_contain_text(f"{report['events']} events in {len(report['partitions'])}")
+    how_far = f"{report['events']} events in {len(report['partitions'])} partitions"
+    expect(verification.locator(".verdict")).to_contain_text(how_far)
     chains = verification.get_by_role("table", name="partition chains").locator("tbody tr")
     expect(chains).to_have_count(len(report["partitions"]))
     flagged_chain = chains.and_(page.locator('[data-partition="DatasetVersion"]'))

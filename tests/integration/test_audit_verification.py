@@ -74,7 +74,9 @@ def test_an_intact_log_reports_how_far_every_chain_was_verified(gql: GraphQLClie
 
 def test_a_tampered_event_is_the_first_break_and_the_other_chains_still_hold(gql: GraphQLClient, db: Driver) -> None:
     _arrange(gql, db)
-    db.execute_query("MATCH (e:AuditEvent {partition: 'group:ledger-a', partition_sequence: 3}) SET e.actor = 'mallory'")
+    db.execute_query(
+        "MATCH (e:AuditEvent {partition: 'group:ledger-a', partition_sequence: 3}) SET e.actor = 'mallory'"
+    )
     report = _verification(gql)
     expected_break = {
         "chain": "group:ledger-a",

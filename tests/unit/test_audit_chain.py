@@ -110,7 +110,8 @@ def test_the_partition_report_says_how_far_the_chain_held() -> None:
     report = verifier.report(head)
     assert report == PartitionReport("Principal", 5, 3, 3, verifier.broken)
     assert not report.intact
-    assert report.broken is not None and report.broken.sequence == 4
+    assert report.broken is not None
+    assert report.broken.sequence == 4
 
 
 def test_a_field_that_no_longer_decodes_is_a_break() -> None:
