@@ -232,6 +232,21 @@ class Head:
 
 
 @dataclass(frozen=True)
+class PartitionReport:
+    """One partition chain's verdict: how far it held, against the head read at the start."""
+
+    name: str
+    head_sequence: int  # the head read at the start: the chain was to be verified this far
+    verified_through: int  # the last event found sound (the head's sequence when intact)
+    unanchored: int  # of those, events not yet placed in the global log
+    broken: ChainBreak | None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None
+
+
+@dataclass(frozen=True)
 class ChainReport:
     """What verify proved: every partition up to the head it read at the start, and the global log up to
     its head; events committed after that are not covered (and are reported as such by the caller)."""
@@ -241,7 +256,8 @@ class ChainReport:
     log_sequence: int  # the global log was verified through this sequence
     log_hash: str
     unanchored: int  # events verified in their partition but not yet placed in the global log
-    broken: ChainBreak | None
+    broken: ChainBreak | None  # the first break: a partition's (in name order), else the global log's
+    partition_reports: tuple[PartitionReport, ...] = ()  # one per partition, in name order
 
     @property
     def intact(self) -> bool:
@@ -289,6 +305,9 @@ class PartitionVerifier:
 
     def _break(self, sequence: int, reason: str, missing: bool = False) -> ChainBreak:
         return ChainBreak(self.partition, sequence, reason, missing)
+
+    def report(self, head: Head) -> PartitionReport:
+        return PartitionReport(self.partition, head.sequence, self.last_sequence, self.unanchored, self.broken)
 
     def _check(self, event: StoredAuditEvent, expected: int) -> ChainBreak | None:
         if event.partition_sequence != expected:
