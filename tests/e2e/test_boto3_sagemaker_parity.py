@@ -611,3 +611,152 @@ def test_tags_and_group_policy(sm_env: dict[str, Any]) -> None:
     admin.delete_model_package_group_policy(ModelPackageGroupName="shared")
     with pytest.raises(ClientError):
         admin.get_model_package_group_policy(ModelPackageGroupName="shared")
+
+
+# ---- ModelLifeCycle is the version's lifecycle stage -----------------------------------------------------
+STAGE = """query($v: Int!) { modelVersion(group: "staged", version: $v) {
+  id stage stageStatus stageDescription approvalStatus } }"""
+MOVE = """mutation($id: ID!, $stage: String!, $status: String) {
+  setModelVersionStage(id: $id, stage: $stage, stageStatus: $status) { stage stageStatus } }"""
+HISTORY = "query($id: ID!) { stageHistory(modelVersionId: $id) { fromStage toStage toStatus actor } }"
+
+
+def test_model_life_cycle_is_the_stage_whichever_api_moved_it(sm_env: dict[str, Any]) -> None:
+    sm, reviewer, gql = sm_env["sm"]["pipeline"], sm_env["sm"]["reviewer"], sm_env["gql"]
+    sm.create_model_package_group(ModelPackageGroupName="staged")
+    # The stage is named as the group names it, ignoring case.
+    arn = _minimal(
+        sm,
+        "staged",
+        "s3://m/staged/1",
+        ModelLifeCycle={"Stage": "staging", "StageStatus": "InProgress", "StageDescription": "canary"},
+    )
+    lifecycle = {"Stage": "Staging", "StageStatus": "InProgress", "StageDescription": "canary"}
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"] == lifecycle
+    version = gql.data(STAGE, {"v": 1})["modelVersion"]
+    assert (version["stage"], version["stageStatus"], version["stageDescription"]) == (
+        "Staging",
+        "InProgress",
+        "canary",
+    )
+    # A version never moved has no ModelLifeCycle, as in SageMaker.
+    unmoved = _minimal(sm, "staged", "s3://m/staged/2")
+    assert "ModelLifeCycle" not in sm.describe_model_package(ModelPackageName=unmoved)
+
+    # Moved in GraphQL, read back in every boto3 read.
+    gql.data(MOVE, {"id": version["id"], "stage": "Development", "status": "Approved"})
+    moved = {"Stage": "Development", "StageStatus": "Approved"}
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"] == moved
+    listed = sm.list_model_packages(ModelPackageGroupName="staged")["ModelPackageSummaryList"]
+    assert [p.get("ModelLifeCycle") for p in listed] == [moved, None]
+    found = sm.search(
+        Resource="ModelPackage",
+        SearchExpression={"Filters": [{"Name": "ModelPackageGroupName", "Operator": "Equals", "Value": "staged"}]},
+        SortBy="CreationTime",
+        SortOrder="Ascending",
+    )["Results"]
+    assert found[0]["ModelPackage"]["ModelLifeCycle"] == moved
+
+    # An approval and a promotion in one UpdateModelPackage: the gate sees the version as approved.
+    reviewer.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus="Approved",
+        ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved", "StageDescription": "go"},
+    )
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert described["ModelLifeCycle"] == {"Stage": "Production", "StageStatus": "Approved", "StageDescription": "go"}
+    history = gql.data(HISTORY, {"id": version["id"]})["stageHistory"]
+    assert [(t["fromStage"], t["toStage"], t["toStatus"]) for t in history] == [
+        ("Development", "Staging", "InProgress"),
+        ("Staging", "Development", "Approved"),
+        ("Development", "Production", "Approved"),
+    ]
+    assert history[-1]["actor"] == "reviewer"
+    # Setting what is already set is a no-op, as in SageMaker.
+    reviewer.update_model_package(
+        ModelPackageArn=arn, ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"}
+    )
+    assert len(gql.data(HISTORY, {"id": version["id"]})["stageHistory"]) == 3
+
+
+def test_model_life_cycle_refusals_name_every_unmet_gate_and_write_nothing(
+    sm_env: dict[str, Any], driver: Driver
+) -> None:
+    sm, reviewer, gql = sm_env["sm"]["pipeline"], sm_env["sm"]["reviewer"], sm_env["gql"]
+    sm.create_model_package_group(ModelPackageGroupName="gated")
+    gql.data(
+        'mutation($s: [StageInput!]!) { setLifecycleStages(group: "gated", stages: $s) { stages { name } } }',
+        {
+            "s": [
+                {"name": "Development"},
+                {"name": "Staging"},
+                {
+                    "name": "Production",
+                    "gate": {
+                        "requireApproved": True,
+                        "requireApprover": True,
+                        "metricThresholds": [
+                            {"name": "auc", "operator": ">=", "threshold": 0.95, "split": "ModelQuality"}
+                        ],
+                    },
+                },
+                {"name": "Archived"},
+            ]
+        },
+    )
+    quality = {
+        "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://reports/quality.json"}}
+    }
+    # Registering straight into Production: refused before anything is written, every gate named.
+    with pytest.raises(ClientError) as exc:
+        _minimal(
+            sm,
+            "gated",
+            "s3://m/gated/0",
+            ModelMetrics=quality,
+            ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"},
+        )
+    assert _code(exc) == "ValidationException"
+    message = str(exc.value)
+    assert "requires an APPROVED version" in message
+    assert "approver role" in message
+    assert "auc >= 0.95" in message
+    assert "it is 0.93" in message
+    assert sm.list_model_packages(ModelPackageGroupName="gated")["ModelPackageSummaryList"] == []
+    # A stage the group does not have.
+    with pytest.raises(ClientError) as exc:
+        _minimal(sm, "gated", "s3://m/gated/0", ModelLifeCycle={"Stage": "QA", "StageStatus": "Approved"})
+    assert _code(exc) == "ValidationException"
+    assert "ModelLifeCycle.Stage" in str(exc.value)
+    assert "Development, Staging, Production, Archived" in str(exc.value)
+    assert sm.list_model_packages(ModelPackageGroupName="gated")["ModelPackageSummaryList"] == []
+
+    arn = _minimal(sm, "gated", "s3://m/gated/1", ModelMetrics=quality)
+    # Approve and promote together: the metric gate refuses, and the approval is not written either.
+    with pytest.raises(ClientError) as exc:
+        reviewer.update_model_package(
+            ModelPackageArn=arn,
+            ModelApprovalStatus="Approved",
+            ApprovalDescription="ship it",
+            ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"},
+        )
+    assert _code(exc) == "ValidationException"
+    assert "auc >= 0.95" in str(exc.value)
+    assert "requires an APPROVED version" not in str(exc.value)  # checked as the version would stand
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "ModelLifeCycle" not in described
+    refused = driver.execute_query(
+        "MATCH (e:AuditEvent {action: 'model_version.stage_changed', outcome: 'REFUSED', actor: 'reviewer'}) "
+        "WHERE e.subject = 'ModelVersion:gated/1' RETURN count(e) AS n"
+    ).records[0]["n"]
+    assert refused == 1
+    # The same gate refuses the GraphQL door, with the same reasons.
+    version = gql.data('{ modelVersion(group: "gated", version: 1) { id } }')["modelVersion"]
+    body = sm_env["carol"].execute(MOVE, {"id": version["id"], "stage": "Production", "status": "Approved"})
+    assert "auc >= 0.95" in json.dumps(body["errors"])
+    decisions = driver.execute_query(
+        "MATCH (d:ApprovalDecision)-[:DECIDES]->(:ModelVersion {group: 'gated', version: 1}) RETURN count(d) AS n"
+    ).records[0]["n"]
+    assert decisions == 0

@@ -10,9 +10,17 @@ from pathlib import Path
 import botocore.session
 import pytest
 
+from lineage_graph.domain.approval import MetricRequirement
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.errors import ValidationFailed
-from lineage_graph.domain.models import ApprovalStatus
+from lineage_graph.domain.lifecycle import (
+    LifecyclePolicy,
+    StageChange,
+    StageDefinition,
+    StageGate,
+    registration_gate_problems,
+)
+from lineage_graph.domain.models import ApprovalStatus, Metric
 from lineage_graph.domain.sagemaker import (
     Vote,
     approval_description,
@@ -22,6 +30,7 @@ from lineage_graph.domain.sagemaker import (
     package_spec,
     tags_from_aws,
 )
+from lineage_graph.domain.sagemaker_lifecycle import stage_change
 from lineage_graph.domain.sagemaker_policy import grants_of_policy, with_grant
 from lineage_graph.domain.sagemaker_search import Resource, parse_expression
 from lineage_graph.integrations.sagemaker.operations import OPERATIONS
@@ -194,3 +203,37 @@ def test_the_operation_table_covers_the_four_families_and_matches_the_server() -
     assert set(documented) == family
     answered = {name for name, state in documented.items() if state in ("implemented", "partial")}
     assert answered == set(OPERATIONS)
+
+
+# ---- ModelLifeCycle and our stages --------------------------------------------------------------------
+def test_model_life_cycle_names_a_stage_of_the_group_ignoring_case() -> None:
+    policy = LifecyclePolicy()
+    change = stage_change({"Stage": "production", "StageStatus": "Approved", "StageDescription": "go"}, policy)
+    assert change == StageChange("Production", "Approved", "go")
+    with pytest.raises(ValidationFailed, match=r"ModelLifeCycle\.Stage: 'QA' is not a stage of this model group"):
+        stage_change({"Stage": "QA", "StageStatus": "Approved"}, policy)
+    with pytest.raises(ValidationFailed) as exc:
+        stage_change({"StageDescription": 3}, policy)
+    assert [p.field for p in exc.value.problems] == [
+        "ModelLifeCycle.Stage",
+        "ModelLifeCycle.StageStatus",
+        "ModelLifeCycle.StageDescription",
+    ]
+    with pytest.raises(ValidationFailed, match="must be an object"):
+        stage_change("Production", policy)
+
+
+def test_a_new_version_is_checked_as_it_will_stand() -> None:
+    gate = StageGate(
+        require_approved=True,
+        metric_thresholds=(MetricRequirement("auc", ">=", 0.9, "ModelQuality"),),
+        forbid_open_incidents_upstream=True,
+    )
+    policy = LifecyclePolicy(
+        (StageDefinition("Development"), StageDefinition("Staging"), StageDefinition("Production", gate))
+    )
+    auc = (Metric("auc", 0.95, split="ModelQuality"),)
+    codes = [p.code for p in registration_gate_problems(policy, StageChange("Production", "Approved"), auc, True)]
+    assert codes == ["GATE_APPROVAL", "GATE_INCIDENT"]  # pending, and its lineage is only checked once it exists
+    assert registration_gate_problems(policy, StageChange("Staging", "InProgress"), (), False) == []
+    assert registration_gate_problems(policy, StageChange("Development", "InProgress"), (), False) == []
