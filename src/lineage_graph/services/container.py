@@ -109,7 +109,7 @@ class Services:
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog, deployments, approval_store),
+            discovery=DiscoveryService(registry_store, catalog, deployments, approval_store, contracts),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), master_key),
             sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),
