@@ -760,3 +760,105 @@ def test_model_life_cycle_refusals_name_every_unmet_gate_and_write_nothing(
         "MATCH (d:ApprovalDecision)-[:DECIDES]->(:ModelVersion {group: 'gated', version: 1}) RETURN count(d) AS n"
     ).records[0]["n"]
     assert decisions == 0
+
+
+# ---- model card export jobs ---------------------------------------------------------------------------------
+def test_model_card_export_jobs_write_the_card_to_s3(sm_env: dict[str, Any], driver: Driver) -> None:
+    sm, guest, s3 = sm_env["sm"]["pipeline"], sm_env["sm"]["guest"], sm_env["s3"]
+    sm.create_model_package_group(ModelPackageGroupName="carded")
+    package = _minimal(sm, "carded", "s3://m/carded/1")
+    content = {"model_overview": {"model_id": package}, "intended_uses": {"intended_uses": "Score <b>loans</b>"}}
+    sm.create_model_card(ModelCardName="carded-card", Content=json.dumps(content), ModelCardStatus="Draft")
+    content["intended_uses"]["intended_uses"] = "Score loans and leases"
+    sm.update_model_card(ModelCardName="carded-card", Content=json.dumps(content))
+    s3.create_bucket(Bucket="cards")
+
+    arn = sm.create_model_card_export_job(
+        ModelCardName="carded-card", ModelCardExportJobName="first", OutputConfig={"S3OutputPath": "s3://cards/out/"}
+    )["ModelCardExportJobArn"]
+    assert arn == "arn:aws:sagemaker:eu-west-1:000000000000:model-card/carded-card/export-job/first"
+    job = sm.describe_model_card_export_job(ModelCardExportJobArn=arn)
+    assert (job["Status"], job["ModelCardName"], job["ModelCardVersion"]) == ("Completed", "carded-card", 2)
+    assert job["OutputConfig"] == {"S3OutputPath": "s3://cards/out/"}
+    artifact = job["ExportArtifacts"]["S3ExportArtifacts"]
+    assert artifact == "s3://cards/out/carded-card/first/carded-card.html"
+    written = s3.get_object(Bucket="cards", Key="out/carded-card/first/carded-card.html")
+    assert written["ContentType"] == "text/html"
+    page = written["Body"].read().decode()
+    assert "Score loans and leases" in page
+    # An earlier card version, by number; user text stays escaped on the page.
+    sm.create_model_card_export_job(
+        ModelCardName="carded-card",
+        ModelCardVersion=1,
+        ModelCardExportJobName="second",
+        OutputConfig={"S3OutputPath": "s3://cards/out"},
+    )
+    old = s3.get_object(Bucket="cards", Key="out/carded-card/second/carded-card.html")["Body"].read().decode()
+    assert "Score &lt;b&gt;loans&lt;/b&gt;" in old
+    # A store that refuses the write gives a Failed job saying why.
+    failed_arn = sm.create_model_card_export_job(
+        ModelCardName="carded-card", ModelCardExportJobName="nowhere", OutputConfig={"S3OutputPath": "s3://no-bucket"}
+    )["ModelCardExportJobArn"]
+    failed = sm.describe_model_card_export_job(ModelCardExportJobArn=failed_arn)
+    assert failed["Status"] == "Failed"
+    assert "NoSuchBucket" in failed["FailureReason"]
+    assert "ExportArtifacts" not in failed
+
+    # Bad input is refused naming the field, and records nothing.
+    for bad, field in (
+        ({"ModelCardExportJobName": "first", "OutputConfig": {"S3OutputPath": "s3://cards"}}, "first"),
+        ({"ModelCardExportJobName": "x", "OutputConfig": {"S3OutputPath": "https://cards"}}, "S3OutputPath"),
+        ({"ModelCardExportJobName": "has space", "OutputConfig": {"S3OutputPath": "s3://cards"}}, "JobName"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            sm.create_model_card_export_job(ModelCardName="carded-card", **bad)
+        assert _code(exc) in ("ValidationException", "ConflictException")
+        assert field in str(exc.value)
+    with pytest.raises(ClientError) as exc:
+        sm.create_model_card_export_job(
+            ModelCardName="no-card", ModelCardExportJobName="x", OutputConfig={"S3OutputPath": "s3://cards"}
+        )
+    assert _code(exc) == "ResourceNotFound"
+    with pytest.raises(ClientError) as exc:  # a viewer reads jobs but does not write to the store
+        guest.create_model_card_export_job(
+            ModelCardName="carded-card", ModelCardExportJobName="x", OutputConfig={"S3OutputPath": "s3://cards"}
+        )
+    assert _code(exc) == "AccessDeniedException"
+
+    listed = guest.list_model_card_export_jobs(ModelCardName="carded-card", SortBy="Name", SortOrder="Ascending")
+    assert [(j["ModelCardExportJobName"], j["Status"]) for j in listed["ModelCardExportJobSummaries"]] == [
+        ("first", "Completed"),
+        ("nowhere", "Failed"),
+        ("second", "Completed"),
+    ]
+    assert [
+        j["ModelCardExportJobName"]
+        for j in sm.list_model_card_export_jobs(ModelCardName="carded-card", StatusEquals="Failed")[
+            "ModelCardExportJobSummaries"
+        ]
+    ] == ["nowhere"]
+    assert (
+        sm.list_model_card_export_jobs(ModelCardName="carded-card", ModelCardVersion=1)["ModelCardExportJobSummaries"][
+            0
+        ]["ModelCardExportJobName"]
+        == "second"
+    )
+    names = []
+    kwargs: dict[str, Any] = {"ModelCardName": "carded-card", "MaxResults": 1, "SortBy": "CreationTime"}
+    while True:
+        page_ = sm.list_model_card_export_jobs(**kwargs)
+        assert len(page_["ModelCardExportJobSummaries"]) == 1
+        names += [j["ModelCardExportJobName"] for j in page_["ModelCardExportJobSummaries"]]
+        if "NextToken" not in page_:
+            break
+        kwargs["NextToken"] = page_["NextToken"]
+    assert names == ["nowhere", "second", "first"]  # newest first by default
+    exported = driver.execute_query(
+        "MATCH (e:AuditEvent {action: 'model_card.exported', subject: 'ModelCard:carded-card'}) "
+        "RETURN e.actor AS actor, e.payload AS payload ORDER BY e.at"
+    ).records
+    assert [(r["actor"], json.loads(r["payload"])["status"]) for r in exported] == [
+        ("pipeline", "Completed"),
+        ("pipeline", "Completed"),
+        ("pipeline", "Failed"),
+    ]

@@ -20,6 +20,7 @@ from lineage_graph.domain.lifecycle import (
     StageGate,
     registration_gate_problems,
 )
+from lineage_graph.domain.model_card_exports import artifact_uri, export_problems
 from lineage_graph.domain.models import ApprovalStatus, Metric
 from lineage_graph.domain.sagemaker import (
     Vote,
@@ -237,3 +238,12 @@ def test_a_new_version_is_checked_as_it_will_stand() -> None:
     assert codes == ["GATE_APPROVAL", "GATE_INCIDENT"]  # pending, and its lineage is only checked once it exists
     assert registration_gate_problems(policy, StageChange("Staging", "InProgress"), (), False) == []
     assert registration_gate_problems(policy, StageChange("Development", "InProgress"), (), False) == []
+
+
+def test_export_jobs_write_one_folder_per_card_and_job() -> None:
+    assert artifact_uri("s3://cards/out/", "churn", "q3") == "s3://cards/out/churn/q3/churn.html"
+    assert artifact_uri("s3://cards", "churn", "q3") == "s3://cards/churn/q3/churn.html"
+    assert export_problems("q3", "s3://cards") == []
+    fields = [p.field for p in export_problems("-bad name", "https://cards")]
+    assert fields == ["ModelCardExportJobName", "OutputConfig.S3OutputPath"]
+    assert [p.field for p in export_problems("q3", "s3://")] == ["OutputConfig.S3OutputPath"]
