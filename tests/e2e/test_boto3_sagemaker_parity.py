@@ -862,3 +862,60 @@ def test_model_card_export_jobs_write_the_card_to_s3(sm_env: dict[str, Any], dri
         ("pipeline", "Completed"),
         ("pipeline", "Failed"),
     ]
+
+
+def test_search_nested_filters_need_one_tag_meeting_every_filter(sm_env: dict[str, Any]) -> None:
+    sm = sm_env["sm"]["pipeline"]
+    sm.create_model_package_group(ModelPackageGroupName="nested", Tags=[{"Key": "tier", "Value": "Risk-Gold"}])
+    _minimal(sm, "nested", "s3://m/nested/1", Tags=[{"Key": "team", "Value": "risk"}, {"Key": "tier", "Value": "gold"}])
+    _minimal(
+        sm, "nested", "s3://m/nested/2", Tags=[{"Key": "team", "Value": "growth"}, {"Key": "tier", "Value": "risk"}]
+    )
+
+    def versions(*filters: dict[str, str], **expression: Any) -> list[int]:
+        nested = [{"NestedPropertyName": "Tags", "Filters": list(filters)}]
+        found = sm.search(
+            Resource="ModelPackage",
+            SearchExpression={
+                "Filters": [{"Name": "ModelPackageGroupName", "Operator": "Equals", "Value": "nested"}],
+                "NestedFilters": nested,
+                **expression,
+            },
+            SortBy="ModelPackageVersion",
+            SortOrder="Ascending",
+        )
+        return [r["ModelPackage"]["ModelPackageVersion"] for r in found["Results"]]
+
+    tier_risk = ({"Name": "Tags.Key", "Value": "tier"}, {"Name": "Tags.Value", "Value": "risk"})
+    assert versions(*tier_risk) == [2]  # version 1 has a tier and a "risk", but not on one tag
+    assert versions({"Name": "Tags.Value", "Operator": "In", "Value": "gold, growth"}) == [1, 2]
+    assert versions(
+        {"Name": "Tags.Key", "Value": "team"}, {"Name": "Tags.Value", "Operator": "NotEquals", "Value": "risk"}
+    ) == [2]
+    assert versions(*tier_risk, Operator="Or") == [1, 2]  # Or: the group filter alone matches both
+    groups = sm.search(
+        Resource="ModelPackageGroup",
+        SearchExpression={
+            "NestedFilters": [
+                {
+                    "NestedPropertyName": "Tags",
+                    "Filters": [{"Name": "Tags.Value", "Operator": "Contains", "Value": "risk-"}],
+                }
+            ]
+        },
+    )
+    assert [r["ModelPackageGroup"]["ModelPackageGroupName"] for r in groups["Results"]] == ["nested"]
+    with pytest.raises(ClientError) as exc:
+        sm.search(
+            Resource="ModelPackage",
+            SearchExpression={
+                "NestedFilters": [
+                    {
+                        "NestedPropertyName": "InferenceSpecification.Containers",
+                        "Filters": [{"Name": "x", "Value": "y"}],
+                    }
+                ]
+            },
+        )
+    assert _code(exc) == "ValidationException"
+    assert "SearchExpression.NestedFilters[0].NestedPropertyName" in str(exc.value)

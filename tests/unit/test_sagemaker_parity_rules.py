@@ -94,6 +94,26 @@ def test_search_expressions_compile_from_fixed_fragments() -> None:
         "(n.approval_status = $p0 AND $p1 IN coalesce(n.tags, []) AND (n.version > $p2 OR n.group IN $p3))"
     )
     assert params == {"p0": "APPROVED", "p1": "team=risk", "p2": 3, "p3": ["a", "b"]}
+    nested = parse_expression(
+        Resource.MODEL_PACKAGE,
+        {
+            "NestedFilters": [
+                {
+                    "NestedPropertyName": "Tags",
+                    "Filters": [
+                        {"Name": "Tags.Key", "Operator": "Equals", "Value": "team"},
+                        {"Name": "Tags.Value", "Operator": "In", "Value": "risk, growth"},
+                    ],
+                }
+            ]
+        },
+    )
+    params = {}
+    assert compile_expression(Resource.MODEL_PACKAGE, nested, params) == (
+        "(any(t IN coalesce(n.tags, []) WHERE split(t, '=')[0] = $p0 AND "
+        "CASE WHEN t CONTAINS '=' THEN substring(t, size(split(t, '=')[0]) + 1) ELSE '' END IN $p1))"
+    )
+    assert params == {"p0": "team", "p1": ["risk", "growth"]}
     created = parse_expression(
         Resource.MODEL_PACKAGE_GROUP, {"Filters": [{"Name": "CreationTime", "Operator": "LessThan", "Value": "0"}]}
     )
@@ -107,7 +127,20 @@ def test_search_expressions_compile_from_fixed_fragments() -> None:
         ({"Filters": [{"Name": "ModelPackageVersion", "Value": "x"}]}, "SearchExpression.Filters[0].Value"),
         ({"Filters": [{"Name": "CreationTime", "Operator": "Contains", "Value": "x"}]}, "Filters[0].Operator"),
         ({"Filters": [{"Name": "Tags.a", "Operator": "GreaterThan", "Value": "x"}]}, "Filters[0].Operator"),
-        ({"NestedFilters": [{"NestedPropertyName": "x"}]}, "SearchExpression.NestedFilters"),
+        ({"NestedFilters": [{"NestedPropertyName": "x"}]}, "SearchExpression.NestedFilters[0].NestedPropertyName"),
+        ({"NestedFilters": [{"NestedPropertyName": "Tags", "Filters": []}]}, "NestedFilters[0].Filters"),
+        (
+            {"NestedFilters": [{"NestedPropertyName": "Tags", "Filters": [{"Name": "Tags.Colour", "Value": "x"}]}]},
+            "NestedFilters[0].Filters[0].Name",
+        ),
+        (
+            {
+                "NestedFilters": [
+                    {"NestedPropertyName": "Tags", "Filters": [{"Name": "Tags.Key", "Operator": "Exists"}]}
+                ]
+            },
+            "NestedFilters[0].Filters[0].Operator",
+        ),
         ({"Operator": "Xor"}, "SearchExpression.Operator"),
     ],
 )
