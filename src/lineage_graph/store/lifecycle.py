@@ -217,6 +217,8 @@ class LifecycleStore:
                         "to_status": change.status,
                         "description": change.description,
                         "automated": automated,
+                        # the SageMaker-shaped event carries the package's approval status beside its stage
+                        "approval_status": evidence.approval_status.value,
                     },
                 ),
             )
