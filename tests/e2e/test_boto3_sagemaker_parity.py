@@ -679,6 +679,12 @@ def test_model_life_cycle_is_the_stage_whichever_api_moved_it(sm_env: dict[str, 
         ModelPackageArn=arn, ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"}
     )
     assert len(gql.data(HISTORY, {"id": version["id"]})["stageHistory"]) == 3
+    # A retried CreateModelPackage (same ClientToken) does not undo a later move.
+    retry: dict[str, Any] = {"ModelLifeCycle": {"Stage": "Staging", "StageStatus": "InProgress"}, "ClientToken": "st-3"}
+    third = _minimal(sm, "staged", "s3://m/staged/3", **retry)
+    gql.data(MOVE, {"id": gql.data(STAGE, {"v": 3})["modelVersion"]["id"], "stage": "Development", "status": "Done"})
+    assert _minimal(sm, "staged", "s3://m/staged/3", **retry) == third
+    assert sm.describe_model_package(ModelPackageName=third)["ModelLifeCycle"] == moved | {"StageStatus": "Done"}
 
 
 def test_model_life_cycle_refusals_name_every_unmet_gate_and_write_nothing(
