@@ -52,7 +52,7 @@ def _off_the_browser_loop(work: Callable[[], Coroutine[object, object, object]])
         return pool.submit(lambda: asyncio.run(work())).result()
 
 
-def _loopback(url: str) -> bool:
+def loopback(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme in ("data", "blob", "about"):
         return True
@@ -94,7 +94,7 @@ def page(browser: Browser, base_url: str) -> Iterator[Page]:
     errors: list[str] = []
 
     def guard(route: Route) -> None:
-        if _loopback(route.request.url):
+        if loopback(route.request.url):
             route.continue_()
         else:
             foreign.append(route.request.url)

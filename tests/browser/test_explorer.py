@@ -1,6 +1,6 @@
-"""The explorer at /ui, used as a person would: sign in with a token, search, open a group and a version,
-compare two versions, draw and expand the lineage, decide an approval, flag a dataset version, read the
-audit log. What is drawn is checked against what the API answers."""
+"""The explorer at /ui, used as a person would: sign in with a token, search, open a group and a version (with
+their stages), compare two versions, draw and expand the lineage, decide an approval, flag a dataset version,
+read and verify the audit log. What is drawn is checked against what the API answers."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ query ($id: ID!, $depth: Int!) {
 }
 """
 _VERSION_ID = 'query ($v: Int!) { modelVersion(group: "fraud-detector", version: $v) { id } }'
+_VERIFICATION = "{ auditVerification { status events partitions { name verifiedThrough } } }"
+_SET_STAGE = """
+mutation ($id: ID!, $stage: String!, $description: String) {
+  setModelVersionStage(id: $id, stage: $stage, stageDescription: $description) { stage }
+}
+"""
 _CLEAN = """{ datasetVersion(namespace: "s3://acme-lake", name: "transactions_clean", version: "2024-06-01") { id } }"""
 
 
@@ -65,11 +71,17 @@ def test_sign_in_search_compare_and_draw_the_lineage(
     expect(group_hit).to_contain_text("fraud-detector")
     screenshot(page, "search")
 
+    # Version 2 moved on to Staging; the others were never moved, so they are in the group's first stage.
+    version_id = gql.data(_VERSION_ID, {"v": 2})["modelVersion"]["id"]
+    gql.data(_SET_STAGE, {"id": version_id, "stage": "Staging", "description": "shadow traffic only"})
     group_hit.get_by_role("link", name="fraud-detector").click()
     versions = page.get_by_role("table", name="versions")
     expect(versions.locator("tbody tr")).to_have_count(3)
     expect(versions.locator("thead")).to_contain_text("auc (validation)")
+    expect(versions.locator("thead")).to_contain_text("stage")
     expect(versions.locator('tr[data-version="2"]')).to_contain_text("champion")
+    expect(versions.locator('tr[data-version="2"] [data-stage]')).to_have_attribute("data-stage", "Staging")
+    expect(versions.locator('tr[data-version="1"] [data-stage]')).to_have_attribute("data-stage", "Development")
     screenshot(page, "group")
 
     page.get_by_label("select version 1").check()
@@ -86,12 +98,13 @@ def test_sign_in_search_compare_and_draw_the_lineage(
     expect(page.get_by_role("table", name="metrics")).to_contain_text("latency_ms")
     expect(page.get_by_role("table", name="deployments")).to_contain_text("fraud-scoring-staging")
     expect(page.locator(".readiness")).to_be_visible()
+    expect(page.locator("#stage [data-stage]")).to_have_attribute("data-stage", "Staging")
+    expect(page.locator("dl.facts")).to_contain_text("shadow traffic only")
     screenshot(page, "version")
 
     page.get_by_role("link", name="Open the lineage graph").click()
     canvas = page.locator("#lineage-canvas[data-ready=true]")
     expect(canvas).to_be_visible()
-    version_id = gql.data(_VERSION_ID, {"v": 2})["modelVersion"]["id"]
     nodes, edges, expandable = _answered(gql, version_id, 3)
     assert _drawn(page) == (nodes, edges)
     assert len(nodes) >= 6
@@ -171,6 +184,21 @@ def test_impact_of_a_dataset_version_flagging_it_and_the_audit_log(
     events = page.get_by_role("table", name="audit events").locator("tbody tr")
     expect(events.first).to_contain_text("ines")
     expect(page.get_by_role("table", name="audit events")).to_contain_text("dataset_version.flag")
+
+    # The verify result, as the server computes it.
+    verification = page.get_by_role("region", name="chain verification")
+    verification.get_by_role("button", name="Verify the chain").click()
+    expect(verification.locator(".verdict")).to_have_attribute("data-status", "INTACT")
+    report = gql.data(_VERIFICATION)["auditVerification"]
+    how_far = f"{report['events']} events in {len(report['partitions'])} partitions"
+    expect(verification.locator(".verdict")).to_contain_text(how_far)
+    chains = verification.get_by_role("table", name="partition chains").locator("tbody tr")
+    expect(chains).to_have_count(len(report["partitions"]))
+    flagged_chain = chains.and_(page.locator('[data-partition="DatasetVersion"]'))
+    expect(flagged_chain).to_have_attribute("data-status", "INTACT")
+    expect(flagged_chain.locator("td:nth-child(3)")).to_have_text(
+        str(next(p["verifiedThrough"] for p in report["partitions"] if p["name"] == "DatasetVersion"))
+    )
     screenshot(page, "audit")
     # A subject leads to everything recorded about it, whoever did it.
     # (The flag's transaction also recorded a review_needed event per affected version, so the flag's own row

@@ -13,6 +13,7 @@ from lineage_graph.domain.audit import (
     Head,
     LogEntry,
     LogVerifier,
+    PartitionReport,
     PartitionVerifier,
     PendingEvent,
     StoredAuditEvent,
@@ -96,6 +97,21 @@ def test_a_deleted_event_and_a_truncated_tail_are_caught() -> None:
     events = _chain(5)
     assert _verify(events[:2] + events[3:], (5, events[-1].hash))[0] == 3
     assert _verify(events[:4], (5, events[-1].hash))[0] == 5
+
+
+def test_the_partition_report_says_how_far_the_chain_held() -> None:
+    events = _chain(5)
+    events[3] = replace(events[3], actor="mallory")
+    verifier = PartitionVerifier("Principal", log_through=0)
+    for event in events:
+        verifier.add(event)
+    head = Head(5, events[-1].hash)
+    verifier.finish(head)
+    report = verifier.report(head)
+    assert report == PartitionReport("Principal", 5, 3, 3, verifier.broken)
+    assert not report.intact
+    assert report.broken is not None
+    assert report.broken.sequence == 4
 
 
 def test_a_field_that_no_longer_decodes_is_a_break() -> None:

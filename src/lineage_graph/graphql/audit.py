@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from lineage_graph.domain.audit import AuditEvent as AuditEventModel
+from lineage_graph.domain.audit import ChainBreak, ChainReport, PartitionReport
 from lineage_graph.domain.errors import ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.queries import DEFAULT_PAGE
@@ -99,8 +101,89 @@ class AuditEventConnection:
         return [edge.node for edge in self.edges]
 
 
+@strawberry.enum(description="Whether every chain checked holds.")
+class AuditChainStatus(Enum):
+    INTACT = "INTACT"
+    BROKEN = "BROKEN"
+
+
+@strawberry.type(description="The first place a chain does not hold.")
+class AuditChainBreak:
+    chain: str = strawberry.field(description="A partition's name, or `log` for the global log.")
+    sequence: int = strawberry.field(description="The position in that chain where it breaks.")
+    reason: str
+    missing: bool = strawberry.field(
+        description="An event the chain's head accounts for was not found (otherwise a stored event is wrong)."
+    )
+
+    @classmethod
+    def from_model(cls, broken: ChainBreak | None) -> AuditChainBreak | None:
+        if broken is None:
+            return None
+        return cls(chain=broken.chain, sequence=broken.sequence, reason=broken.reason, missing=broken.missing)
+
+
+@strawberry.type(description="One partition chain's verdict, against the head read when verification started.")
+class AuditPartitionVerification:
+    name: str
+    status: AuditChainStatus
+    head_sequence: int = strawberry.field(description="The partition's head: how far it was to be verified.")
+    verified_through: int = strawberry.field(description="The last event of the chain found sound.")
+    unanchored: int = strawberry.field(description="Verified events not yet placed in the global log.")
+    first_break: AuditChainBreak | None
+
+    @classmethod
+    def from_model(cls, report: PartitionReport) -> AuditPartitionVerification:
+        return cls(
+            name=report.name,
+            status=AuditChainStatus.INTACT if report.intact else AuditChainStatus.BROKEN,
+            head_sequence=report.head_sequence,
+            verified_through=report.verified_through,
+            unanchored=report.unanchored,
+            first_break=AuditChainBreak.from_model(report.broken),
+        )
+
+
+@strawberry.type(
+    description="The audit log's hash chains recomputed (as `lineage-graph audit verify` does): every partition up "
+    "to the head read at the start, then the global log up to its head. Events committed meanwhile are not covered."
+)
+class AuditVerification:
+    status: AuditChainStatus
+    events: int = strawberry.field(description="Events verified across all partitions.")
+    log_sequence: int = strawberry.field(
+        description="The global log was verified through this sequence (0 when a partition broke: the log is "
+        "checked once the partitions hold)."
+    )
+    log_hash: str = strawberry.field(description="The global log's hash at that sequence.")
+    unanchored: int = strawberry.field(description="Events verified in their partition, not yet in the global log.")
+    partitions: list[AuditPartitionVerification] = strawberry.field(description="Every partition, by name.")
+    first_break: AuditChainBreak | None = strawberry.field(
+        description="Where the chain first fails: a partition's break (in name order), else the global log's."
+    )
+
+    @classmethod
+    def from_model(cls, report: ChainReport) -> AuditVerification:
+        return cls(
+            status=AuditChainStatus.INTACT if report.intact else AuditChainStatus.BROKEN,
+            events=report.events,
+            log_sequence=report.log_sequence,
+            log_hash=report.log_hash,
+            unanchored=report.unanchored,
+            partitions=[AuditPartitionVerification.from_model(p) for p in report.partition_reports],
+            first_break=AuditChainBreak.from_model(report.broken),
+        )
+
+
 @strawberry.type
 class AuditQuery:
+    @strawberry.field(
+        description="Verify the audit log's hash chains now and say how far they hold. Approver or admin only.",
+        permission_classes=[IsApprover],
+    )
+    async def audit_verification(self, info: strawberry.Info[Context, None]) -> AuditVerification:
+        return AuditVerification.from_model(await info.context.services.audit.verify(info.context.principal))
+
     @strawberry.field(
         description="Audit events, newest first. `subject` is as recorded (e.g. `ModelVersion:fraud/3`) or a node's "
         "global id; `actor` a principal name; `from` inclusive, `to` exclusive. Approver or admin only.",

@@ -9,7 +9,15 @@ from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
-from lineage_graph.domain.audit import AuditEvent, ChainBreak, ChainReport, Head, LogVerifier, PartitionVerifier
+from lineage_graph.domain.audit import (
+    AuditEvent,
+    ChainBreak,
+    ChainReport,
+    Head,
+    LogVerifier,
+    PartitionReport,
+    PartitionVerifier,
+)
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.errors import Problem, ValidationFailed
 from lineage_graph.services.authorization import require
@@ -88,15 +96,16 @@ class AuditService:
         heads = await self._store.heads()
         log_through = heads.log.sequence if heads.log else 0
         events = unanchored = in_log = 0
-        broken: ChainBreak | None = None
+        reports: list[PartitionReport] = []
+        # Every partition is checked even after one breaks: the chains are independent, and a reader wants to
+        # know which of them still hold.
         for name, head in sorted(heads.partitions.items()):
             verifier = await _settled(partial(self._verify_partition, name, head, log_through))
-            broken = verifier.broken
+            reports.append(verifier.report(head))
             events += verifier.events
             unanchored += verifier.unanchored
             in_log += verifier.in_log
-            if broken is not None:
-                break
+        broken = next((report.broken for report in reports if report.broken is not None), None)
         log = LogVerifier()
         if broken is None and heads.log is not None:
             log = await _settled(partial(self._verify_log, heads.log))
@@ -108,7 +117,9 @@ class AuditService:
             broken = ChainBreak(
                 "log", log.events, f"the log holds {log.events} events but the partitions account for {in_log}"
             )
-        return ChainReport(events, len(heads.partitions), log.last_sequence, log.last_hash, unanchored, broken)
+        return ChainReport(
+            events, len(heads.partitions), log.last_sequence, log.last_hash, unanchored, broken, tuple(reports)
+        )
 
     async def _verify_partition(self, name: str, head: Head, log_through: int) -> PartitionVerifier:
         verifier = PartitionVerifier(name, log_through)

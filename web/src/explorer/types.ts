@@ -34,12 +34,19 @@ export interface GroupVersion {
   version: number;
   approvalStatus: ApprovalStatus;
   aliases: string[];
+  stage: string | null;
+  stageStatus: string | null;
   archived: boolean;
   needsReview: boolean;
   tags: string[];
   createdBy: string | null;
   createdAt: string;
   metrics: Metric[];
+}
+
+/** A group's ordered stages; a version with no stage yet is in the first one. */
+export interface Lifecycle {
+  stages: { name: string }[];
 }
 
 export interface ModelGroupPage {
@@ -54,6 +61,7 @@ export interface ModelGroupPage {
     versionCount: number;
     versions: { totalCount: number; nodes: GroupVersion[] };
   } | null;
+  lifecycle: Lifecycle | null;
 }
 
 export interface Comparison {
@@ -118,6 +126,9 @@ export interface ModelVersion {
   archived: boolean;
   needsReview: boolean;
   aliases: string[];
+  stage: string | null;
+  stageStatus: string | null;
+  stageDescription: string | null;
   createdBy: string | null;
   createdAt: string;
   updatedAt: string;
@@ -131,6 +142,7 @@ export interface ModelVersion {
 
 export interface ModelVersionPage {
   modelVersion: ModelVersion | null;
+  lifecycle: Lifecycle | null;
   approvalPolicy: ApprovalPolicy | null;
 }
 
@@ -228,4 +240,34 @@ export interface AuditEvent {
 
 export interface AuditLog {
   auditLog: { edges: { node: AuditEvent }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+}
+
+export type AuditChainStatus = "INTACT" | "BROKEN";
+
+export interface AuditChainBreak {
+  chain: string;
+  sequence: number;
+  reason: string;
+  missing: boolean;
+}
+
+export interface AuditPartitionVerification {
+  name: string;
+  status: AuditChainStatus;
+  headSequence: number;
+  verifiedThrough: number;
+  unanchored: number;
+  firstBreak: AuditChainBreak | null;
+}
+
+export interface AuditVerification {
+  auditVerification: {
+    status: AuditChainStatus;
+    events: number;
+    logSequence: number;
+    logHash: string;
+    unanchored: number;
+    partitions: AuditPartitionVerification[];
+    firstBreak: AuditChainBreak | null;
+  };
 }

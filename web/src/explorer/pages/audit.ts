@@ -1,9 +1,11 @@
-// The audit log, newest first, filtered by subject, actor, action and time (approvers and admins only).
+// The audit log, newest first, filtered by subject, actor, action and time, and the chain's verification
+// (approvers and admins only).
 import { request } from "../api";
 import { formatTime, h, json, link, replace } from "../dom";
 import AuditDocument from "../queries/AuditLog.graphql";
 import { navigate, routes } from "../router";
 import type { AuditEvent, AuditLog } from "../types";
+import { chainVerification } from "../widgets/chain-verification";
 import { failure, loading } from "../widgets/failure";
 
 const FILTERS = ["subject", "actor", "action", "from", "to"] as const;
@@ -58,6 +60,7 @@ export async function renderAudit(view: HTMLElement, query: URLSearchParams): Pr
   replace(
     view,
     h("h1", {}, "Audit log"),
+    chainVerification(),
     form,
     status,
     h("table", { class: "audit", "aria-label": "audit events" },

@@ -1,11 +1,11 @@
-// A model group: its versions as a table (status, aliases, key metrics, created by/at); pick two or more
+// A model group: its versions as a table (status, aliases, stage, key metrics, created by/at); pick two or more
 // to compare them.
 import { request } from "../api";
 import { formatNumber, formatTime, h, link, replace } from "../dom";
 import ModelGroupDocument from "../queries/ModelGroupPage.graphql";
 import { navigate, routes } from "../router";
 import type { GroupVersion, Metric, ModelGroupPage } from "../types";
-import { statusBadge, tagChips } from "../widgets/badges";
+import { stageLabel, statusBadge, tagChips } from "../widgets/badges";
 import { failure, loading } from "../widgets/failure";
 
 const KEY_METRIC_COLUMNS = 5;
@@ -67,6 +67,7 @@ export async function renderGroup(view: HTMLElement, name: string): Promise<void
       h("td", {}, link(routes.version(group.name, version.version), `v${version.version}`)),
       h("td", {}, statusBadge(version.approvalStatus), version.needsReview ? h("span", { class: "badge review" }, "needs review") : null),
       h("td", {}, version.aliases.join(", ") || "—"),
+      h("td", {}, stageLabel(version.stage, version.stageStatus, data.lifecycle?.stages)),
       h("td", {}, version.archived ? "archived" : "active"),
       metrics.map((key) => h("td", { class: "number" }, formatNumber(values.get(key)))),
       h("td", {}, tagChips(version.tags)),
@@ -103,6 +104,7 @@ export async function renderGroup(view: HTMLElement, name: string): Promise<void
           h("th", {}, "version"),
           h("th", {}, "status"),
           h("th", {}, "aliases"),
+          h("th", {}, "stage"),
           h("th", {}, "state"),
           metrics.map((key) => h("th", { class: "number" }, key)),
           h("th", {}, "tags"),

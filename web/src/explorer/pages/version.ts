@@ -8,17 +8,19 @@ import HistoryDocument from "../queries/ApprovalHistory.graphql";
 import VersionDocument from "../queries/ModelVersionPage.graphql";
 import RejectDocument from "../queries/RejectModelVersion.graphql";
 import { routes } from "../router";
-import type { ApprovalHistory, ApprovalPolicy, ApprovalReadiness, ModelVersion, ModelVersionPage } from "../types";
-import { statusBadge, tagChips } from "../widgets/badges";
+import type { ApprovalHistory, ApprovalPolicy, ApprovalReadiness, Lifecycle, ModelVersion, ModelVersionPage } from "../types";
+import { stageLabel, statusBadge, tagChips } from "../widgets/badges";
 import { failure, loading } from "../widgets/failure";
 
-function metadata(version: ModelVersion): HTMLElement {
+function metadata(version: ModelVersion, lifecycle: Lifecycle | null): HTMLElement {
   const facts: [string, Node | string][] = [
     ["artifact", h("code", {}, version.artifactUri)],
     ["digest", version.artifactDigest ?? "—"],
     ["size", version.artifactSize === null ? "—" : `${version.artifactSize} bytes`],
     ["framework", [version.framework, version.frameworkVersion].filter(Boolean).join(" ") || "—"],
     ["aliases", version.aliases.join(", ") || "—"],
+    ["stage", h("span", { id: "stage" }, stageLabel(version.stage, version.stageStatus, lifecycle?.stages))],
+    ["stage description", version.stageDescription ?? "—"],
     ["tags", tagChips(version.tags)],
     ["created", `${formatTime(version.createdAt)} by ${version.createdBy ?? "—"}`],
     ["updated", formatTime(version.updatedAt)],
@@ -136,7 +138,7 @@ export async function renderVersion(view: HTMLElement, group: string, number: nu
     ),
     version.description ? h("p", {}, version.description) : null,
     h("div", { class: "columns" },
-      h("section", {}, h("h2", {}, "Metadata"), metadata(version)),
+      h("section", {}, h("h2", {}, "Metadata"), metadata(version, page.lifecycle)),
       h("section", {}, h("h2", {}, "Lineage"), lineageLinks(version)),
     ),
     h("h2", {}, "Metrics"),

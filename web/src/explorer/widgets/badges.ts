@@ -23,3 +23,15 @@ export function tagChips(tags: string[] | null | undefined): HTMLElement {
     (tags ?? []).map((tag) => h("span", { class: GOVERNANCE_TAGS.has(tag) ? "tag tag-governance" : "tag" }, tag)),
   );
 }
+
+/** A version's lifecycle stage; one never moved is in its group's first stage (the server's rule, shown as such). */
+export function stageLabel(stage: string | null, stageStatus: string | null, stages: { name: string }[] | undefined): HTMLElement {
+  if (stage) {
+    return h("span", { class: "stage", "data-stage": stage }, stage, stageStatus ? h("small", {}, ` · ${stageStatus}`) : null);
+  }
+  const initial = stages?.[0]?.name;
+  if (!initial) {
+    return h("span", {}, "—");
+  }
+  return h("span", { class: "stage implicit", "data-stage": initial, title: "not moved yet: the group's first stage" }, initial);
+}
