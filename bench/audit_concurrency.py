@@ -152,6 +152,13 @@ def _neo4j() -> Iterator[dict[str, str]]:
 @contextmanager
 def served() -> Iterator[tuple[str, str]]:
     """`lineage-graph serve` on a free loopback port over `_neo4j()`; yields its URL and an admin token."""
+    with served_database() as (url, token, _):
+        yield url, token
+
+
+@contextmanager
+def served_database() -> Iterator[tuple[str, str, dict[str, str]]]:
+    """As `served`, also yielding the NEO4J_* environment of the database it serves (empty: the caller's)."""
     from lineage_graph.neo4j_local import free_port
 
     cli = Path(sys.executable).with_name("lineage-graph")
@@ -181,7 +188,7 @@ def served() -> Iterator[tuple[str, str]]:
                 timeout=120,
                 check=True,
             )
-            yield url, created.stdout.strip().splitlines()[-1]
+            yield url, created.stdout.strip().splitlines()[-1], db
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)

@@ -29,6 +29,7 @@ CREATE CONSTRAINT api_token_id IF NOT EXISTS FOR (t:ApiToken) REQUIRE t.token_id
 CREATE CONSTRAINT registration_contract_key IF NOT EXISTS FOR (c:RegistrationContract) REQUIRE (c.group, c.version) IS UNIQUE;
 CREATE CONSTRAINT stage_transition_id IF NOT EXISTS FOR (t:StageTransition) REQUIRE t.transition_id IS UNIQUE;
 CREATE CONSTRAINT model_card_key IF NOT EXISTS FOR (c:ModelCard) REQUIRE (c.name, c.card_version) IS UNIQUE;
+CREATE CONSTRAINT model_card_export_job_key IF NOT EXISTS FOR (j:ModelCardExportJob) REQUIRE (j.card, j.name) IS UNIQUE;
 CREATE CONSTRAINT sigv4_access_key_id IF NOT EXISTS FOR (k:SigV4AccessKey) REQUIRE k.access_key_id IS UNIQUE;
 
 CREATE INDEX model_version_status IF NOT EXISTS FOR (v:ModelVersion) ON (v.approval_status);

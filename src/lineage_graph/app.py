@@ -31,6 +31,7 @@ from lineage_graph.integrations.mlflow.tracking import MlflowTracking
 from lineage_graph.integrations.openlineage import decode_body, parse_events
 from lineage_graph.integrations.s3 import S3ObjectHeads
 from lineage_graph.integrations.sagemaker.api import sagemaker_endpoint
+from lineage_graph.integrations.sagemaker.publisher import S3CardPublisher
 from lineage_graph.integrations.sagemaker.reports import S3Reports
 from lineage_graph.integrations.webhooks import WebhookSender, address_problems
 from lineage_graph.logs import configure_logging
@@ -164,6 +165,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     # ModelMetrics reports named by SageMaker registrations are read from S3 (or the configured endpoint).
     reports = S3Reports.connect(settings.aws_region, settings.s3_endpoint_url)
+    card_publisher = S3CardPublisher.connect(settings.aws_region, settings.s3_endpoint_url)  # card export jobs
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -186,6 +188,7 @@ def create_app(settings: Settings) -> Starlette:
                 artifact_verifier=verifier,
                 token_cache_seconds=settings.token_cache_seconds,
                 metric_reports=reports,
+                card_publisher=card_publisher,
                 mlflow_runs=tracking,
                 governance_tags=settings.governance_tags,
                 webhook_address_check=address_problems,

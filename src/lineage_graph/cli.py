@@ -1,7 +1,7 @@
 """lineage-graph: a model registry with lineage and governance (GraphQL over Neo4j).
 
 `serve` runs the server (starting a local Neo4j when NEO4J_URI is unset). The admin commands (token,
-sagemaker-key, audit, demo, schema apply, import, artifacts) act directly on the database the server uses:
+sagemaker-key, audit, migrate, demo, schema apply, import, artifacts) act directly on the database the server uses:
 the one NEO4J_URI names, or the managed local Neo4j, which must be running (`serve` or `neo4j start`).
 """
 
@@ -447,6 +447,41 @@ def cmd_sagemaker_key(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
+# ---- migrate ----------------------------------------------------------------------------------------
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from lineage_graph.services.migrations import MigrationService
+    from lineage_graph.store.constraints import apply_constraints
+
+    async def run() -> int:
+        async with _graph(settings) as graph:
+            if not args.dry_run:  # the constraints the new shape relies on, before anything is anchored
+                await apply_constraints(graph)
+            report = await MigrationService(graph).migrate(_operator(settings), dry_run=args.dry_run)
+        verb = "would anchor" if report.dry_run else "anchored"
+        _print(
+            f"audit log: {report.legacy_events} events written before partitioned chains, {verb} {report.anchored} "
+            "as the legacy partition (original hashes kept)"
+        )
+        if report.legacy_break is not None:
+            _print(
+                f"warning: the legacy chain does not verify at sequence {report.legacy_break.sequence}: "
+                f"{report.legacy_break.reason}; `audit verify` reports it"
+            )
+        fill = "would fill" if report.dry_run else "filled"
+        _print(f"tags: {fill} the empty tag list of {report.tags_filled} datasets and dataset versions")
+        if not report.changed:
+            _print("nothing to migrate")
+        elif report.dry_run:
+            _print("dry run: nothing was written")
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        _print(f"error: {exc.message}")
+        return 2
+
+
 # ---- audit ------------------------------------------------------------------------------------------
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from lineage_graph.services.audit import AuditService
@@ -718,6 +753,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(handler=cmd_audit)
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="upgrade a database written by an earlier release (idempotent; docs/operations.md)",
+        description="Anchor an audit log written before partitioned chains as the legacy partition (its original "
+        "hashes kept and verified) and fill the tag lists OpenLineage left empty. Safe to run again and while "
+        "the server runs; recorded in the audit log as the operator.",
+    )
+    migrate.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    migrate.set_defaults(handler=cmd_migrate)
 
     webhook = sub.add_parser("webhook", help="manage webhook subscriptions (docs/events.md)")
     webhook_sub = webhook.add_subparsers(dest="action", required=True)

@@ -611,3 +611,311 @@ def test_tags_and_group_policy(sm_env: dict[str, Any]) -> None:
     admin.delete_model_package_group_policy(ModelPackageGroupName="shared")
     with pytest.raises(ClientError):
         admin.get_model_package_group_policy(ModelPackageGroupName="shared")
+
+
+# ---- ModelLifeCycle is the version's lifecycle stage -----------------------------------------------------
+STAGE = """query($v: Int!) { modelVersion(group: "staged", version: $v) {
+  id stage stageStatus stageDescription approvalStatus } }"""
+MOVE = """mutation($id: ID!, $stage: String!, $status: String) {
+  setModelVersionStage(id: $id, stage: $stage, stageStatus: $status) { stage stageStatus } }"""
+HISTORY = "query($id: ID!) { stageHistory(modelVersionId: $id) { fromStage toStage toStatus actor } }"
+
+
+def test_model_life_cycle_is_the_stage_whichever_api_moved_it(sm_env: dict[str, Any]) -> None:
+    sm, reviewer, gql = sm_env["sm"]["pipeline"], sm_env["sm"]["reviewer"], sm_env["gql"]
+    sm.create_model_package_group(ModelPackageGroupName="staged")
+    # The stage is named as the group names it, ignoring case.
+    arn = _minimal(
+        sm,
+        "staged",
+        "s3://m/staged/1",
+        ModelLifeCycle={"Stage": "staging", "StageStatus": "InProgress", "StageDescription": "canary"},
+    )
+    lifecycle = {"Stage": "Staging", "StageStatus": "InProgress", "StageDescription": "canary"}
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"] == lifecycle
+    version = gql.data(STAGE, {"v": 1})["modelVersion"]
+    assert (version["stage"], version["stageStatus"], version["stageDescription"]) == (
+        "Staging",
+        "InProgress",
+        "canary",
+    )
+    # A version never moved has no ModelLifeCycle, as in SageMaker.
+    unmoved = _minimal(sm, "staged", "s3://m/staged/2")
+    assert "ModelLifeCycle" not in sm.describe_model_package(ModelPackageName=unmoved)
+
+    # Moved in GraphQL, read back in every boto3 read.
+    gql.data(MOVE, {"id": version["id"], "stage": "Development", "status": "Approved"})
+    moved = {"Stage": "Development", "StageStatus": "Approved"}
+    assert sm.describe_model_package(ModelPackageName=arn)["ModelLifeCycle"] == moved
+    listed = sm.list_model_packages(ModelPackageGroupName="staged")["ModelPackageSummaryList"]
+    assert [p.get("ModelLifeCycle") for p in listed] == [moved, None]
+    found = sm.search(
+        Resource="ModelPackage",
+        SearchExpression={"Filters": [{"Name": "ModelPackageGroupName", "Operator": "Equals", "Value": "staged"}]},
+        SortBy="CreationTime",
+        SortOrder="Ascending",
+    )["Results"]
+    assert found[0]["ModelPackage"]["ModelLifeCycle"] == moved
+
+    # An approval and a promotion in one UpdateModelPackage: the gate sees the version as approved.
+    reviewer.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus="Approved",
+        ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved", "StageDescription": "go"},
+    )
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Approved"
+    assert described["ModelLifeCycle"] == {"Stage": "Production", "StageStatus": "Approved", "StageDescription": "go"}
+    history = gql.data(HISTORY, {"id": version["id"]})["stageHistory"]
+    assert [(t["fromStage"], t["toStage"], t["toStatus"]) for t in history] == [
+        ("Development", "Staging", "InProgress"),
+        ("Staging", "Development", "Approved"),
+        ("Development", "Production", "Approved"),
+    ]
+    assert history[-1]["actor"] == "reviewer"
+    # Setting what is already set is a no-op, as in SageMaker.
+    reviewer.update_model_package(
+        ModelPackageArn=arn, ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"}
+    )
+    assert len(gql.data(HISTORY, {"id": version["id"]})["stageHistory"]) == 3
+
+
+def test_model_life_cycle_refusals_name_every_unmet_gate_and_write_nothing(
+    sm_env: dict[str, Any], driver: Driver
+) -> None:
+    sm, reviewer, gql = sm_env["sm"]["pipeline"], sm_env["sm"]["reviewer"], sm_env["gql"]
+    sm.create_model_package_group(ModelPackageGroupName="gated")
+    gql.data(
+        'mutation($s: [StageInput!]!) { setLifecycleStages(group: "gated", stages: $s) { stages { name } } }',
+        {
+            "s": [
+                {"name": "Development"},
+                {"name": "Staging"},
+                {
+                    "name": "Production",
+                    "gate": {
+                        "requireApproved": True,
+                        "requireApprover": True,
+                        "metricThresholds": [
+                            {"name": "auc", "operator": ">=", "threshold": 0.95, "split": "ModelQuality"}
+                        ],
+                    },
+                },
+                {"name": "Archived"},
+            ]
+        },
+    )
+    quality = {
+        "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": "s3://reports/quality.json"}}
+    }
+    # Registering straight into Production: refused before anything is written, every gate named.
+    with pytest.raises(ClientError) as exc:
+        _minimal(
+            sm,
+            "gated",
+            "s3://m/gated/0",
+            ModelMetrics=quality,
+            ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"},
+        )
+    assert _code(exc) == "ValidationException"
+    message = str(exc.value)
+    assert "requires an APPROVED version" in message
+    assert "approver role" in message
+    assert "auc >= 0.95" in message
+    assert "it is 0.93" in message
+    assert sm.list_model_packages(ModelPackageGroupName="gated")["ModelPackageSummaryList"] == []
+    # A stage the group does not have.
+    with pytest.raises(ClientError) as exc:
+        _minimal(sm, "gated", "s3://m/gated/0", ModelLifeCycle={"Stage": "QA", "StageStatus": "Approved"})
+    assert _code(exc) == "ValidationException"
+    assert "ModelLifeCycle.Stage" in str(exc.value)
+    assert "Development, Staging, Production, Archived" in str(exc.value)
+    assert sm.list_model_packages(ModelPackageGroupName="gated")["ModelPackageSummaryList"] == []
+
+    arn = _minimal(sm, "gated", "s3://m/gated/1", ModelMetrics=quality)
+    # Approve and promote together: the metric gate refuses, and the approval is not written either.
+    with pytest.raises(ClientError) as exc:
+        reviewer.update_model_package(
+            ModelPackageArn=arn,
+            ModelApprovalStatus="Approved",
+            ApprovalDescription="ship it",
+            ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"},
+        )
+    assert _code(exc) == "ValidationException"
+    assert "auc >= 0.95" in str(exc.value)
+    assert "requires an APPROVED version" not in str(exc.value)  # checked as the version would stand
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "ModelLifeCycle" not in described
+    refused = driver.execute_query(
+        "MATCH (e:AuditEvent {action: 'model_version.stage_changed', outcome: 'REFUSED', actor: 'reviewer'}) "
+        "WHERE e.subject = 'ModelVersion:gated/1' RETURN count(e) AS n"
+    ).records[0]["n"]
+    assert refused == 1
+    # The same gate refuses the GraphQL door, with the same reasons.
+    version = gql.data('{ modelVersion(group: "gated", version: 1) { id } }')["modelVersion"]
+    body = sm_env["carol"].execute(MOVE, {"id": version["id"], "stage": "Production", "status": "Approved"})
+    assert "auc >= 0.95" in json.dumps(body["errors"])
+    decisions = driver.execute_query(
+        "MATCH (d:ApprovalDecision)-[:DECIDES]->(:ModelVersion {group: 'gated', version: 1}) RETURN count(d) AS n"
+    ).records[0]["n"]
+    assert decisions == 0
+
+
+# ---- model card export jobs ---------------------------------------------------------------------------------
+def test_model_card_export_jobs_write_the_card_to_s3(sm_env: dict[str, Any], driver: Driver) -> None:
+    sm, guest, s3 = sm_env["sm"]["pipeline"], sm_env["sm"]["guest"], sm_env["s3"]
+    sm.create_model_package_group(ModelPackageGroupName="carded")
+    package = _minimal(sm, "carded", "s3://m/carded/1")
+    content = {"model_overview": {"model_id": package}, "intended_uses": {"intended_uses": "Score <b>loans</b>"}}
+    sm.create_model_card(ModelCardName="carded-card", Content=json.dumps(content), ModelCardStatus="Draft")
+    content["intended_uses"]["intended_uses"] = "Score loans and leases"
+    sm.update_model_card(ModelCardName="carded-card", Content=json.dumps(content))
+    s3.create_bucket(Bucket="cards")
+
+    arn = sm.create_model_card_export_job(
+        ModelCardName="carded-card", ModelCardExportJobName="first", OutputConfig={"S3OutputPath": "s3://cards/out/"}
+    )["ModelCardExportJobArn"]
+    assert arn == "arn:aws:sagemaker:eu-west-1:000000000000:model-card/carded-card/export-job/first"
+    job = sm.describe_model_card_export_job(ModelCardExportJobArn=arn)
+    assert (job["Status"], job["ModelCardName"], job["ModelCardVersion"]) == ("Completed", "carded-card", 2)
+    assert job["OutputConfig"] == {"S3OutputPath": "s3://cards/out/"}
+    artifact = job["ExportArtifacts"]["S3ExportArtifacts"]
+    assert artifact == "s3://cards/out/carded-card/first/carded-card.html"
+    written = s3.get_object(Bucket="cards", Key="out/carded-card/first/carded-card.html")
+    assert written["ContentType"] == "text/html"
+    page = written["Body"].read().decode()
+    assert "Score loans and leases" in page
+    # An earlier card version, by number; user text stays escaped on the page.
+    sm.create_model_card_export_job(
+        ModelCardName="carded-card",
+        ModelCardVersion=1,
+        ModelCardExportJobName="second",
+        OutputConfig={"S3OutputPath": "s3://cards/out"},
+    )
+    old = s3.get_object(Bucket="cards", Key="out/carded-card/second/carded-card.html")["Body"].read().decode()
+    assert "Score &lt;b&gt;loans&lt;/b&gt;" in old
+    # A store that refuses the write gives a Failed job saying why.
+    failed_arn = sm.create_model_card_export_job(
+        ModelCardName="carded-card", ModelCardExportJobName="nowhere", OutputConfig={"S3OutputPath": "s3://no-bucket"}
+    )["ModelCardExportJobArn"]
+    failed = sm.describe_model_card_export_job(ModelCardExportJobArn=failed_arn)
+    assert failed["Status"] == "Failed"
+    assert "NoSuchBucket" in failed["FailureReason"]
+    assert "ExportArtifacts" not in failed
+
+    # Bad input is refused naming the field, and records nothing.
+    for bad, field in (
+        ({"ModelCardExportJobName": "first", "OutputConfig": {"S3OutputPath": "s3://cards"}}, "first"),
+        ({"ModelCardExportJobName": "x", "OutputConfig": {"S3OutputPath": "https://cards"}}, "S3OutputPath"),
+        ({"ModelCardExportJobName": "has space", "OutputConfig": {"S3OutputPath": "s3://cards"}}, "JobName"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            sm.create_model_card_export_job(ModelCardName="carded-card", **bad)
+        assert _code(exc) in ("ValidationException", "ConflictException")
+        assert field in str(exc.value)
+    with pytest.raises(ClientError) as exc:
+        sm.create_model_card_export_job(
+            ModelCardName="no-card", ModelCardExportJobName="x", OutputConfig={"S3OutputPath": "s3://cards"}
+        )
+    assert _code(exc) == "ResourceNotFound"
+    with pytest.raises(ClientError) as exc:  # a viewer reads jobs but does not write to the store
+        guest.create_model_card_export_job(
+            ModelCardName="carded-card", ModelCardExportJobName="x", OutputConfig={"S3OutputPath": "s3://cards"}
+        )
+    assert _code(exc) == "AccessDeniedException"
+
+    listed = guest.list_model_card_export_jobs(ModelCardName="carded-card", SortBy="Name", SortOrder="Ascending")
+    assert [(j["ModelCardExportJobName"], j["Status"]) for j in listed["ModelCardExportJobSummaries"]] == [
+        ("first", "Completed"),
+        ("nowhere", "Failed"),
+        ("second", "Completed"),
+    ]
+    assert [
+        j["ModelCardExportJobName"]
+        for j in sm.list_model_card_export_jobs(ModelCardName="carded-card", StatusEquals="Failed")[
+            "ModelCardExportJobSummaries"
+        ]
+    ] == ["nowhere"]
+    assert (
+        sm.list_model_card_export_jobs(ModelCardName="carded-card", ModelCardVersion=1)["ModelCardExportJobSummaries"][
+            0
+        ]["ModelCardExportJobName"]
+        == "second"
+    )
+    names = []
+    kwargs: dict[str, Any] = {"ModelCardName": "carded-card", "MaxResults": 1, "SortBy": "CreationTime"}
+    while True:
+        page_ = sm.list_model_card_export_jobs(**kwargs)
+        assert len(page_["ModelCardExportJobSummaries"]) == 1
+        names += [j["ModelCardExportJobName"] for j in page_["ModelCardExportJobSummaries"]]
+        if "NextToken" not in page_:
+            break
+        kwargs["NextToken"] = page_["NextToken"]
+    assert names == ["nowhere", "second", "first"]  # newest first by default
+    exported = driver.execute_query(
+        "MATCH (e:AuditEvent {action: 'model_card.exported', subject: 'ModelCard:carded-card'}) "
+        "RETURN e.actor AS actor, e.payload AS payload ORDER BY e.at"
+    ).records
+    assert [(r["actor"], json.loads(r["payload"])["status"]) for r in exported] == [
+        ("pipeline", "Completed"),
+        ("pipeline", "Completed"),
+        ("pipeline", "Failed"),
+    ]
+
+
+def test_search_nested_filters_need_one_tag_meeting_every_filter(sm_env: dict[str, Any]) -> None:
+    sm = sm_env["sm"]["pipeline"]
+    sm.create_model_package_group(ModelPackageGroupName="nested", Tags=[{"Key": "tier", "Value": "Risk-Gold"}])
+    _minimal(sm, "nested", "s3://m/nested/1", Tags=[{"Key": "team", "Value": "risk"}, {"Key": "tier", "Value": "gold"}])
+    _minimal(
+        sm, "nested", "s3://m/nested/2", Tags=[{"Key": "team", "Value": "growth"}, {"Key": "tier", "Value": "risk"}]
+    )
+
+    def versions(*filters: dict[str, str], **expression: Any) -> list[int]:
+        nested = [{"NestedPropertyName": "Tags", "Filters": list(filters)}]
+        found = sm.search(
+            Resource="ModelPackage",
+            SearchExpression={
+                "Filters": [{"Name": "ModelPackageGroupName", "Operator": "Equals", "Value": "nested"}],
+                "NestedFilters": nested,
+                **expression,
+            },
+            SortBy="ModelPackageVersion",
+            SortOrder="Ascending",
+        )
+        return [r["ModelPackage"]["ModelPackageVersion"] for r in found["Results"]]
+
+    tier_risk = ({"Name": "Tags.Key", "Value": "tier"}, {"Name": "Tags.Value", "Value": "risk"})
+    assert versions(*tier_risk) == [2]  # version 1 has a tier and a "risk", but not on one tag
+    assert versions({"Name": "Tags.Value", "Operator": "In", "Value": "gold, growth"}) == [1, 2]
+    assert versions(
+        {"Name": "Tags.Key", "Value": "team"}, {"Name": "Tags.Value", "Operator": "NotEquals", "Value": "risk"}
+    ) == [2]
+    assert versions(*tier_risk, Operator="Or") == [1, 2]  # Or: the group filter alone matches both
+    groups = sm.search(
+        Resource="ModelPackageGroup",
+        SearchExpression={
+            "NestedFilters": [
+                {
+                    "NestedPropertyName": "Tags",
+                    "Filters": [{"Name": "Tags.Value", "Operator": "Contains", "Value": "risk-"}],
+                }
+            ]
+        },
+    )
+    assert [r["ModelPackageGroup"]["ModelPackageGroupName"] for r in groups["Results"]] == ["nested"]
+    with pytest.raises(ClientError) as exc:
+        sm.search(
+            Resource="ModelPackage",
+            SearchExpression={
+                "NestedFilters": [
+                    {
+                        "NestedPropertyName": "InferenceSpecification.Containers",
+                        "Filters": [{"Name": "x", "Value": "y"}],
+                    }
+                ]
+            },
+        )
+    assert _code(exc) == "ValidationException"
+    assert "SearchExpression.NestedFilters[0].NestedPropertyName" in str(exc.value)

@@ -151,3 +151,41 @@ def test_compare_marks_best_metric_and_lists_differences(gql: GraphQLClient, db:
         "query($ids: [ID!]!) { compareModelVersions(ids: $ids) { commonDatasets } }", {"ids": [versions[0]["id"]]}
     )
     assert problem_fields(body) == ["ids"]
+
+
+def test_compare_uses_the_contract_columns_in_contract_order(gql: GraphQLClient, db: Driver) -> None:
+    versions = _seed(gql)  # registered before the contract: they keep what they had
+    gql.data(
+        """mutation { setRegistrationContract(group: "churn", contract: {
+          requiredMetrics: [{name: "log_loss"}, {name: "auc", split: "validation"}]
+          requiredHyperparameters: [{name: "lr", type: NUMBER}, {name: "seed", type: INTEGER}]
+        }) { version } }"""
+    )
+    fourth = gql.data(
+        """mutation { registerModelVersion(input: {group: "churn", artifactUri: "s3://models/churn/4",
+          hyperparameters: {lr: 0.05, seed: 7},
+          metrics: [{name: "log_loss", value: 0.3, split: "test"}, {name: "auc", value: 0.9, split: "validation"}]
+        }) { id } }"""
+    )["registerModelVersion"]
+    result = gql.data(
+        """query($ids: [ID!]!) { compareModelVersions(ids: $ids) {
+        metrics { name split values required bestIndex }
+        contractHyperparameters { name values required }
+        hyperparameterDifferences { name values required } } }""",
+        {"ids": [versions[0]["id"], fourth["id"]]},
+    )["compareModelVersions"]
+    assert result["metrics"] == [
+        # The contract's columns first, in its order; a metric required without a split is met by any split.
+        {"name": "log_loss", "split": None, "values": [0.42, 0.3], "required": True, "bestIndex": 1},
+        {"name": "auc", "split": "validation", "values": [None, 0.9], "required": True, "bestIndex": None},
+        {"name": "auc", "split": None, "values": [0.81, None], "required": False, "bestIndex": None},
+    ]
+    assert result["contractHyperparameters"] == [
+        {"name": "lr", "values": ["0.1", "0.05"], "required": True},
+        {"name": "seed", "values": [None, "7"], "required": True},
+    ]
+    assert result["hyperparameterDifferences"] == [
+        {"name": "depth", "values": ["4", None], "required": False},
+        {"name": "lr", "values": ["0.1", "0.05"], "required": True},
+        {"name": "seed", "values": [None, "7"], "required": True},
+    ]

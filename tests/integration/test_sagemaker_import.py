@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -16,7 +17,7 @@ from lineage_graph.cli import main
 from lineage_graph.config import Settings
 from lineage_graph.integrations.sagemaker.source import Boto3SageMakerSource
 from lineage_graph.services.container import Services
-from lineage_graph.services.sagemaker_import import ImportSummary, SageMakerImporter
+from lineage_graph.services.sagemaker_import import ImportSummary, SageMakerImporter, SourcePackage
 from lineage_graph.store.graph import Neo4jGraph
 from tests.aws_support import REGION
 from tests.support import GraphQLClient, graph_counts
@@ -253,3 +254,55 @@ def test_versions_continue_after_existing_ones(seeded: dict[str, str], settings:
     v2 = gql.data(VERSION, {"v": 2})["modelVersion"]
     assert v2["customProperties"]["sagemaker:version"] == "1"
     assert v2["customProperties"]["sagemaker:arn"] == seeded["v1"]
+
+
+class _LifeCycleSource(Boto3SageMakerSource):
+    """moto's DescribeModelPackage drops ModelLifeCycle; this reads everything else from moto and adds the
+    ModelLifeCycle that SageMaker would have described for each package."""
+
+    lifecycles: ClassVar[dict[str, dict[str, str]]] = {}
+
+    def _package(self, arn: str) -> SourcePackage:
+        return replace(super()._package(arn), lifecycle=self.lifecycles.get(arn, {}))
+
+
+def test_imported_model_life_cycle_becomes_the_stage(
+    seeded: dict[str, str], settings: Settings, gql: GraphQLClient, db: Driver
+) -> None:
+    _LifeCycleSource.lifecycles = {
+        seeded["v1"]: {"Stage": "production", "StageStatus": "Approved", "StageDescription": "live"},
+        seeded["v2"]: {"Stage": "Production", "StageStatus": "Approved"},  # pending: the gate refuses
+    }
+
+    def run() -> ImportSummary:
+        async def go() -> ImportSummary:
+            graph = Neo4jGraph.connect(graph_settings(settings))
+            try:
+                source = _LifeCycleSource.connect(REGION, seeded["url"])
+                return await SageMakerImporter(Services.build(graph)).run(source, ("churn",))
+            finally:
+                await graph.close()
+
+        return asyncio.run(go())
+
+    first = run()
+    assert first.counts["stages"] == {"updated": 1, "failed": 1}
+    [failure] = first.failures
+    assert failure.startswith(f"{seeded['v2']}: ")
+    assert "requires an APPROVED version" in failure
+    stage = 'query($v: Int!) { modelVersion(group: "churn", version: $v) { stage stageStatus stageDescription } }'
+    assert gql.data(stage, {"v": 1})["modelVersion"] == {
+        "stage": "Production",
+        "stageStatus": "Approved",
+        "stageDescription": "live",
+    }
+    assert gql.data(stage, {"v": 2})["modelVersion"]["stageStatus"] is None  # never moved: where it was
+    moved = db.execute_query(
+        "MATCH (e:AuditEvent {action: 'model_version.stage_changed', subject: 'ModelVersion:churn/1'}) "
+        "RETURN e.outcome AS outcome"
+    ).records
+    assert [r["outcome"] for r in moved] == ["OK"]
+    # Imported again: the stage is where SageMaker has it, nothing changes.
+    _LifeCycleSource.lifecycles = {seeded["v1"]: _LifeCycleSource.lifecycles[seeded["v1"]]}
+    again = run()
+    assert again.counts["stages"] == {"unchanged": 1}

@@ -7,27 +7,19 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from neo4j import Driver
-from standardwebhooks.webhooks import Webhook as Verifier
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import Role
 from lineage_graph.neo4j_local import free_port
+from tests.event_receivers import Receiver, serve
 from tests.support import GraphQLClient, live_server
 
 CREATE = """
@@ -44,55 +36,10 @@ query($id: ID!) {
 """
 
 
-@dataclass
-class Receiver:
-    """Answers 503 while `down`, else verifies the signature and records the event (2xx only)."""
-
-    url: str = ""
-    secret: str | None = None
-    down: bool = False
-    delay: float = 0.0
-    received: list[dict[str, Any]] = field(default_factory=list)
-    refused: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def app(self) -> Starlette:
-        async def hook(request: Request) -> Response:
-            body = await request.body()
-            if self.delay:
-                time.sleep(self.delay)  # noqa: ASYNC251 - a receiver that hangs, on purpose
-            if self.down:
-                with self.lock:
-                    self.refused += 1
-                return Response(status_code=503)
-            assert self.secret is not None
-            payload = Verifier(self.secret).verify(body, dict(request.headers))
-            with self.lock:
-                self.received.append({"id": request.headers["webhook-id"], **payload})
-            return Response(status_code=204)
-
-        return Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-
-
-@contextmanager
-def _serve(app: Starlette) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     hook = Receiver()
-    with _serve(hook.app()) as url:
+    with serve(hook.app()) as url:
         hook.url = f"{url}/hook"
         yield hook
 

@@ -10,9 +10,18 @@ from pathlib import Path
 import botocore.session
 import pytest
 
+from lineage_graph.domain.approval import MetricRequirement
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.errors import ValidationFailed
-from lineage_graph.domain.models import ApprovalStatus
+from lineage_graph.domain.lifecycle import (
+    LifecyclePolicy,
+    StageChange,
+    StageDefinition,
+    StageGate,
+    registration_gate_problems,
+)
+from lineage_graph.domain.model_card_exports import artifact_uri, export_problems
+from lineage_graph.domain.models import ApprovalStatus, Metric
 from lineage_graph.domain.sagemaker import (
     Vote,
     approval_description,
@@ -22,6 +31,7 @@ from lineage_graph.domain.sagemaker import (
     package_spec,
     tags_from_aws,
 )
+from lineage_graph.domain.sagemaker_lifecycle import stage_change
 from lineage_graph.domain.sagemaker_policy import grants_of_policy, with_grant
 from lineage_graph.domain.sagemaker_search import Resource, parse_expression
 from lineage_graph.integrations.sagemaker.operations import OPERATIONS
@@ -84,6 +94,26 @@ def test_search_expressions_compile_from_fixed_fragments() -> None:
         "(n.approval_status = $p0 AND $p1 IN coalesce(n.tags, []) AND (n.version > $p2 OR n.group IN $p3))"
     )
     assert params == {"p0": "APPROVED", "p1": "team=risk", "p2": 3, "p3": ["a", "b"]}
+    nested = parse_expression(
+        Resource.MODEL_PACKAGE,
+        {
+            "NestedFilters": [
+                {
+                    "NestedPropertyName": "Tags",
+                    "Filters": [
+                        {"Name": "Tags.Key", "Operator": "Equals", "Value": "team"},
+                        {"Name": "Tags.Value", "Operator": "In", "Value": "risk, growth"},
+                    ],
+                }
+            ]
+        },
+    )
+    params = {}
+    assert compile_expression(Resource.MODEL_PACKAGE, nested, params) == (
+        "(any(t IN coalesce(n.tags, []) WHERE split(t, '=')[0] = $p0 AND "
+        "CASE WHEN t CONTAINS '=' THEN substring(t, size(split(t, '=')[0]) + 1) ELSE '' END IN $p1))"
+    )
+    assert params == {"p0": "team", "p1": ["risk", "growth"]}
     created = parse_expression(
         Resource.MODEL_PACKAGE_GROUP, {"Filters": [{"Name": "CreationTime", "Operator": "LessThan", "Value": "0"}]}
     )
@@ -97,7 +127,20 @@ def test_search_expressions_compile_from_fixed_fragments() -> None:
         ({"Filters": [{"Name": "ModelPackageVersion", "Value": "x"}]}, "SearchExpression.Filters[0].Value"),
         ({"Filters": [{"Name": "CreationTime", "Operator": "Contains", "Value": "x"}]}, "Filters[0].Operator"),
         ({"Filters": [{"Name": "Tags.a", "Operator": "GreaterThan", "Value": "x"}]}, "Filters[0].Operator"),
-        ({"NestedFilters": [{"NestedPropertyName": "x"}]}, "SearchExpression.NestedFilters"),
+        ({"NestedFilters": [{"NestedPropertyName": "x"}]}, "SearchExpression.NestedFilters[0].NestedPropertyName"),
+        ({"NestedFilters": [{"NestedPropertyName": "Tags", "Filters": []}]}, "NestedFilters[0].Filters"),
+        (
+            {"NestedFilters": [{"NestedPropertyName": "Tags", "Filters": [{"Name": "Tags.Colour", "Value": "x"}]}]},
+            "NestedFilters[0].Filters[0].Name",
+        ),
+        (
+            {
+                "NestedFilters": [
+                    {"NestedPropertyName": "Tags", "Filters": [{"Name": "Tags.Key", "Operator": "Exists"}]}
+                ]
+            },
+            "NestedFilters[0].Filters[0].Operator",
+        ),
         ({"Operator": "Xor"}, "SearchExpression.Operator"),
     ],
 )
@@ -194,3 +237,46 @@ def test_the_operation_table_covers_the_four_families_and_matches_the_server() -
     assert set(documented) == family
     answered = {name for name, state in documented.items() if state in ("implemented", "partial")}
     assert answered == set(OPERATIONS)
+
+
+# ---- ModelLifeCycle and our stages --------------------------------------------------------------------
+def test_model_life_cycle_names_a_stage_of_the_group_ignoring_case() -> None:
+    policy = LifecyclePolicy()
+    change = stage_change({"Stage": "production", "StageStatus": "Approved", "StageDescription": "go"}, policy)
+    assert change == StageChange("Production", "Approved", "go")
+    with pytest.raises(ValidationFailed, match=r"ModelLifeCycle\.Stage: 'QA' is not a stage of this model group"):
+        stage_change({"Stage": "QA", "StageStatus": "Approved"}, policy)
+    with pytest.raises(ValidationFailed) as exc:
+        stage_change({"StageDescription": 3}, policy)
+    assert [p.field for p in exc.value.problems] == [
+        "ModelLifeCycle.Stage",
+        "ModelLifeCycle.StageStatus",
+        "ModelLifeCycle.StageDescription",
+    ]
+    with pytest.raises(ValidationFailed, match="must be an object"):
+        stage_change("Production", policy)
+
+
+def test_a_new_version_is_checked_as_it_will_stand() -> None:
+    gate = StageGate(
+        require_approved=True,
+        metric_thresholds=(MetricRequirement("auc", ">=", 0.9, "ModelQuality"),),
+        forbid_open_incidents_upstream=True,
+    )
+    policy = LifecyclePolicy(
+        (StageDefinition("Development"), StageDefinition("Staging"), StageDefinition("Production", gate))
+    )
+    auc = (Metric("auc", 0.95, split="ModelQuality"),)
+    codes = [p.code for p in registration_gate_problems(policy, StageChange("Production", "Approved"), auc, True)]
+    assert codes == ["GATE_APPROVAL", "GATE_INCIDENT"]  # pending, and its lineage is only checked once it exists
+    assert registration_gate_problems(policy, StageChange("Staging", "InProgress"), (), False) == []
+    assert registration_gate_problems(policy, StageChange("Development", "InProgress"), (), False) == []
+
+
+def test_export_jobs_write_one_folder_per_card_and_job() -> None:
+    assert artifact_uri("s3://cards/out/", "churn", "q3") == "s3://cards/out/churn/q3/churn.html"
+    assert artifact_uri("s3://cards", "churn", "q3") == "s3://cards/churn/q3/churn.html"
+    assert export_problems("q3", "s3://cards") == []
+    fields = [p.field for p in export_problems("-bad name", "https://cards")]
+    assert fields == ["ModelCardExportJobName", "OutputConfig.S3OutputPath"]
+    assert [p.field for p in export_problems("q3", "s3://")] == ["OutputConfig.S3OutputPath"]

@@ -27,6 +27,8 @@ GENESIS_HASH = "0" * 64
 # Subjects are recorded as `Label:part/part` (NodeRef's string form); these labels belong to a model group.
 _GROUP_LABELS = ("ModelGroup", "ModelVersion")
 SYSTEM_PARTITION = "system"
+# The one chain of a database written before partitions existed, kept as it was (see `legacy_content`).
+LEGACY_PARTITION = "legacy"
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def partition_of(subject: str | None) -> str:
     label, _, key = subject.partition(":")
     if label in _GROUP_LABELS and key:
         return f"group:{key.split('/', 1)[0]}"
-    return label or SYSTEM_PARTITION
+    return label if label and label != LEGACY_PARTITION else SYSTEM_PARTITION  # the legacy chain is closed
 
 
 def canonical_content(event_id: str, partition: str, partition_sequence: int, entry: AuditEntry, at: datetime) -> str:
@@ -103,6 +105,27 @@ def canonical_content(event_id: str, partition: str, partition_sequence: int, en
         "at": at.isoformat(),
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def legacy_content(sequence: int, entry: AuditEntry, at: datetime) -> str:
+    """The bytes a hash covered before partitions: one global chain, no event id, no partition. Events of
+    that chain keep their original hashes (`lineage-graph migrate` anchors them as the legacy partition and
+    the first positions of the global log), so they are verified against this form."""
+    body = {
+        "sequence": sequence,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": entry.subject,
+        "payload": entry.payload,
+        "outcome": entry.outcome,
+        "at": at.isoformat(),
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def legacy_event_id(sequence: int) -> str:
+    """A legacy event's id: derived from its position, so anchoring it twice gives the same id."""
+    return f"legacy-{sequence}"
 
 
 def chain_hash(previous_hash: str, content: str) -> str:
@@ -296,7 +319,10 @@ class PartitionVerifier:
         try:
             payload = json.loads(event.payload)
             entry = AuditEntry(event.actor, event.action, event.subject, payload, event.outcome)
-            content = canonical_content(event.event_id, self.partition, expected, entry, event.at)
+            if self.partition == LEGACY_PARTITION:
+                content = legacy_content(expected, entry, event.at)
+            else:
+                content = canonical_content(event.event_id, self.partition, expected, entry, event.at)
         except (TypeError, ValueError, AttributeError):
             return self._break(expected, "a stored field no longer decodes")
         if chain_hash(self.last_hash, content) != event.hash:
@@ -312,16 +338,23 @@ class LogEntry:
     event_id: Any
     hash: Any
     log_hash: Any
+    partition: Any = None
+    previous_hash: Any = None
 
 
 @dataclass
 class LogVerifier:
-    """Folds the global log, oldest first: gap-free sequence numbers, each link over the event's hash."""
+    """Folds the global log, oldest first: gap-free sequence numbers, each link over the event's hash.
+
+    A database that predates partitions starts its log with the legacy chain: there the old chain is the log
+    (each event's log hash is its own hash, linked through `previous_hash`), and the log continues from the
+    last legacy hash. Legacy events only ever form that prefix."""
 
     events: int = 0
     last_sequence: int = 0
     last_hash: str = GENESIS_HASH
     broken: ChainBreak | None = None
+    past_legacy: bool = False
 
     def add(self, entry: LogEntry) -> None:
         if self.broken is not None:
@@ -332,9 +365,19 @@ class LogVerifier:
                 "log", expected, f"event {expected} is missing (next stored is {entry.sequence})", missing=True
             )
             return
-        if log_link(self.last_hash, expected, str(entry.event_id), str(entry.hash)) != entry.log_hash:
+        if entry.partition is None and entry.log_hash is None:
+            self.broken = ChainBreak(
+                "log", expected, "the event predates partitioned chains: run `lineage-graph migrate` to anchor it"
+            )
+            return
+        if entry.partition == LEGACY_PARTITION:
+            if self.past_legacy or entry.previous_hash != self.last_hash or entry.log_hash != entry.hash:
+                self.broken = ChainBreak("log", expected, "the legacy segment does not link (an event was moved)")
+                return
+        elif log_link(self.last_hash, expected, str(entry.event_id), str(entry.hash)) != entry.log_hash:
             self.broken = ChainBreak("log", expected, "the log link does not match (an event was moved or altered)")
             return
+        self.past_legacy = self.past_legacy or entry.partition != LEGACY_PARTITION
         self.events += 1
         self.last_sequence = expected
         self.last_hash = str(entry.log_hash)

@@ -21,6 +21,15 @@ EVENT_TYPES: Mapping[str, str] = {
     "model_group.create": "model_group.created",
     "model_group.update": "model_group.updated",
     "model_group.set_policy": "model_group.policy_changed",
+    "model_group.stages_set": "model_group.stages_changed",
+    "model_group.contract_set": "model_group.contract_changed",
+    "model_group.promotion_set": "model_group.promotion_changed",
+    "model_group.retention_set": "model_group.retention_changed",
+    "model_group.protect_aliases": "model_group.protected_aliases_changed",
+    "model_group.policy_put": "model_group.resource_policy_changed",
+    "model_group.policy_delete": "model_group.resource_policy_deleted",
+    "model_group.delete": "model_group.deleted",
+    "model_group.restore": "model_group.restored",
     "model_version.register": "model_version.registered",
     "model_version.update": "model_version.updated",
     "model_version.add_metrics": "model_version.metrics_added",
@@ -30,7 +39,9 @@ EVENT_TYPES: Mapping[str, str] = {
     "model_version.archive": "model_version.archived",
     "model_version.restore": "model_version.restored",
     "model_version.review_needed": "model_version.review_needed",
-    "model_version.stage": "model_version.stage_changed",
+    "model_version.stage_changed": "model_version.stage_changed",
+    "model_version.update_spec": "model_version.spec_updated",
+    "model_version.delete": "model_version.deleted",
     "alias.set": "alias.moved",
     "alias.delete": "alias.deleted",
     "deployment.create": "deployment.created",
@@ -38,12 +49,23 @@ EVENT_TYPES: Mapping[str, str] = {
     "dataset.register": "dataset.registered",
     "dataset_version.register": "dataset_version.registered",
     "dataset_version.flag": "dataset_version.flagged",
+    "dataset_version.incident_cleared": "dataset_version.incident_cleared",
     "code_version.register": "code_version.registered",
     "run.record": "run.recorded",
     "run.complete": "run.completed",
     "openlineage.ingest": "lineage.ingested",
     "context.create": "lineage.context_created",
     "association.add": "lineage.association_added",
+    "association.delete": "lineage.association_deleted",
+    "lineage_entity.create": "lineage.entity_created",
+    "lineage_entity.update": "lineage.entity_updated",
+    "lineage_entity.delete": "lineage.entity_deleted",
+    "tags.change": "tags.changed",
+    "tags.add": "tags.added",
+    "tags.delete": "tags.deleted",
+    "model_card.create": "model_card.created",
+    "model_card.update": "model_card.updated",
+    "model_card.delete": "model_card.deleted",
     "token.create": "token.created",
     "token.revoke": "token.revoked",
     "sigv4_key.create": "sigv4_key.created",
@@ -52,18 +74,21 @@ EVENT_TYPES: Mapping[str, str] = {
     "webhook.update": "webhook.updated",
     "webhook.delete": "webhook.deleted",
     "webhook.disable": "webhook.disabled",
+    "database.migrate": "database.migrated",
 }
 # audit action -> event type, for attempts that were refused (outcome REFUSED)
 REFUSED_TYPES: Mapping[str, str] = {
     "model_version.approve": "model_version.approval_refused",
     "model_version.reject": "model_version.rejection_refused",
+    "model_version.stage_changed": "model_version.stage_change_refused",
 }
-# Who may receive an event: credentials and subscriptions concern admins only; refused attempts, like the audit
-# log, are for reviewers; every other change is visible to any reader of the registry.
-_ADMIN_PREFIXES = ("token.", "sigv4_key.", "webhook.")
+# Who may receive an event: credentials, subscriptions and upgrades concern admins only; refused attempts, like
+# the audit log, are for reviewers; every other change is visible to any reader of the registry.
+_ADMIN_PREFIXES = ("token.", "sigv4_key.", "webhook.", "database.")
 
 APPROVAL_DETAIL_TYPE = "SageMaker Model Package State Change"
 _APPROVAL_ACTIONS = frozenset({"model_version.approve", "model_version.reject", "model_version.approval_imported"})
+_STAGE_ACTION = "model_version.stage_changed"
 
 
 def event_type(action: str, outcome: str) -> str:
@@ -117,30 +142,62 @@ def most_privileged(patterns: Iterable[str]) -> Role:
     return needed
 
 
-def approval_detail(event: AuditEvent, scope: ArnScope) -> dict[str, Any] | None:
-    """The `detail` of SageMaker's "Model Package State Change" for an approval change, so a deploy hook
-    written for EventBridge reads the same fields here."""
-    if event.action not in _APPROVAL_ACTIONS or event.outcome != "OK" or event.subject is None:
+def _package_detail(event: AuditEvent, scope: ArnScope) -> dict[str, Any] | None:
+    """The fields every "Model Package State Change" detail carries, for an event about one model version."""
+    if event.outcome != "OK" or event.subject is None:
         return None
-    group, _, version = event.subject.partition(":")[2].rpartition("/")
-    status = str(event.payload.get("to") or event.payload.get("status"))
-    if not group or not version.isdigit() or status not in ApprovalStatus.__members__:
+    label, _, key = event.subject.partition(":")
+    group, _, version = key.rpartition("/")
+    if label != "ModelVersion" or not group or not version.isdigit():
         return None
-    previous = str(event.payload.get("from"))
-    detail: dict[str, Any] = {
+    return {
         "ModelPackageGroupName": group,
         "ModelPackageVersion": int(version),
         "ModelPackageName": f"{group}/{version}",
         "ModelPackageArn": scope.package_arn(group, int(version)),
-        "ModelApprovalStatus": approval_to_aws(ApprovalStatus[status]),
         "ModelPackageStatus": "Completed",
         "LastModifiedTime": event.at.isoformat(),
         "LastModifiedBy": {"UserProfileName": event.actor},
     }
-    if previous in ApprovalStatus.__members__:
-        detail["PreviousModelApprovalStatus"] = approval_to_aws(ApprovalStatus[previous])
-    if event.payload.get("comment"):
-        detail["ApprovalDescription"] = event.payload["comment"]
+
+
+def _aws_status(value: Any) -> str | None:
+    return approval_to_aws(ApprovalStatus[value]) if value in ApprovalStatus.__members__ else None
+
+
+def approval_detail(event: AuditEvent, scope: ArnScope) -> dict[str, Any] | None:
+    """The `detail` of SageMaker's "Model Package State Change" for an approval change, so a deploy hook
+    written for EventBridge reads the same fields here."""
+    if event.action not in _APPROVAL_ACTIONS:
+        return None
+    detail = _package_detail(event, scope)
+    payload = event.payload  # a decision records from/to; an imported approval from_status/to_status
+    status = _aws_status(payload.get("to") or payload.get("to_status") or payload.get("status"))
+    if detail is None or status is None:
+        return None
+    detail["ModelApprovalStatus"] = status
+    if previous := _aws_status(payload.get("from") or payload.get("from_status")):
+        detail["PreviousModelApprovalStatus"] = previous
+    if payload.get("comment"):
+        detail["ApprovalDescription"] = payload["comment"]
+    return detail
+
+
+def stage_detail(event: AuditEvent, scope: ArnScope) -> dict[str, Any] | None:
+    """The same "Model Package State Change" detail for a lifecycle stage change: SageMaker sends it when a
+    package's ModelLifeCycle changes, with `ModelLifeCycle` (Stage, StageStatus, StageDescription) in it."""
+    if event.action != _STAGE_ACTION:
+        return None
+    detail = _package_detail(event, scope)
+    stage, status = event.payload.get("to"), event.payload.get("to_status")
+    if detail is None or not isinstance(stage, str) or not isinstance(status, str):
+        return None
+    lifecycle = {"Stage": stage, "StageStatus": status}
+    if event.payload.get("description"):
+        lifecycle["StageDescription"] = str(event.payload["description"])
+    detail["ModelLifeCycle"] = lifecycle
+    if approval := _aws_status(event.payload.get("approval_status")):
+        detail["ModelApprovalStatus"] = approval
     return detail
 
 
@@ -160,7 +217,7 @@ def event_body(event: AuditEvent, scope: ArnScope) -> dict[str, Any]:
         "payload": dict(event.payload),
         "at": event.at.isoformat(),
     }
-    detail = approval_detail(event, scope)
+    detail = approval_detail(event, scope) or stage_detail(event, scope)
     if detail is not None:
         data["detail-type"] = APPROVAL_DETAIL_TYPE
         data["resources"] = [detail["ModelPackageArn"]]

@@ -233,3 +233,40 @@ def gate_problems(policy: LifecyclePolicy, evidence: StageEvidence, change: Stag
                 Problem("deployments", f"{target.name} requires a deployment to {env} first", "GATE_DEPLOYMENT")
             )
     return problems
+
+
+def match_stage(policy: LifecyclePolicy, name: str) -> str | None:
+    """The group's stage called `name`, ignoring case (a group never lists two stages differing only in
+    case), so `production` from another registry lands in `Production`."""
+    wanted = name.casefold()
+    return next((s.name for s in policy.stages if s.name.casefold() == wanted), None)
+
+
+def registration_gate_problems(
+    policy: LifecyclePolicy, change: StageChange, metrics: Sequence[Metric], by_approver: bool
+) -> list[Problem]:
+    """Every reason a version being registered may not start out in `change.stage`: it is checked as the
+    new version will be (pending approval, never deployed, in the group's first stage). A gate that looks
+    at the upstream lineage cannot be checked before the version exists, so it refuses (fail-safe): the
+    version is registered first and then moved."""
+    evidence = StageEvidence(
+        stage=policy.initial,
+        stage_status=None,
+        approval_status=ApprovalStatus.PENDING_MANUAL_APPROVAL,
+        metrics=tuple(metrics),
+        open_incidents_upstream=(),
+        deployment_environments=(),
+        by_approver=by_approver,
+    )
+    problems = gate_problems(policy, evidence, change)
+    target = policy.stage(change.stage)
+    if target is not None and target.name != policy.initial and target.gate.forbid_open_incidents_upstream:
+        problems.append(
+            Problem(
+                "lineage",
+                f"{target.name} requires no open incident upstream, which is checked on a registered version: "
+                "register it, then move it",
+                "GATE_INCIDENT",
+            )
+        )
+    return problems

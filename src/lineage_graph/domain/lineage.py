@@ -64,11 +64,16 @@ class EdgeType(Enum):
 
     @classmethod
     def from_name(cls, name: str) -> EdgeType:
-        for edge_type in cls:
-            if edge_type.type_name == name:
-                return edge_type
-        raise ValueError(name)
+        try:
+            return _EDGE_TYPE_OF_NAME[name]
+        except KeyError:
+            raise ValueError(name) from None
 
+    # As NodeKind: identity hashing, in C (edges are hashed as dictionary keys by every walk).
+    __hash__ = object.__hash__
+
+
+_EDGE_TYPE_OF_NAME = {edge_type.type_name: edge_type for edge_type in EdgeType}
 
 LINEAGE_EDGES: tuple[EdgeType, ...] = (
     EdgeType.INPUT_TO,
@@ -238,7 +243,7 @@ def follow(edge_types: Iterable[EdgeType], direction: Direction) -> tuple[list[s
     return outgoing, incoming
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineageNode:
     """A node of a lineage result: its identity plus the few properties a lineage view shows."""
 
@@ -270,7 +275,7 @@ class LineageNode:
         return str(parts[0])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineageEdge:
     """An edge as stored: `source` is the start of the relationship (for DERIVED_FROM, the child).
 

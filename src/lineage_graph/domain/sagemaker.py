@@ -23,9 +23,6 @@ PROP_ARN = "sagemaker:arn"
 PROP_VERSION = "sagemaker:version"
 PROP_IMAGE = "sagemaker:image"
 PROP_APPROVAL_DESCRIPTION = "sagemaker:approval_description"
-PROP_LIFECYCLE_STAGE = "sagemaker:lifecycle.stage"
-PROP_LIFECYCLE_STATUS = "sagemaker:lifecycle.stage_status"
-PROP_LIFECYCLE_DESCRIPTION = "sagemaker:lifecycle.stage_description"
 
 # Jobs that SageMaker entities become: training jobs and lineage actions/contexts live in this namespace.
 JOB_NAMESPACE = "sagemaker"

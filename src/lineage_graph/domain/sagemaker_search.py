@@ -46,6 +46,10 @@ FIELDS: Mapping[Resource, Mapping[str, FieldType]] = {
     },
 }
 TAG_PREFIX = "Tags."
+# NestedFilters: a list-valued property and the members of its elements a filter may name. One element must
+# meet every filter of a NestedFilters entry (SageMaker's semantics). Tags are that list here on both resources.
+NESTED: Mapping[str, Mapping[str, FieldType]] = {"Tags": {"Tags.Key": FieldType.TEXT, "Tags.Value": FieldType.TEXT}}
+_NESTED_OPERATORS = ("Equals", "NotEquals", "Contains", "In")
 OPERATORS = (
     "Equals",
     "NotEquals",
@@ -73,14 +77,23 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class NestedFilter:
+    """Some element of the list `prop` meets every condition (each on one member of that element)."""
+
+    prop: str
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
 class Expression:
     conditions: tuple[Condition, ...] = ()
     subexpressions: tuple[Expression, ...] = ()
     any_of: bool = False  # Operator "Or"; "And" by default
+    nested: tuple[NestedFilter, ...] = ()  # combined with the conditions by the same Operator
 
     @property
     def empty(self) -> bool:
-        return not self.conditions and not self.subexpressions
+        return not self.conditions and not self.subexpressions and not self.nested
 
 
 def parse_expression(resource: Resource, raw: Any, path: str = "SearchExpression", depth: int = 1) -> Expression:
@@ -91,8 +104,9 @@ def parse_expression(resource: Resource, raw: Any, path: str = "SearchExpression
         raise ValidationFailed.field(path, "must be an object")
     if depth > MAX_DEPTH:
         raise ValidationFailed.field(path, f"SubExpressions nest at most {MAX_DEPTH} deep")
-    if raw.get("NestedFilters"):
-        raise ValidationFailed.field(f"{path}.NestedFilters", "nested property filters are not supported here")
+    nested = raw.get("NestedFilters") or []
+    if not isinstance(nested, list) or len(nested) > MAX_FILTERS:
+        raise ValidationFailed.field(f"{path}.NestedFilters", f"must be a list of at most {MAX_FILTERS}")
     operator = raw.get("Operator", "And")
     if operator not in ("And", "Or"):
         raise ValidationFailed.field(f"{path}.Operator", "must be And or Or")
@@ -106,7 +120,37 @@ def parse_expression(resource: Resource, raw: Any, path: str = "SearchExpression
         tuple(parse_filter(resource, f, f"{path}.Filters[{i}]") for i, f in enumerate(filters)),
         tuple(parse_expression(resource, s, f"{path}.SubExpressions[{i}]", depth + 1) for i, s in enumerate(subs)),
         any_of=operator == "Or",
+        nested=tuple(parse_nested(n, f"{path}.NestedFilters[{i}]") for i, n in enumerate(nested)),
     )
+
+
+def parse_nested(raw: Any, path: str) -> NestedFilter:
+    """One NestedFilters entry: {NestedPropertyName, Filters}, each filter on a member of that property."""
+    if not isinstance(raw, Mapping):
+        raise ValidationFailed.field(path, "must be {NestedPropertyName, Filters}")
+    prop = raw.get("NestedPropertyName")
+    members = NESTED.get(prop) if isinstance(prop, str) else None
+    if members is None or not isinstance(prop, str):
+        raise ValidationFailed.field(
+            f"{path}.NestedPropertyName", f"nested filters apply to {', '.join(NESTED)} here", "UNSUPPORTED"
+        )
+    filters = raw.get("Filters")
+    if not isinstance(filters, list) or not 1 <= len(filters) <= MAX_FILTERS:
+        raise ValidationFailed.field(f"{path}.Filters", f"must list 1-{MAX_FILTERS} filters")
+    conditions = []
+    for i, f in enumerate(filters):
+        where = f"{path}.Filters[{i}]"
+        if not isinstance(f, Mapping) or f.get("Name") not in members:
+            raise ValidationFailed.field(f"{where}.Name", f"must be one of {', '.join(members)}")
+        operator = f.get("Operator", "Equals")
+        if operator not in _NESTED_OPERATORS:
+            raise ValidationFailed.field(f"{where}.Operator", f"must be one of {', '.join(_NESTED_OPERATORS)}")
+        value = f.get("Value")
+        if not isinstance(value, str):
+            raise ValidationFailed.field(f"{where}.Value", f"is required (a string) for {operator}")
+        typed: Any = [v.strip() for v in value.split(",")] if operator == "In" else value
+        conditions.append(Condition(f["Name"], operator, typed))
+    return NestedFilter(prop, tuple(conditions))
 
 
 def parse_filter(resource: Resource, raw: Any, path: str) -> Condition:

@@ -14,7 +14,6 @@ import strawberry
 from strawberry.scalars import JSON
 
 from lineage_graph.domain import lineage as domain
-from lineage_graph.domain.ids import NodeRef
 from lineage_graph.graphql.context import Context
 
 if TYPE_CHECKING:
@@ -128,13 +127,11 @@ class LineageGraph:
 
     @strawberry.field(description="The nodes, typed (one GraphQL object each).")
     def nodes(self) -> list[LineageNode]:
-        ids = _ids(self.graph.nodes)
-        return [_node(n, ids[n.ref]) for n in self.graph.nodes]
+        return [_node(n) for n in self.graph.nodes]
 
     @strawberry.field(description="The edges, typed (one GraphQL object each).")
     def edges(self) -> list[LineageEdge]:
-        ids = _ids(self.graph.nodes)
-        return [_edge(e, ids) for e in self.graph.edges]
+        return [_edge(e) for e in self.graph.edges]
 
     @strawberry.field(
         description="The same nodes and edges as one JSON value a frontend can draw from directly, columns of equal "
@@ -202,17 +199,12 @@ class LineagePath:
     truncation_reason: TruncationReason | None
 
 
-def _ids(nodes: tuple[domain.LineageNode, ...]) -> dict[NodeRef, str]:
-    # Each node's global id encoded once: edges name their ends by it, twice per edge.
-    return {n.ref: n.ref.global_id for n in nodes}
-
-
-def _node(node: domain.LineageNode, global_id: str | None = None) -> LineageNode:
+def _node(node: domain.LineageNode) -> LineageNode:
     key: dict[str, Any] = {name: None for name in _KEY_FIELDS}
     for name, part in node.ref.key.items():
         key[name] = str(part) if name == "version" else part
     return LineageNode(
-        id=strawberry.ID(global_id or node.ref.global_id),
+        id=strawberry.ID(node.ref.global_id),
         kind=_KINDS[node.ref.kind],
         display_name=node.display_name,
         distance=node.distance,
@@ -225,10 +217,10 @@ def _node(node: domain.LineageNode, global_id: str | None = None) -> LineageNode
     )
 
 
-def _edge(edge: domain.LineageEdge, ids: dict[NodeRef, str] | None = None) -> LineageEdge:
-    ids = ids or {}
-    source = strawberry.ID(ids.get(edge.source) or edge.source.global_id)
-    target = strawberry.ID(ids.get(edge.target) or edge.target.global_id)
+def _edge(edge: domain.LineageEdge) -> LineageEdge:
+    # A node's global id is encoded once (NodeRef caches it) and an edge's ends are its nodes' refs.
+    source = strawberry.ID(edge.source.global_id)
+    target = strawberry.ID(edge.target.global_id)
     if not edge.via:
         return LineageEdge(source=source, target=target, type=_EDGE_TYPES[edge.type])
     return LineageEdge(
@@ -257,13 +249,12 @@ def to_graph(graph: domain.LineageGraph) -> LineageGraph:
 
 def compact(graph: domain.LineageGraph) -> dict[str, Any]:
     """Columns rather than objects: what `LineageGraph.compact` returns (edges index into the node columns)."""
-    ids = _ids(graph.nodes)
     index = {n.ref: i for i, n in enumerate(graph.nodes)}
     nodes = graph.nodes
     edges = graph.edges
     return {
         "nodes": {
-            "id": [ids[n.ref] for n in nodes],
+            "id": [n.ref.global_id for n in nodes],
             "kind": [n.ref.kind.label for n in nodes],
             "displayName": [n.display_name for n in nodes],
             "distance": [n.distance for n in nodes],
@@ -316,7 +307,6 @@ def to_impact(impact: domain.Impact) -> Impact:
 
 
 def to_path(path: domain.LineagePath) -> LineagePath:
-    ids = _ids(path.nodes)
     if path.connected:
         how = "downstream" if path.direction is domain.Direction.DOWNSTREAM else "upstream"
         message = f"{path.target} is {path.length} lineage edges {how} of {path.source}"
@@ -329,8 +319,8 @@ def to_path(path: domain.LineagePath) -> LineagePath:
         message=message,
         direction=LineageDirection(path.direction.value) if path.direction else None,
         length=path.length,
-        nodes=[_node(n, ids[n.ref]) for n in path.nodes],
-        edges=[_edge(e, ids) for e in path.edges],
+        nodes=[_node(n) for n in path.nodes],
+        edges=[_edge(e) for e in path.edges],
         paths=[[strawberry.ID(ref.global_id) for ref in p] for p in path.paths],
         path_count=str(path.path_count),
         truncated=path.truncated is not None,

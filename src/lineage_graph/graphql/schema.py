@@ -17,6 +17,7 @@ from lineage_graph.graphql.audit import AuditQuery
 from lineage_graph.graphql.auth import AuthMutation, AuthQuery
 from lineage_graph.graphql.contracts import ContractMutation, ContractQuery
 from lineage_graph.graphql.errors import ErrorPolicy, code_document_errors
+from lineage_graph.graphql.execution import PlainObjectExecution
 from lineage_graph.graphql.governance import GovernanceMutation, GovernanceQuery
 from lineage_graph.graphql.hardening import Limits, limit_extensions
 from lineage_graph.graphql.lifecycle import LifecycleMutation, LifecycleQuery
@@ -91,7 +92,13 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return LineageSchema(query=Query, mutation=Mutation, subscription=EventSubscription, extensions=extensions)
+    return LineageSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=EventSubscription,
+        extensions=extensions,
+        execution_context_class=PlainObjectExecution,
+    )
 
 
 def print_schema() -> str:

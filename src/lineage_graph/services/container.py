@@ -21,6 +21,7 @@ from lineage_graph.services.ingest import IngestService
 from lineage_graph.services.lifecycle import LifecycleService
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.services.mlflow_registry import MlflowRegistryService, MlflowRunSource
+from lineage_graph.services.model_card_exports import CardPublisher, ModelCardExportService
 from lineage_graph.services.model_cards import CardSources, ModelCardService
 from lineage_graph.services.promotion import PromotionService
 from lineage_graph.services.registration_rules import RegistrationRules
@@ -39,6 +40,7 @@ from lineage_graph.store.graph import Neo4jGraph
 from lineage_graph.store.group_rules import GroupRulesStore
 from lineage_graph.store.incidents import IncidentStore
 from lineage_graph.store.lifecycle import LifecycleStore
+from lineage_graph.store.model_card_exports import ModelCardExportStore
 from lineage_graph.store.model_cards import ModelCardStore
 from lineage_graph.store.registry import RegistryStore
 from lineage_graph.store.retention import RetentionStore
@@ -70,6 +72,7 @@ class Services:
     retention: RetentionService
     model_cards: ModelCardService
     incidents: IncidentService
+    card_exports: ModelCardExportService
 
     @classmethod
     def build(
@@ -85,6 +88,7 @@ class Services:
         metric_reports: ReportReader | None = None,
         mlflow_runs: MlflowRunSource | None = None,
         governance_tags: Sequence[str] = DEFAULT_GOVERNANCE_TAGS,
+        card_publisher: CardPublisher | None = None,
     ) -> Services:
         registry_store = RegistryStore(graph)
         catalog = CatalogStore(graph)
@@ -105,11 +109,12 @@ class Services:
         )
         lineage_service = LineageService.over(graph)
         card_sources = CardSources(registry, lineage_service, approval_store, lifecycle, contracts)
+        model_cards = ModelCardService(ModelCardStore(graph), card_sources)
         return cls(
             graph=graph,
             system=SystemService(graph),
             registry=registry,
-            discovery=DiscoveryService(registry_store, catalog, deployments, approval_store),
+            discovery=DiscoveryService(registry_store, catalog, deployments, approval_store, contracts),
             # Without a configured master key, issued SigV4 secrets only live as long as this process.
             access_keys=AccessKeyService(AccessKeyStore(graph), master_key),
             sagemaker=SageMakerService(SageMakerStore(graph), registry, SageMakerEntityStore(graph)),
@@ -126,8 +131,9 @@ class Services:
             lifecycle=LifecycleService(group_rules, lifecycle),
             promotion=promotion,
             retention=RetentionService(group_rules, RetentionStore(graph)),
-            model_cards=ModelCardService(ModelCardStore(graph), card_sources),
+            model_cards=model_cards,
             incidents=IncidentService(IncidentStore(graph), promotion),
+            card_exports=ModelCardExportService(ModelCardExportStore(graph), model_cards, card_publisher),
             events=EventLog(graph, events_poll_interval),
             # Webhook secrets are derived from the same master key, so every instance can sign every delivery.
             webhooks=WebhookService(

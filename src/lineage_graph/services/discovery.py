@@ -35,6 +35,7 @@ from lineage_graph.domain.queries import (
 from lineage_graph.services.authorization import require
 from lineage_graph.store.approvals import ApprovalStore, RecordedDecision
 from lineage_graph.store.catalog import CatalogStore
+from lineage_graph.store.contracts import ContractStore
 from lineage_graph.store.deployments import DeploymentStore
 from lineage_graph.store.registry import RegistryStore
 
@@ -63,8 +64,14 @@ def lucene_query(text: str) -> str:
 
 class DiscoveryService:
     def __init__(
-        self, registry: RegistryStore, catalog: CatalogStore, deployments: DeploymentStore, approvals: ApprovalStore
+        self,
+        registry: RegistryStore,
+        catalog: CatalogStore,
+        deployments: DeploymentStore,
+        approvals: ApprovalStore,
+        contracts: ContractStore | None = None,
     ) -> None:
+        self._contracts = contracts
         self._registry = registry
         self._catalog = catalog
         self._deployments = deployments
@@ -192,4 +199,7 @@ class DiscoveryService:
         lineage = await self._catalog.model_lineage(keys)
         datasets = [{f"{d.namespace}/{d.name}@{d.version}" for d in lineage[k].datasets} for k in keys]
         code = [{f"{c.repository}@{c.commit}" for c in lineage[k].code} for k in keys]
-        return compare([versions[k] for k in keys], datasets, code)
+        groups = list(dict.fromkeys(g for g, _ in keys))
+        found = await self._contracts.current_many(groups) if self._contracts is not None else {}
+        contracts = [found[g].contract for g in groups if g in found]
+        return compare([versions[k] for k in keys], datasets, code, contracts)

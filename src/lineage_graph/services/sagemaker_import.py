@@ -43,9 +43,6 @@ from lineage_graph.domain.sagemaker import (
     PROP_APPROVAL_DESCRIPTION,
     PROP_ARN,
     PROP_IMAGE,
-    PROP_LIFECYCLE_DESCRIPTION,
-    PROP_LIFECYCLE_STAGE,
-    PROP_LIFECYCLE_STATUS,
     PROP_VERSION,
     UNVERSIONED,
     approval_from_aws,
@@ -53,6 +50,7 @@ from lineage_graph.domain.sagemaker import (
     metrics_from_reports,
     training_status,
 )
+from lineage_graph.domain.sagemaker_lifecycle import is_current, stage_change
 from lineage_graph.services.authorization import require
 from lineage_graph.services.container import Services
 from lineage_graph.services.registry import page
@@ -60,7 +58,7 @@ from lineage_graph.store.deployments import DeploymentFilter
 
 IMPORTER = Principal(name="sagemaker-import", role=Role.ADMIN)
 DEFAULT_ENVIRONMENT = "sagemaker"
-KINDS = ("groups", "versions", "approvals", "runs", "deployments")
+KINDS = ("groups", "versions", "approvals", "stages", "runs", "deployments")
 
 
 # ---- what the source reads --------------------------------------------------------------------------------
@@ -288,6 +286,23 @@ class SageMakerImporter:
             summary.count("approvals", "created")
         else:
             summary.count("approvals", "unchanged")
+        if package.lifecycle:
+            await self._stage(package, ref, summary)
+
+    async def _stage(self, package: SourcePackage, ref: NodeRef, summary: ImportSummary) -> None:
+        """ModelLifeCycle becomes the version's stage (after its approval, which a gate may need)."""
+        lifecycle = self._services.lifecycle
+        try:
+            policy = await lifecycle.policy(self._actor, package.group)
+            change = stage_change(package.lifecycle, policy)
+            current = await self._services.registry.version(self._actor, ref)
+            if is_current(current, change, policy):
+                summary.count("stages", "unchanged")
+                return
+            await lifecycle.import_stage(self._actor, ref, change)
+            summary.count("stages", "updated")
+        except DomainError as exc:
+            summary.fail("stages", package.arn, exc)
 
     def _properties(self, package: SourcePackage) -> dict[str, str]:
         props = {k: v for k, v in package.customer_properties.items() if not k.startswith(PREFIX)}
@@ -296,9 +311,6 @@ class SageMakerImporter:
         optional = {
             PROP_IMAGE: package.image,
             PROP_APPROVAL_DESCRIPTION: package.approval_description,
-            PROP_LIFECYCLE_STAGE: package.lifecycle.get("Stage"),
-            PROP_LIFECYCLE_STATUS: package.lifecycle.get("StageStatus"),
-            PROP_LIFECYCLE_DESCRIPTION: package.lifecycle.get("StageDescription"),
             "sagemaker:project_id": package.metadata.get("ProjectId"),
         }
         commit = package.metadata.get("CommitId")

@@ -227,7 +227,8 @@ RETURN {_FIELDS}
 _LOG_BATCH = """
 MATCH (e:AuditEvent) WHERE $after < e.sequence <= $through
 WITH e ORDER BY e.sequence LIMIT $limit
-RETURN collect({sequence: e.sequence, event_id: e.event_id, hash: e.hash, log_hash: e.log_hash}) AS entries
+RETURN collect({sequence: e.sequence, event_id: e.event_id, hash: e.hash, log_hash: e.log_hash, partition: e.partition,
+                previous_hash: e.previous_hash}) AS entries
 """
 
 _BY_ID = f"""
@@ -327,7 +328,14 @@ class AuditStore:
             rows = await self._graph.rows(_LOG_BATCH, after=after, through=through, limit=batch_size)
             entries = rows[0]["entries"] if rows else []
             for entry in entries:
-                yield LogEntry(entry["sequence"], entry["event_id"], entry["hash"], entry["log_hash"])
+                yield LogEntry(
+                    entry["sequence"],
+                    entry["event_id"],
+                    entry["hash"],
+                    entry["log_hash"],
+                    entry["partition"],
+                    entry["previous_hash"],
+                )
             if len(entries) < batch_size:
                 return
             after = int(entries[-1]["sequence"])

@@ -152,7 +152,14 @@ class DeploymentStore:
                 raise NotFound("deployment", deployment_id, "id")
             deployment = to_deployment(row["d"])
             if row["before"] == "ACTIVE":
-                await append_audit_event(tx, AuditEntry(actor, "deployment.retire", str(deployment.ref), {}))
+                # The version it served names the group, so a group's subscribers see the retirement too.
+                version = f"ModelVersion:{deployment.group}/{deployment.version}"
+                payload = {
+                    "endpoint": deployment.endpoint,
+                    "environment": deployment.environment,
+                    "model_version": version,
+                }
+                await append_audit_event(tx, AuditEntry(actor, "deployment.retire", str(deployment.ref), payload))
             return deployment
 
         return await self._graph.write(work)

@@ -291,6 +291,15 @@ async def fetch_one(tx: AsyncManagedTransaction, cypher: str, **params: Any) -> 
     return None if record is None else record.data()
 
 
+async def fetch_values(tx: AsyncManagedTransaction, cypher: str, **params: Any) -> dict[str, Any] | None:
+    """As `fetch_one`, for a statement whose row holds only values (lists, maps, scalars; never a node,
+    relationship or path): the row as decoded. `Record.data()` copies every nested value through abstract-class
+    checks, which for one collected 10k-node row costs more than the database spent producing it."""
+    result = await tx.run(cypher, params)
+    record = await result.single()
+    return None if record is None else dict(zip(record.keys(), record.values(), strict=True))
+
+
 class _CommitInterrupted(Exception):
     """Raised inside a retried write whose previous attempt reached COMMIT (see Neo4jGraph._transaction)."""
 

@@ -145,9 +145,11 @@ class LifecycleStore:
         by_approver: bool,
         automated: bool,
         rule: GateRule,
+        dry_run: bool = False,
     ) -> TransitionResult:
         """Lock the version, gather the evidence, let `rule` list what is unmet, and record the transition
-        (with its audit event) only when nothing is."""
+        (with its audit event) only when nothing is. A dry run only answers what is unmet (the lock is
+        rolled back with the rest)."""
 
         async def work(tx: AsyncManagedTransaction) -> TransitionResult:
             row = await fetch_one(tx, _LOCK_AND_READ, group=group, version=version)
@@ -166,7 +168,7 @@ class LifecycleStore:
             )
             snapshot = evidence.snapshot()
             problems = tuple(rule(policy, evidence))
-            if problems:
+            if problems or dry_run:
                 raise _Refused(TransitionResult(problems, snapshot))
             now = datetime.now(UTC)
             transition = StageTransition(
@@ -215,6 +217,8 @@ class LifecycleStore:
                         "to_status": change.status,
                         "description": change.description,
                         "automated": automated,
+                        # the SageMaker-shaped event carries the package's approval status beside its stage
+                        "approval_status": evidence.approval_status.value,
                     },
                 ),
             )

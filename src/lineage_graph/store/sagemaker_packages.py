@@ -19,7 +19,7 @@ from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.errors import Conflict, NotFound, Problem
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.models import ModelGroup, ModelVersion
-from lineage_graph.domain.sagemaker_search import Condition, Expression, Resource
+from lineage_graph.domain.sagemaker_search import Condition, Expression, NestedFilter, Resource
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 from lineage_graph.store.records import dumps, to_model_group, to_model_version
@@ -63,12 +63,19 @@ _TAG_COMPARE = {
     "Exists": "any(t IN coalesce(n.tags, []) WHERE t = ${p} OR t STARTS WITH ${p} + '=')",
     "NotExists": "none(t IN coalesce(n.tags, []) WHERE t = ${p} OR t STARTS WITH ${p} + '=')",
 }
+# NestedFilters on Tags: each `key=value` (or bare `key`) tag of the list as its members.
+_NESTED_LIST = {"Tags": "coalesce(n.tags, [])"}
+_NESTED_MEMBERS = {
+    "Tags.Key": "split(t, '=')[0]",
+    "Tags.Value": "CASE WHEN t CONTAINS '=' THEN substring(t, size(split(t, '=')[0]) + 1) ELSE '' END",
+}
 _VERSION_PROJECTION = "{v: n {.*}, aliases: COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(n) RETURN a.name }}"
 
 
 def compile_expression(resource: Resource, expr: Expression, params: dict[str, Any]) -> str:
     """A WHERE fragment over `n` for `expr`; each value is added to `params` under a generated name."""
     parts = [_compile_condition(resource, c, params) for c in expr.conditions]
+    parts += [_compile_nested(n, params) for n in expr.nested]
     parts += [compile_expression(resource, s, params) for s in expr.subexpressions if not s.empty]
     if not parts:
         return "true"
@@ -81,6 +88,16 @@ def _compile_condition(resource: Resource, condition: Condition, params: dict[st
     if condition.field == "Tags":
         return _TAG_COMPARE[condition.operator].format(p=name)
     return _COMPARE[condition.operator].format(e=_FIELDS[resource][condition.field], p=name)
+
+
+def _compile_nested(nested: NestedFilter, params: dict[str, Any]) -> str:
+    """Some element `t` of the list meets every condition; members and lists come from fixed tables."""
+    parts = []
+    for condition in nested.conditions:
+        name = f"p{len(params)}"
+        params[name] = condition.value
+        parts.append(_COMPARE[condition.operator].format(e=_NESTED_MEMBERS[condition.field], p=name))
+    return f"any(t IN {_NESTED_LIST[nested.prop]} WHERE {' AND '.join(parts)})"
 
 
 def _pattern(kind: NodeKind) -> str:

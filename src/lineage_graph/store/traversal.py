@@ -38,7 +38,7 @@ from lineage_graph.domain.lineage import (
     follow,
 )
 from lineage_graph.domain.models import ApprovalStatus
-from lineage_graph.store.graph import fetch_one
+from lineage_graph.store.graph import fetch_values
 
 # What a walk returns of each node, projected once per level it is reached at: every kind's key parts, the
 # status fields a lineage view shows, and the governance fields (tags, needs_review) policies read.
@@ -114,8 +114,11 @@ RETURN collect(origin) AS more
 """
 
 
+_KIND_OF_LABEL = {kind.label: kind for kind in LINEAGE_KINDS}
+
+
 def to_lineage_node(labels: Sequence[str], props: dict[str, Any], distance: int) -> LineageNode:
-    kind = next(kind for kind in LINEAGE_KINDS if kind.label in labels)
+    kind = next(_KIND_OF_LABEL[label] for label in labels if label in _KIND_OF_LABEL)
     ref = NodeRef(kind, tuple(props[key] for key in kind.keys))
     status = props.get("approval_status")
     return LineageNode(
@@ -227,7 +230,7 @@ class Walk:
         """Expand one level; the next frontier, or None when a limit stopped the walk."""
         outgoing, incoming = follow(self.edge_types, direction)
         remaining = self.limits.edges - self._edge_reads
-        row = await fetch_one(
+        row = await fetch_values(
             tx, level_statement(tuple(outgoing), tuple(incoming)), frontier=frontier, rows=remaining + 1
         )
         assert row is not None  # an aggregation always returns its row
@@ -263,7 +266,7 @@ class Walk:
         (seed,) = self.seeds
         # The node limit is shared with what is already found (anchors, the other direction); the seed is in both.
         depth, room = self.limits.depth, self.limits.nodes - len(self.nodes) + 1
-        row = await fetch_one(
+        row = await fetch_values(
             tx, pruned_statement(types, out, depth), seed=seed, nodes=room + 1, edges=self.limits.edges + 1
         )
         assert row is not None
@@ -306,7 +309,7 @@ class Walk:
         self, tx: AsyncManagedTransaction, frontier: list[str], direction: Direction, visited: set[str]
     ) -> None:
         outgoing, incoming = follow(self.edge_types, direction)
-        row = await fetch_one(
+        row = await fetch_values(
             tx, further_statement(tuple(outgoing), tuple(incoming)), frontier=frontier, visited=list(visited)
         )
         assert row is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from lineage_graph.domain.commands import (
@@ -11,7 +12,7 @@ from lineage_graph.domain.commands import (
     RunSpec,
     UpdateModelVersion,
 )
-from lineage_graph.domain.errors import AlreadyExists, DomainError, ValidationFailed
+from lineage_graph.domain.errors import AlreadyExists, DomainError, PolicyNotMet, ValidationFailed
 from lineage_graph.domain.ids import NodeRef
 from lineage_graph.domain.models import ApprovalStatus
 from lineage_graph.domain.registry import Checker
@@ -25,6 +26,7 @@ from lineage_graph.domain.sagemaker import (
     tag_string,
     tags_from_aws,
 )
+from lineage_graph.domain.sagemaker_lifecycle import is_current, stage_change
 from lineage_graph.domain.sagemaker_search import FIELDS as SEARCH_FIELDS
 from lineage_graph.domain.sagemaker_search import Condition, Expression, Resource, all_of, parse_expression
 from lineage_graph.domain.sagemaker_search import sort_field as search_sort_field
@@ -144,6 +146,15 @@ async def delete_model_package_group_policy(call: Call, params: Params) -> Resul
 
 
 # ---- packages ---------------------------------------------------------------------------------------------
+async def _gated(step: Awaitable[object]) -> None:
+    """A stage gate's refusal is SageMaker's ValidationException naming every unmet gate (the approval's
+    refusals stay ConflictException)."""
+    try:
+        await step
+    except PolicyNotMet as exc:
+        raise ValidationFailed(exc.message, exc.problems) from None
+
+
 def _containers(spec: Params, field: str) -> list[Params]:
     containers = obj(spec, field).get("Containers") or []
     if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
@@ -180,7 +191,13 @@ async def create_model_package(call: Call, params: Params) -> Result:
     generated_by = metadata.get("GeneratedBy")
     tags = tags_of(params)
     await sm.live_group(actor, group)
+    lifecycle = call.services.lifecycle
+    policy = await lifecycle.policy(actor, group)
+    change = stage_change(params["ModelLifeCycle"], policy) if params.get("ModelLifeCycle") is not None else None
     reports = await sm.read_reports(actor, group, obj(params, "ModelMetrics"))
+    if change is not None:
+        # Checked before anything is written, as the new version will stand.
+        await _gated(lifecycle.check_registration(actor, group, change, reports.metrics))
     version = await call.services.registry.register_version(
         actor,
         RegisterModelVersion(
@@ -195,9 +212,12 @@ async def create_model_package(call: Call, params: Params) -> Result:
             produced_by=RunSpec(generated_by) if generated_by else None,
             code=code,
             client_token=text(params, "ClientToken"),
-            external_spec=package_spec(params),
+            # ModelLifeCycle is the version's stage, not a copy beside it.
+            external_spec={k: v for k, v in package_spec(params).items() if k != "ModelLifeCycle"},
         ),
     )
+    if change is not None and not is_current(version, change, policy):  # a retried request moved it already
+        await _gated(lifecycle.set_stage(actor, version.ref, change.stage, change.status, change.description))
     return {"ModelPackageArn": call.arns.package_arn(version.group, version.version)}
 
 
@@ -270,7 +290,7 @@ async def list_model_packages(call: Call, params: Params) -> Result:
     return _next(result, pg.next_token(len(versions), pg.offset + len(versions) < total))
 
 
-_SPEC_UPDATES = ("InferenceSpecification", "SourceUri", "ModelCard", "ModelLifeCycle", "ModelPackageRegistrationType")
+_SPEC_UPDATES = ("InferenceSpecification", "SourceUri", "ModelCard", "ModelPackageRegistrationType")
 
 
 async def update_model_package(call: Call, params: Params) -> Result | Reply:
@@ -305,6 +325,16 @@ async def update_model_package(call: Call, params: Params) -> Result | Reply:
     added = params.get("AdditionalInferenceSpecificationsToAdd")
     if added is not None and (not isinstance(added, list) or not all(isinstance(a, dict) for a in added)):
         raise ValidationFailed.field("AdditionalInferenceSpecificationsToAdd", "must be a list of objects")
+    stage = None
+    if params.get("ModelLifeCycle") is not None:
+        policy = await call.services.lifecycle.policy(actor, group)
+        stage = stage_change(params["ModelLifeCycle"], policy)
+        if is_current(view.version, stage, policy):
+            stage = None  # SageMaker accepts setting what is already set
+    if stage is not None:
+        # The gate is checked before the approval is written, as the version will stand after it.
+        assume = status if status is not None and status is not view.version.approval_status else None
+        await _gated(call.services.lifecycle.check_stage(actor, ref, stage, assume))
 
     headers: dict[str, str] = {}
     if status is not None and status is not view.version.approval_status:
@@ -337,6 +367,8 @@ async def update_model_package(call: Call, params: Params) -> Result | Reply:
             return new
 
         await sm.update_spec(actor, ref, change)
+    if stage is not None:
+        await _gated(call.services.lifecycle.set_stage(actor, ref, stage.stage, stage.status, stage.description))
     body = {"ModelPackageArn": call.arns.of_arn(arn).package_arn(group, int(ref.parts[1]))}
     return Reply(body, headers) if headers else body
 

@@ -17,14 +17,12 @@ from lineage_graph.domain.models import ModelGroup, ModelVersion
 from lineage_graph.domain.sagemaker import (
     PREFIX,
     PROP_IMAGE,
-    PROP_LIFECYCLE_DESCRIPTION,
-    PROP_LIFECYCLE_STAGE,
-    PROP_LIFECYCLE_STATUS,
     PROP_REPORT,
     ArnScope,
     approval_to_aws,
     tag_pair,
 )
+from lineage_graph.domain.sagemaker_lifecycle import lifecycle_shape
 from lineage_graph.services.sagemaker_registry import PackageView
 
 PROP_MODEL_METRICS = "sagemaker:model_metrics"
@@ -138,9 +136,11 @@ def package_summary(version: ModelVersion, arns: ArnScope) -> dict[str, Any]:
     if version.description:
         shape["ModelPackageDescription"] = version.description
     spec = version.external_spec or {}
-    for name in ("ModelLifeCycle", "ModelPackageRegistrationType"):
-        if name in spec:
-            shape[name] = spec[name]
+    if "ModelPackageRegistrationType" in spec:
+        shape["ModelPackageRegistrationType"] = spec["ModelPackageRegistrationType"]
+    shape.pop("ModelLifeCycle", None)
+    if (lifecycle := lifecycle_shape(version)) is not None:
+        shape["ModelLifeCycle"] = lifecycle
     return shape
 
 
@@ -175,7 +175,8 @@ def package_shape(view: PackageView, arns: ArnScope) -> dict[str, Any]:
     the truth (description, customer metadata, approval), and SageMaker's server-set fields."""
     version, lineage = view.version, view.lineage
     props = version.custom_properties
-    spec = dict(version.external_spec or {})
+    # A ModelLifeCycle kept from an import or an earlier release is not the truth: the version's stage is.
+    spec = {k: v for k, v in (version.external_spec or {}).items() if k != "ModelLifeCycle"}
     shape: dict[str, Any] = {**spec, **package_summary(version, arns)}
     shape.setdefault("InferenceSpecification", _inference_specification(version))
     shape.setdefault("CertifyForMarketplace", False)
@@ -205,11 +206,6 @@ def package_shape(view: PackageView, arns: ArnScope) -> dict[str, Any]:
         shape["ApprovalDescription"] = view.approval_description
     if PROP_MODEL_METRICS in props and "ModelMetrics" not in spec:
         shape["ModelMetrics"] = json.loads(props[PROP_MODEL_METRICS])
-    if PROP_LIFECYCLE_STAGE in props and "ModelLifeCycle" not in spec:
-        lifecycle = {"Stage": props[PROP_LIFECYCLE_STAGE], "StageStatus": props.get(PROP_LIFECYCLE_STATUS, "")}
-        if PROP_LIFECYCLE_DESCRIPTION in props:
-            lifecycle["StageDescription"] = props[PROP_LIFECYCLE_DESCRIPTION]
-        shape["ModelLifeCycle"] = lifecycle
     return shape
 
 
