@@ -559,13 +559,13 @@ def cmd_webhook(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
     """Import SageMaker model package groups, packages, training jobs and endpoints (idempotent)."""
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from lineage_graph.domain.contracts import ContractMode
+    from lineage_graph.import_console import import_progress, print_summary
     from lineage_graph.integrations.sagemaker.source import Boto3SageMakerSource
     from lineage_graph.services.container import Services
-    from lineage_graph.services.sagemaker_import import KINDS, ImportSummary, SageMakerImporter
+    from lineage_graph.services.import_summary import ImportSummary
+    from lineage_graph.services.sagemaker_import import SageMakerImporter
     from lineage_graph.store.constraints import apply_constraints
 
     source = Boto3SageMakerSource.connect(args.region or settings.aws_region, args.endpoint_url)
@@ -576,32 +576,10 @@ def cmd_import_sagemaker(args: argparse.Namespace, settings: Settings) -> int:
             await apply_constraints(graph)
             mode = ContractMode.FLAG if args.on_contract_violation == "flag" else ContractMode.REFUSE
             importer = SageMakerImporter(Services.build(graph), actor=_operator(settings), on_contract_violation=mode)
-            with Progress(
-                SpinnerColumn(),
-                TextColumn("{task.completed} items"),
-                TextColumn("{task.description}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=True,
-            ) as progress:
-                task = progress.add_task("importing", total=None)
-
-                def tick(what: str) -> None:
-                    progress.update(task, description=f"importing {what}", advance=1)
-
+            with import_progress(console) as tick:
                 return await importer.run(source, args.group or (), args.since, tick)
 
-    summary = asyncio.run(run())
-    table = Table(title="SageMaker import")
-    for column in ("kind", "created", "updated", "unchanged", "skipped", "failed"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
-    for kind in KINDS:
-        c = summary.counts[kind]
-        table.add_row(kind, *(str(c[o]) for o in ("created", "updated", "unchanged", "skipped", "failed")))
-    console.print(table)
-    for failure in summary.failures:
-        console.print(f"[yellow]! {failure}[/yellow]")
-    return 1 if any(summary.counts[k]["failed"] for k in KINDS) else 0
+    return print_summary(console, "SageMaker import", asyncio.run(run()))
 
 
 def cmd_artifacts(args: argparse.Namespace, settings: Settings) -> int:

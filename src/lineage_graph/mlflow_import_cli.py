@@ -14,7 +14,7 @@ from lineage_graph.config import Settings
 from lineage_graph.domain.auth import Principal
 
 if TYPE_CHECKING:
-    from lineage_graph.services.mlflow_import import ImportSummary
+    from lineage_graph.services.import_summary import ImportSummary
     from lineage_graph.store.graph import Neo4jGraph
 
 GraphOpener = Callable[[Settings], AbstractAsyncContextManager["Neo4jGraph"]]
@@ -42,13 +42,12 @@ def add_mlflow_import(importers: Any, open_graph: GraphOpener, operator: Operato
 
 def cmd_import_mlflow(args: argparse.Namespace, settings: Settings, open_graph: GraphOpener, actor: Principal) -> int:
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from lineage_graph.domain.errors import DomainError
+    from lineage_graph.import_console import import_progress, print_summary
     from lineage_graph.integrations.mlflow.tracking import MlflowTracking
     from lineage_graph.services.container import Services
-    from lineage_graph.services.mlflow_import import KINDS, MlflowImporter
+    from lineage_graph.services.mlflow_import import MlflowImporter
     from lineage_graph.store.constraints import apply_constraints
 
     console = Console()
@@ -59,19 +58,7 @@ def cmd_import_mlflow(args: argparse.Namespace, settings: Settings, open_graph: 
             async with open_graph(settings) as graph:
                 await apply_constraints(graph)
                 importer = MlflowImporter(Services.build(graph), actor)
-                with Progress(
-                    SpinnerColumn(),
-                    TextColumn("{task.completed} items"),
-                    TextColumn("{task.description}"),
-                    TimeElapsedColumn(),
-                    console=console,
-                    transient=True,
-                ) as progress:
-                    task = progress.add_task("importing", total=None)
-
-                    def tick(what: str) -> None:
-                        progress.update(task, description=f"importing {what}", advance=1)
-
+                with import_progress(console) as tick:
                     return await importer.run(source, args.since, tick)
         finally:
             await source.close()
@@ -81,13 +68,4 @@ def cmd_import_mlflow(args: argparse.Namespace, settings: Settings, open_graph: 
     except DomainError as exc:
         console.print(f"error: {exc.message}")
         return 2
-    table = Table(title="MLflow import")
-    for column in ("kind", "created", "updated", "unchanged", "skipped", "failed"):
-        table.add_column(column, justify="left" if column == "kind" else "right")
-    for kind in KINDS:
-        c = summary.counts[kind]
-        table.add_row(kind, *(str(c[o]) for o in ("created", "updated", "unchanged", "skipped", "failed")))
-    console.print(table)
-    for failure in summary.failures:
-        console.print(f"[yellow]! {failure}[/yellow]")
-    return 1 if any(summary.counts[k]["failed"] for k in KINDS) else 0
+    return print_summary(console, "MLflow import", summary)

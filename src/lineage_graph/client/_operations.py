@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypedDict, TypeVar
 
 from lineage_graph.client.errors import NotFound
 from lineage_graph.client.models import (
@@ -27,6 +27,31 @@ T = TypeVar("T")
 MetricsArg = Mapping[str, float] | Sequence[Metric]
 DatasetArg = DatasetVersionKey | str
 CodeArg = CodeVersionKey | str
+
+
+class RunRef(Protocol):
+    """Anything that names a run by its id (an open run's handle)."""
+
+    @property
+    def run_id(self) -> str: ...
+
+
+class RegistrationOptions(TypedDict, total=False):
+    """What `register_model_version` takes besides the group and the artifact (all optional)."""
+
+    metrics: MetricsArg | None
+    hyperparameters: Mapping[str, Any] | None
+    trained_on: Sequence[DatasetArg]
+    code: CodeArg | None
+    produced_by: str | RunRef | None  # a run id, or the handle of the run that trained it
+    framework: str | None
+    framework_version: str | None
+    artifact_digest: str | None
+    description: str | None
+    tags: Sequence[str]
+    custom_properties: Mapping[str, str] | None
+    client_token: str | None
+
 
 _VERSION_FIELDS = """
   id groupName version artifactUri approvalStatus hyperparameters tags aliases archived createdBy createdAt
@@ -135,7 +160,7 @@ def register_model_version(
     hyperparameters: Mapping[str, Any] | None = None,
     trained_on: Sequence[DatasetArg] = (),
     code: CodeArg | None = None,
-    produced_by: str | None = None,
+    produced_by: str | RunRef | None = None,
     framework: str | None = None,
     framework_version: str | None = None,
     artifact_digest: str | None = None,
@@ -144,6 +169,7 @@ def register_model_version(
     custom_properties: Mapping[str, str] | None = None,
     client_token: str | None = None,
 ) -> Operation[ModelVersion]:
+    run_id = produced_by if produced_by is None or isinstance(produced_by, str) else produced_by.run_id
     payload: dict[str, Any] = {
         "group": group,
         "artifactUri": artifact_uri,
@@ -156,7 +182,7 @@ def register_model_version(
         "customProperties": dict(custom_properties or {}),
         "tags": list(tags),
         "trainedOnDatasets": [dataset_input(d) for d in trained_on],
-        "producedBy": {"runId": produced_by} if produced_by else None,
+        "producedBy": {"runId": run_id} if run_id else None,
         "code": code_input(code) if code is not None else None,
         # Chosen once per call, so every retry of this call names the same registration.
         "clientToken": client_token or f"lgc-{uuid.uuid4()}",

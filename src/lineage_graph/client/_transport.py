@@ -3,6 +3,9 @@
 Retries happen only when the server could not do the work: an `UNAVAILABLE` answer or HTTP 503, a connection
 that never opened, and — for operations that are safe to resend (upserts, calls with a client token) — a
 response lost on the way back. Every other refusal is raised at once as its typed error.
+
+`Exchange` holds all of that without doing any I/O, so `Client` and `AsyncClient` differ only in how they send
+a request and wait.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
+from lineage_graph.client._operations import Operation
 from lineage_graph.client.errors import LineageGraphError, Problem, Unavailable, ValidationFailed, error_from_graphql
+
+T = TypeVar("T")
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 URL_VARIABLE = "LINEAGE_GRAPH_URL"
@@ -110,3 +116,35 @@ def request_body(document: str, variables: Mapping[str, Any]) -> bytes:
     except TypeError as exc:
         problem = Problem(None, f"a value cannot be sent as JSON: {exc}", "NOT_JSON")
         raise ValidationFailed(problem.message, [problem]) from None
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Try again after `seconds`."""
+
+    seconds: float
+
+
+class Exchange(Generic[T]):
+    """One operation's tries: the request to send (built once, so every try sends the same bytes) and what each
+    reply means — the parsed result, a typed error raised, or a `Wait` before the next try."""
+
+    def __init__(self, operation: Operation[T], endpoint: Endpoint, policy: RetryPolicy) -> None:
+        self.url = endpoint.graphql_url
+        self.headers = endpoint.headers()
+        self.body = request_body(operation.document, operation.variables)
+        self._operation = operation
+        self._policy = policy
+        self._attempt = 0
+
+    def reply(self, answer: httpx.Response | httpx.TransportError) -> T | Wait:
+        """Judge one try: the server's response, or the transport error that stood in for it."""
+        self._attempt += 1
+        try:
+            if isinstance(answer, httpx.TransportError):
+                raise transport_failure(answer, self._operation.retry_safe) from answer
+            return self._operation.parse(read_response(answer.status_code, answer.content))
+        except Retryable as retry:
+            if self._attempt >= self._policy.attempts:
+                raise retry.error from None
+            return Wait(self._policy.delay(self._attempt))

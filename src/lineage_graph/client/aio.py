@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Generator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Generator, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import httpx
 
 from lineage_graph.client import _operations as ops
-from lineage_graph.client._transport import (
-    Endpoint,
-    Retryable,
-    RetryPolicy,
-    read_response,
-    request_body,
-    transport_failure,
-)
-from lineage_graph.client.errors import ApprovalRejected, ApprovalTimeout
+from lineage_graph.client._approval_wait import ApprovalWait
+from lineage_graph.client._transport import Endpoint, Exchange, RetryPolicy, Wait
 from lineage_graph.client.models import ApprovalReadiness, LineageGraph, ModelVersion, Run
-from lineage_graph.client.runs import RunHandleBase, RunRecord
+from lineage_graph.client.runs import RunHandleBase, RunOptions, RunRecord
 
 T = TypeVar("T")
 
@@ -91,22 +82,18 @@ class AsyncClient:
         await self.aclose()
 
     async def execute(self, operation: ops.Operation[T]) -> T:
-        body = request_body(operation.document, operation.variables)
-        attempt = 0
+        exchange = Exchange(operation, self.endpoint, self.retry)
         while True:
-            attempt += 1
-            try:
-                try:
-                    response = await self._http.post(
-                        self.endpoint.graphql_url, content=body, headers=self.endpoint.headers()
-                    )
-                except httpx.TransportError as exc:
-                    raise transport_failure(exc, operation.retry_safe) from exc
-                return operation.parse(read_response(response.status_code, response.content))
-            except Retryable as retry:
-                if attempt >= self.retry.attempts:
-                    raise retry.error from None
-                await asyncio.sleep(self.retry.delay(attempt))
+            step = exchange.reply(await self._send(exchange))
+            if not isinstance(step, Wait):
+                return step
+            await asyncio.sleep(step.seconds)
+
+    async def _send(self, exchange: Exchange[T]) -> httpx.Response | httpx.TransportError:
+        try:
+            return await self._http.post(exchange.url, content=exchange.body, headers=exchange.headers)
+        except httpx.TransportError as exc:
+            return exc
 
     # ---- registration ------------------------------------------------------------------------
     async def create_model_group(
@@ -115,78 +102,16 @@ class AsyncClient:
         return await self.execute(ops.create_model_group(name, description=description, owner=owner, tags=tags))
 
     async def register_model_version(
-        self,
-        group: str,
-        artifact_uri: str,
-        *,
-        metrics: ops.MetricsArg | None = None,
-        hyperparameters: Mapping[str, Any] | None = None,
-        trained_on: Sequence[ops.DatasetArg] = (),
-        code: ops.CodeArg | None = None,
-        produced_by: str | RunHandleBase | None = None,
-        framework: str | None = None,
-        framework_version: str | None = None,
-        artifact_digest: str | None = None,
-        description: str | None = None,
-        tags: Sequence[str] = (),
-        custom_properties: Mapping[str, str] | None = None,
-        client_token: str | None = None,
+        self, group: str, artifact_uri: str, **options: Unpack[ops.RegistrationOptions]
     ) -> ModelVersion:
         """Register the group's next version with its lineage. Retried calls reuse one client token, so the
         server registers it once; pass `client_token` to make a re-run of the whole job idempotent too."""
-        run_id = produced_by.run_id if isinstance(produced_by, RunHandleBase) else produced_by
-        return await self.execute(
-            ops.register_model_version(
-                group,
-                artifact_uri,
-                metrics=metrics,
-                hyperparameters=hyperparameters,
-                trained_on=trained_on,
-                code=code,
-                produced_by=run_id,
-                framework=framework,
-                framework_version=framework_version,
-                artifact_digest=artifact_digest,
-                description=description,
-                tags=tags,
-                custom_properties=custom_properties,
-                client_token=client_token,
-            )
-        )
+        return await self.execute(ops.register_model_version(group, artifact_uri, **options))
 
-    def record_run(
-        self,
-        job: str,
-        *,
-        run_id: str | None = None,
-        namespace: str = "pipelines",
-        kind: str = "TRAINING",
-        status: str = "RUNNING",
-        started_at: datetime | None = None,
-        ended_at: datetime | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        metrics: ops.MetricsArg | None = None,
-        inputs: Sequence[ops.DatasetArg] = (),
-        outputs: Sequence[ops.DatasetArg] = (),
-        code: ops.CodeArg | None = None,
-    ) -> PendingRun:
+    def record_run(self, job: str, **options: Unpack[RunOptions]) -> PendingRun:
         """`await client.record_run(…)` records a run (RUNNING, started now, unless told otherwise);
         `async with client.record_run(…) as run:` also records its end when the block exits."""
-        record = RunRecord.new(
-            job,
-            run_id=run_id,
-            namespace=namespace,
-            kind=kind,
-            status=status,
-            started_at=started_at,
-            ended_at=ended_at,
-            parameters=parameters,
-            metrics=metrics,
-            inputs=inputs,
-            outputs=outputs,
-            code=code,
-        )
-        return PendingRun(AsyncRunHandle(self, record))
+        return PendingRun(AsyncRunHandle(self, RunRecord.new(job, **options)))
 
     async def add_metrics(self, model_version_id: str, metrics: ops.MetricsArg) -> ModelVersion:
         return await self.execute(ops.add_metrics(model_version_id, metrics))
@@ -219,14 +144,9 @@ class AsyncClient:
     ) -> ModelVersion:
         """Block until the version is APPROVED (returned), REJECTED (`ApprovalRejected`) or `timeout` seconds
         have passed (`ApprovalTimeout`)."""
-        deadline = time.monotonic() + timeout
+        wait = ApprovalWait(group, version, timeout, poll_interval)
         while True:
-            status = await self.execute(ops.approval_status(group, version))
-            if status == "APPROVED":
+            pause = wait.pause_after(await self.execute(ops.approval_status(group, version)))
+            if pause is None:
                 return await self.model_version(group, version)
-            if status == "REJECTED":
-                raise ApprovalRejected(f"model version {group}/{version} was rejected")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ApprovalTimeout(f"model version {group}/{version} is still {status} after {timeout:g} s")
-            await asyncio.sleep(min(poll_interval, remaining))
+            await asyncio.sleep(pause)

@@ -6,10 +6,26 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from lineage_graph.client import _operations as ops
 from lineage_graph.client.models import Metric, Run
+
+
+class RunOptions(TypedDict, total=False):
+    """What `record_run` takes besides the job's name (all optional; a new run id, RUNNING, started now)."""
+
+    run_id: str | None
+    namespace: str
+    kind: str
+    status: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    parameters: Mapping[str, Any] | None
+    metrics: ops.MetricsArg | None
+    inputs: Sequence[ops.DatasetArg]
+    outputs: Sequence[ops.DatasetArg]
+    code: ops.CodeArg | None
 
 
 @dataclass
@@ -35,18 +51,19 @@ class RunRecord:
         cls,
         job: str,
         *,
-        run_id: str | None,
-        namespace: str,
-        kind: str,
-        status: str,
-        started_at: datetime | None,
-        ended_at: datetime | None,
-        parameters: Mapping[str, Any] | None,
-        metrics: ops.MetricsArg | None,
-        inputs: Sequence[ops.DatasetArg],
-        outputs: Sequence[ops.DatasetArg],
-        code: ops.CodeArg | None,
+        run_id: str | None = None,
+        namespace: str = "pipelines",
+        kind: str = "TRAINING",
+        status: str = "RUNNING",
+        started_at: datetime | None = None,
+        ended_at: datetime | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        metrics: ops.MetricsArg | None = None,
+        inputs: Sequence[ops.DatasetArg] = (),
+        outputs: Sequence[ops.DatasetArg] = (),
+        code: ops.CodeArg | None = None,
     ) -> RunRecord:
+        """A run about to be recorded; `RunOptions` are these keywords."""
         if started_at is None and status == "RUNNING":
             started_at = datetime.now(UTC)
         gathered = [Metric(str(k), float(v)) for k, v in metrics.items()] if isinstance(metrics, Mapping) else []

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TypeVar, Unpack
 
 import httpx
 
 from lineage_graph.client import _operations as ops
-from lineage_graph.client._transport import (
-    Endpoint,
-    Retryable,
-    RetryPolicy,
-    read_response,
-    request_body,
-    transport_failure,
-)
-from lineage_graph.client.errors import ApprovalRejected, ApprovalTimeout
+from lineage_graph.client._approval_wait import ApprovalWait
+from lineage_graph.client._transport import Endpoint, Exchange, RetryPolicy, Wait
 from lineage_graph.client.models import ApprovalReadiness, LineageGraph, ModelVersion, Run
-from lineage_graph.client.runs import RunHandleBase, RunRecord
+from lineage_graph.client.runs import RunHandleBase, RunOptions, RunRecord
 
 T = TypeVar("T")
 
@@ -76,20 +68,18 @@ class Client:
         self.close()
 
     def execute(self, operation: ops.Operation[T]) -> T:
-        body = request_body(operation.document, operation.variables)
-        attempt = 0
+        exchange = Exchange(operation, self.endpoint, self.retry)
         while True:
-            attempt += 1
-            try:
-                try:
-                    response = self._http.post(self.endpoint.graphql_url, content=body, headers=self.endpoint.headers())
-                except httpx.TransportError as exc:
-                    raise transport_failure(exc, operation.retry_safe) from exc
-                return operation.parse(read_response(response.status_code, response.content))
-            except Retryable as retry:
-                if attempt >= self.retry.attempts:
-                    raise retry.error from None
-                time.sleep(self.retry.delay(attempt))
+            step = exchange.reply(self._send(exchange))
+            if not isinstance(step, Wait):
+                return step
+            time.sleep(step.seconds)
+
+    def _send(self, exchange: Exchange[T]) -> httpx.Response | httpx.TransportError:
+        try:
+            return self._http.post(exchange.url, content=exchange.body, headers=exchange.headers)
+        except httpx.TransportError as exc:
+            return exc
 
     # ---- registration ------------------------------------------------------------------------
     def create_model_group(
@@ -98,77 +88,16 @@ class Client:
         return self.execute(ops.create_model_group(name, description=description, owner=owner, tags=tags))
 
     def register_model_version(
-        self,
-        group: str,
-        artifact_uri: str,
-        *,
-        metrics: ops.MetricsArg | None = None,
-        hyperparameters: Mapping[str, Any] | None = None,
-        trained_on: Sequence[ops.DatasetArg] = (),
-        code: ops.CodeArg | None = None,
-        produced_by: str | RunHandleBase | None = None,
-        framework: str | None = None,
-        framework_version: str | None = None,
-        artifact_digest: str | None = None,
-        description: str | None = None,
-        tags: Sequence[str] = (),
-        custom_properties: Mapping[str, str] | None = None,
-        client_token: str | None = None,
+        self, group: str, artifact_uri: str, **options: Unpack[ops.RegistrationOptions]
     ) -> ModelVersion:
         """Register the group's next version with its lineage. Retried calls reuse one client token, so the
         server registers it once; pass `client_token` to make a re-run of the whole job idempotent too."""
-        run_id = produced_by.run_id if isinstance(produced_by, RunHandleBase) else produced_by
-        return self.execute(
-            ops.register_model_version(
-                group,
-                artifact_uri,
-                metrics=metrics,
-                hyperparameters=hyperparameters,
-                trained_on=trained_on,
-                code=code,
-                produced_by=run_id,
-                framework=framework,
-                framework_version=framework_version,
-                artifact_digest=artifact_digest,
-                description=description,
-                tags=tags,
-                custom_properties=custom_properties,
-                client_token=client_token,
-            )
-        )
+        return self.execute(ops.register_model_version(group, artifact_uri, **options))
 
-    def record_run(
-        self,
-        job: str,
-        *,
-        run_id: str | None = None,
-        namespace: str = "pipelines",
-        kind: str = "TRAINING",
-        status: str = "RUNNING",
-        started_at: datetime | None = None,
-        ended_at: datetime | None = None,
-        parameters: Mapping[str, Any] | None = None,
-        metrics: ops.MetricsArg | None = None,
-        inputs: Sequence[ops.DatasetArg] = (),
-        outputs: Sequence[ops.DatasetArg] = (),
-        code: ops.CodeArg | None = None,
-    ) -> RunHandle:
+    def record_run(self, job: str, **options: Unpack[RunOptions]) -> RunHandle:
         """Record a run now (RUNNING, started now, unless told otherwise). Used as `with client.record_run(…) as
         run:`, the run's end is recorded when the block exits — with the metrics logged on `run` meanwhile."""
-        record = RunRecord.new(
-            job,
-            run_id=run_id,
-            namespace=namespace,
-            kind=kind,
-            status=status,
-            started_at=started_at,
-            ended_at=ended_at,
-            parameters=parameters,
-            metrics=metrics,
-            inputs=inputs,
-            outputs=outputs,
-            code=code,
-        )
+        record = RunRecord.new(job, **options)
         return RunHandle(self, record, self.execute(record.operation()))
 
     def add_metrics(self, model_version_id: str, metrics: ops.MetricsArg) -> ModelVersion:
@@ -200,14 +129,9 @@ class Client:
     def wait_for_approval(self, group: str, version: int, timeout: float, poll_interval: float = 2.0) -> ModelVersion:
         """Block until the version is APPROVED (returned), REJECTED (`ApprovalRejected`) or `timeout` seconds
         have passed (`ApprovalTimeout`)."""
-        deadline = time.monotonic() + timeout
+        wait = ApprovalWait(group, version, timeout, poll_interval)
         while True:
-            status = self.execute(ops.approval_status(group, version))
-            if status == "APPROVED":
+            pause = wait.pause_after(self.execute(ops.approval_status(group, version)))
+            if pause is None:
                 return self.model_version(group, version)
-            if status == "REJECTED":
-                raise ApprovalRejected(f"model version {group}/{version} was rejected")
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise ApprovalTimeout(f"model version {group}/{version} is still {status} after {timeout:g} s")
-            time.sleep(min(poll_interval, remaining))
+            time.sleep(pause)

@@ -14,9 +14,8 @@ numbers; a deleted MLflow version (a gap there) or versions registered here firs
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import AsyncIterable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -34,6 +33,7 @@ from lineage_graph.domain.mlflow_runs import metrics_of, record_of
 from lineage_graph.domain.models import ApprovalStatus, ModelVersion
 from lineage_graph.services.authorization import require
 from lineage_graph.services.container import Services
+from lineage_graph.services.import_summary import ImportSummary, Progress, no_progress
 from lineage_graph.services.registry import MAX_PAGE, Page
 from lineage_graph.store.registry import VersionFilter
 
@@ -69,26 +69,6 @@ class MlflowSource(Protocol):
     async def run(self, run_id: str) -> mf.MlflowRun | None: ...
 
 
-@dataclass
-class ImportSummary:
-    counts: dict[str, Counter[str]] = field(default_factory=lambda: {k: Counter() for k in KINDS})
-    failures: list[str] = field(default_factory=list)
-
-    def count(self, kind: str, outcome: str) -> None:
-        self.counts[kind][outcome] += 1
-
-    def fail(self, kind: str, what: str, error: DomainError) -> None:
-        self.counts[kind]["failed"] += 1
-        self.failures.append(f"{what}: {error.message}")
-
-    @property
-    def changed(self) -> int:
-        return sum(c["created"] + c["updated"] for c in self.counts.values())
-
-
-Progress = Callable[[str], None]
-
-
 def _token(name: str, version: int) -> str:
     return "mlflow:" + hashlib.sha256(f"{name}/{version}".encode()).hexdigest()[:40]
 
@@ -114,8 +94,8 @@ class MlflowImporter:
         self, source: MlflowSource, since: datetime | None = None, progress: Progress | None = None
     ) -> ImportSummary:
         require(self._actor, Role.ADMIN)
-        summary = ImportSummary()
-        tick = progress or (lambda _: None)
+        summary = ImportSummary(KINDS)
+        tick = progress or no_progress
         since_ms = int(since.timestamp() * 1000) if since else None
         async for model in source.registered_models():
             if since_ms is not None and model.updated_ms < since_ms:

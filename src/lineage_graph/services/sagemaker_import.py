@@ -14,8 +14,7 @@ registered here first shift them. The SageMaker ARN and version number are kept 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -53,6 +52,7 @@ from lineage_graph.domain.sagemaker import (
 from lineage_graph.domain.sagemaker_lifecycle import is_current, stage_change
 from lineage_graph.services.authorization import require
 from lineage_graph.services.container import Services
+from lineage_graph.services.import_summary import ImportSummary, Progress, no_progress
 from lineage_graph.services.registry import page
 from lineage_graph.store.deployments import DeploymentFilter
 
@@ -127,27 +127,6 @@ class SageMakerSource(Protocol):
     def endpoints(self, since: datetime | None) -> Iterable[SourceEndpoint]: ...
 
 
-# ---- the summary ------------------------------------------------------------------------------------------
-@dataclass
-class ImportSummary:
-    counts: dict[str, Counter[str]] = field(default_factory=lambda: {k: Counter() for k in KINDS})
-    failures: list[str] = field(default_factory=list)
-
-    def count(self, kind: str, outcome: str) -> None:
-        self.counts[kind][outcome] += 1
-
-    def fail(self, kind: str, what: str, error: DomainError) -> None:
-        self.counts[kind]["failed"] += 1
-        self.failures.append(f"{what}: {error.message}")
-
-    @property
-    def changed(self) -> int:
-        return sum(c["created"] + c["updated"] for c in self.counts.values())
-
-
-Progress = Callable[[str], None]
-
-
 def _token(arn: str) -> str:
     return "sagemaker:" + hashlib.sha256(arn.encode()).hexdigest()[:40]
 
@@ -178,8 +157,8 @@ class SageMakerImporter:
     ) -> ImportSummary:
         """Import the named groups (all when empty) and every endpoint serving what was imported."""
         require(self._actor, Role.ADMIN)
-        summary = ImportSummary()
-        tick = progress or (lambda _: None)
+        summary = ImportSummary(KINDS)
+        tick = progress or no_progress
         self._source = source
         self._since = since
         for group in source.groups(groups):

@@ -28,6 +28,7 @@ from lineage_graph.domain.errors import (
     ValidationFailed,
 )
 from lineage_graph.integrations.mlflow import shapes
+from lineage_graph.integrations.refusals import ErrorCodes
 from lineage_graph.services.container import Services
 from lineage_graph.services.mlflow_registry import MlflowRegistryService
 
@@ -36,16 +37,19 @@ MAX_BODY = 1024 * 1024
 
 # Our refusals -> MLflow's error codes and the HTTP statuses its server uses for them. A refused stage
 # transition (four-eyes, unmet policy) is a permission the caller does not have for this version now.
-_MLFLOW_ERRORS: list[tuple[type[DomainError], str, int]] = [
-    (ValidationFailed, "INVALID_PARAMETER_VALUE", 400),
-    (NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
-    (AlreadyExists, "RESOURCE_ALREADY_EXISTS", 400),
-    (Conflict, "INVALID_STATE", 400),
-    (PolicyNotMet, "PERMISSION_DENIED", 403),
-    (Forbidden, "PERMISSION_DENIED", 403),
-    (Unauthenticated, "UNAUTHENTICATED", 401),
-    (Unavailable, "TEMPORARILY_UNAVAILABLE", 503),
-]
+_MLFLOW_ERRORS = ErrorCodes(
+    [
+        (ValidationFailed, "INVALID_PARAMETER_VALUE", 400),
+        (NotFound, "RESOURCE_DOES_NOT_EXIST", 404),
+        (AlreadyExists, "RESOURCE_ALREADY_EXISTS", 400),
+        (Conflict, "INVALID_STATE", 400),
+        (PolicyNotMet, "PERMISSION_DENIED", 403),
+        (Forbidden, "PERMISSION_DENIED", 403),
+        (Unauthenticated, "UNAUTHENTICATED", 401),
+        (Unavailable, "TEMPORARILY_UNAVAILABLE", 503),
+    ],
+    fallback=("INVALID_PARAMETER_VALUE", 400),
+)
 
 
 def mlflow_error(code: str, message: str, status: int) -> Response:
@@ -53,12 +57,8 @@ def mlflow_error(code: str, message: str, status: int) -> Response:
 
 
 def _domain_error(exc: DomainError) -> Response:
-    reasons = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems)
-    message = exc.message if not reasons or reasons in exc.message else f"{exc.message} ({reasons})"
-    for kind, code, status in _MLFLOW_ERRORS:
-        if isinstance(exc, kind):
-            return mlflow_error(code, message, status)
-    return mlflow_error("INVALID_PARAMETER_VALUE", message, 400)
+    refusal = _MLFLOW_ERRORS.refusal(exc)
+    return mlflow_error(refusal.code, refusal.message, refusal.status)
 
 
 class Args:

@@ -24,6 +24,7 @@ from lineage_graph.domain.errors import (
     ValidationFailed,
 )
 from lineage_graph.domain.sagemaker import ArnScope
+from lineage_graph.integrations.refusals import ErrorCodes
 from lineage_graph.integrations.sagemaker.call import Call, Reply
 from lineage_graph.integrations.sagemaker.operations import OPERATIONS
 from lineage_graph.integrations.sagemaker.sigv4 import SignatureRejected, presented
@@ -36,16 +37,19 @@ TARGET_PREFIX = "SageMaker."
 
 # Our domain errors -> (AWS error code, HTTP status). PolicyNotMet (four-eyes, unmet policy) is a clash with
 # the version's state, as AWS reports a refused transition; a missing role is AWS's AccessDenied.
-_AWS_ERRORS: list[tuple[type[DomainError], str, int]] = [
-    (ValidationFailed, "ValidationException", 400),
-    (NotFound, "ResourceNotFound", 400),
-    (AlreadyExists, "ConflictException", 409),
-    (Conflict, "ConflictException", 409),
-    (PolicyNotMet, "ConflictException", 409),
-    (Forbidden, "AccessDeniedException", 403),
-    (Unauthenticated, "UnrecognizedClientException", 400),
-    (Unavailable, "ServiceUnavailable", 503),
-]
+_AWS_ERRORS = ErrorCodes(
+    [
+        (ValidationFailed, "ValidationException", 400),
+        (NotFound, "ResourceNotFound", 400),
+        (AlreadyExists, "ConflictException", 409),
+        (Conflict, "ConflictException", 409),
+        (PolicyNotMet, "ConflictException", 409),
+        (Forbidden, "AccessDeniedException", 403),
+        (Unauthenticated, "UnrecognizedClientException", 400),
+        (Unavailable, "ServiceUnavailable", 503),
+    ],
+    fallback=("InternalFailure", 500),
+)
 
 
 def aws_error(code: str, message: str, status: int) -> Response:
@@ -57,12 +61,8 @@ def _domain_error(exc: DomainError) -> Response:
     if isinstance(exc, PolicyNotMet) and any(p.code == "MISSING_ROLE" for p in exc.problems):
         # A refused approval whose reasons include a missing role reads as AccessDenied, with every reason.
         return aws_error("AccessDeniedException", exc.message, 403)
-    reasons = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems)
-    message = exc.message if not reasons or reasons in exc.message else f"{exc.message} ({reasons})"
-    for kind, code, status in _AWS_ERRORS:
-        if isinstance(exc, kind):
-            return aws_error(code, message, status)
-    return aws_error("InternalFailure", message, 500)
+    refusal = _AWS_ERRORS.refusal(exc)
+    return aws_error(refusal.code, refusal.message, refusal.status)
 
 
 async def sagemaker_endpoint(request: Request) -> Response:
