@@ -52,6 +52,7 @@ DELETE_HOOK = "mutation($id: ID!) { deleteWebhook(id: $id) { id } }"
 @dataclass
 class Receiver:
     secret: str = ""
+    groups: frozenset[str] = frozenset()  # the measured registrations' groups
     arrivals: dict[str, tuple[float, datetime]] = field(default_factory=dict)  # event id -> (arrival, commit)
     bad_signatures: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +68,8 @@ class Receiver:
                 self.bad_signatures += 1
                 return Response(status_code=401)
             event = json.loads(body)
+            if event["data"]["group"] not in self.groups:
+                return Response(status_code=204)  # committed before the subscription, placed after: not counted
             with self.lock:
                 self.arrivals.setdefault(msg_id, (arrived, datetime.fromisoformat(event["data"]["at"])))
             return Response(status_code=204)
@@ -156,7 +159,7 @@ def run(url: str, token: str, events: int, clients: int, groups: int, rounds: in
     plain = [f"ev-{run_id}-plain-{i}" for i in range(groups)]
     hooked = [f"ev-{run_id}-hooked-{i}" for i in range(groups)]
     without, with_hook = Phase("no subscriber"), Phase("webhook subscribed")
-    receiver = Receiver()
+    receiver = Receiver(groups=frozenset(hooked))
     per_round = max(1, events // rounds)
     spans: list[float] = []
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:

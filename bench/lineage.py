@@ -168,7 +168,7 @@ _MATCH = {
 
 
 def load(uri: str, auth: tuple[str, str], graph: Synthetic) -> None:
-    with GraphDatabase.driver(uri, auth=auth) as driver:
+    with GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF") as driver:
         for label, rows in graph.nodes.items():
             for i in range(0, len(rows), BATCH):
                 driver.execute_query(_CREATE[label], rows=rows[i : i + BATCH])
@@ -292,7 +292,7 @@ async def measure(cases: list[Case], conn: Connection, base_url: str, token: str
     )
     graph = Neo4jGraph.connect(graph_settings(settings))
     service = LineageService.over(graph, budget=60.0)
-    driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password))
+    driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password), notifications_min_severity="OFF")
     reader = Principal("bench-reader", Role.VIEWER)
     try:
         async with httpx.AsyncClient(
@@ -342,7 +342,7 @@ async def pick_starts(
     conn: Connection, graph: Synthetic, rnd: random.Random, targets: list[int]
 ) -> list[tuple[str, NodeRef, Direction]]:
     """Start nodes whose depth-20 subgraphs are closest to each target size, upstream and downstream."""
-    driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password))
+    driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password), notifications_min_severity="OFF")
     starts: list[tuple[str, NodeRef, Direction]] = []
     models = [NodeRef.of(NodeKind.MODEL_VERSION, k[0], k[1]) for k in graph.nodes["ModelVersion"]]
     versions = [NodeRef.of(NodeKind.DATASET_VERSION, *k) for k in graph.nodes["DatasetVersion"]]
@@ -483,7 +483,9 @@ def main(argv: list[str] | None = None) -> None:
         cases = [Case(label, ref, direction, depth) for label, ref, direction in starts for depth in depths]
 
         async def profile() -> None:
-            driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password))
+            driver = AsyncGraphDatabase.driver(
+                conn.uri, auth=(conn.user, conn.password), notifications_min_severity="OFF"
+            )
             try:
                 await print_profile(driver, cases[-1].start, cases[-1].direction, cases[-1].depth)
             finally:

@@ -1,7 +1,8 @@
 """Side by side with MLflow's model registry server: the same registry work against both, in one run.
 
 It starts `mlflow server` (from its own virtualenv, `scripts/mlflow-venv`, with a SQLite backend in a
-temporary directory) and `lineage-graph serve`, both on loopback, and for each system in turn:
+temporary directory) and `lineage-graph serve`, both on loopback, and runs each row on both systems back to
+back, in `--rounds` interleaved rounds (the machine may be shared: a pair sees the same load):
 
 - registers `--versions` versions into a fresh model with 1 client, then into another with `--clients` clients
   (MLflow: `model-versions/create`; lineage-graph: `registerModelVersion` with the same minimal fields);
@@ -10,7 +11,8 @@ temporary directory) and `lineage-graph serve`, both on loopback, and for each s
   `name='…'` / `modelVersions(filter: {group}, first: 100)`);
 
 and prints ops/s, p50/p95, errors, and the version-number anomalies of the concurrent registration (duplicate
-numbers, gaps, versions missing) with the throughput ratio lineage-graph / MLflow per row.
+numbers, gaps, versions missing) with the throughput ratio lineage-graph / MLflow per row (the median of the
+rounds' ratios).
 
     .venv/bin/python -m bench.mlflow_registry --versions 500 --clients 16 --requests 300
 """
@@ -21,6 +23,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -173,6 +176,94 @@ async def _timed(count: int, clients: int, op: Callable[[int], Awaitable[bool]])
     return result
 
 
+@dataclass
+class Side:
+    """One system under test, with its HTTP client and the models the rows write into."""
+
+    registry: Registry
+    http: httpx.AsyncClient
+    serial: str
+    parallel: str
+
+
+async def prepare(registry: Registry, http: httpx.AsyncClient) -> Side:
+    batch = uuid.uuid4().hex[:8]
+    serial, parallel, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "warm"))
+    for model in (serial, parallel, warm):
+        await registry.create_model(http, model)
+    # Warm-up, not measured: lazy imports, first query plans, connection pools.
+    for n in range(3):
+        await registry.register(http, warm, n)
+        await registry.get(http, warm, 1)
+        await registry.search(http, warm)
+    return Side(registry, http, serial, parallel)
+
+
+Row = Callable[[Side], Awaitable[Result]]
+
+
+def rows(versions: int, clients: int, requests: int) -> dict[str, Row]:
+    def register_into(side: Side, model: str) -> Callable[[int], Awaitable[bool]]:
+        async def op(n: int) -> bool:
+            return await side.registry.register(side.http, model, n) is not None
+
+        return op
+
+    async def serial(side: Side) -> Result:
+        return await _timed(versions, 1, register_into(side, side.serial))
+
+    async def parallel(side: Side) -> Result:
+        return await _timed(versions, clients, register_into(side, side.parallel))
+
+    async def get(side: Side) -> Result:
+        middle = max(versions // 2, 1)  # registered by the first round's serial row
+        return await _timed(requests, clients, lambda n: side.registry.get(side.http, side.serial, middle))
+
+    async def search(side: Side) -> Result:
+        return await _timed(requests, clients, lambda n: side.registry.search(side.http, side.serial))
+
+    return {
+        f"register {versions} versions, 1 client": serial,
+        f"register {versions} versions, {clients} clients": parallel,
+        f"get one version, {clients} clients": get,
+        f"list 100 versions by model, {clients} clients": search,
+    }
+
+
+@dataclass
+class Measured:
+    """A row's results for both systems over every round, and the throughput ratio of each round."""
+
+    ours: Result = field(default_factory=Result)
+    theirs: Result = field(default_factory=Result)
+    ratios: list[float] = field(default_factory=list)
+    anomalies: dict[str, str] = field(default_factory=dict)
+
+
+def _add(total: Result, part: Result) -> None:
+    total.latencies += part.latencies
+    total.errors += part.errors
+    total.seconds += part.seconds
+
+
+async def interleaved(ours: Side, theirs: Side, table: dict[str, Row], rounds: int) -> dict[str, Measured]:
+    """Each round runs every row on both systems back to back, alternating which goes first, so a change in
+    the machine's load (it is shared) hits both sides of a pair alike; the ratio reported is the median of the
+    rounds' ratios."""
+    measured = {work: Measured() for work in table}
+    for round_ in range(rounds):
+        for work, row in table.items():
+            pair: dict[str, Result] = {}
+            order = [("ours", ours), ("theirs", theirs)]
+            for name, side in order if round_ % 2 == 0 else order[::-1]:
+                pair[name] = await row(side)
+            _add(measured[work].ours, pair["ours"])
+            _add(measured[work].theirs, pair["theirs"])
+            if pair["theirs"].rate:
+                measured[work].ratios.append(pair["ours"].rate / pair["theirs"].rate)
+    return measured
+
+
 def anomalies(numbers: list[int], expected: int) -> str:
     duplicates = len(numbers) - len(set(numbers))
     distinct = sorted(set(numbers))
@@ -181,44 +272,29 @@ def anomalies(numbers: list[int], expected: int) -> str:
 
 
 async def exercise(
-    registry: Registry, url: str, headers: dict[str, str], versions: int, clients: int, requests: int
-) -> dict[str, tuple[Result, str]]:
+    ours_url: str,
+    token: str,
+    theirs_url: str,
+    versions: int,
+    clients: int,
+    requests: int,
+    rounds: int,
+) -> dict[str, Measured]:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    batch = uuid.uuid4().hex[:8]
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as http:
-        serial, parallel, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "warm"))
-        for model in (serial, parallel, warm):
-            await registry.create_model(http, model)
-        # Warm-up, not measured: lazy imports, first query plans, connection pools.
-        for n in range(3):
-            await registry.register(http, warm, n)
-            await registry.get(http, warm, 1)
-            await registry.search(http, warm)
-
-        async def register_into(model: str) -> Callable[[int], Awaitable[bool]]:
-            async def op(n: int) -> bool:
-                return await registry.register(http, model, n) is not None
-
-            return op
-
-        rows: dict[str, tuple[Result, str]] = {}
-        one = await _timed(versions, 1, await register_into(serial))
-        rows[f"register {versions} versions, 1 client"] = (one, "")
-        many = await _timed(versions, clients, await register_into(parallel))
-        found = await registry.versions(http, parallel)
-        rows[f"register {versions} versions, {clients} clients"] = (many, anomalies(found, versions - many.errors))
-        middle = max(versions // 2, 1)
-
-        async def get(n: int) -> bool:
-            return await registry.get(http, serial, middle)
-
-        rows[f"get one version, {clients} clients"] = (await _timed(requests, clients, get), "")
-
-        async def search(n: int) -> bool:
-            return await registry.search(http, serial)
-
-        rows[f"list 100 versions by model, {clients} clients"] = (await _timed(requests, clients, search), "")
-    return rows
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(base_url=ours_url, headers=headers, timeout=60, limits=limits) as our_http,
+        httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as their_http,
+    ):
+        ours = await prepare(LineageGraphRegistry(), our_http)
+        theirs = await prepare(MlflowRegistry(), their_http)
+        table = rows(versions, clients, requests)
+        measured = await interleaved(ours, theirs, table, rounds)
+        concurrent = measured[f"register {versions} versions, {clients} clients"]
+        for name, side, result in (("ours", ours, concurrent.ours), ("theirs", theirs, concurrent.theirs)):
+            found = await side.registry.versions(side.http, side.parallel)
+            concurrent.anomalies[name] = anomalies(found, versions * rounds - result.errors)
+    return measured
 
 
 def mlflow_python() -> str:
@@ -272,20 +348,23 @@ def mlflow_server(python: str, workers: int) -> Iterator[str]:
                     server.wait(timeout=20)
 
 
-def report(ours: dict[str, tuple[Result, str]], theirs: dict[str, tuple[Result, str]]) -> str:
+def report(measured: dict[str, Measured]) -> str:
     lines = [
         f"{'work':<40}{'system':<15}{'ops/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}  anomalies",
     ]
-    for work in ours:
-        for system, rows in (("lineage-graph", ours), ("MLflow", theirs)):
-            result, anomaly = rows[work]
+    for work, m in measured.items():
+        for system, key, result in (("lineage-graph", "ours", m.ours), ("MLflow", "theirs", m.theirs)):
             ms = [value * 1000 for value in result.latencies] or [0.0]
             lines.append(
                 f"{work:<40}{system:<15}{result.rate:>9.1f}{_percentile(ms, 50):>9.1f}{_percentile(ms, 95):>9.1f}"
-                f"{result.errors:>8}  {anomaly}"
+                f"{result.errors:>8}  {m.anomalies.get(key, '')}"
             )
-        ratio = ours[work][0].rate / theirs[work][0].rate if theirs[work][0].rate else float("inf")
-        lines.append(f"{'':<40}{'ratio':<15}{ratio:>9.2f}  (lineage-graph / MLflow throughput)")
+        ratio = statistics.median(m.ratios) if m.ratios else float("inf")
+        spread = f"{min(m.ratios):.2f}-{max(m.ratios):.2f}" if m.ratios else "-"
+        lines.append(
+            f"{'':<40}{'ratio':<15}{ratio:>9.2f}  (lineage-graph / MLflow throughput, median of {len(m.ratios)} "
+            f"paired rounds, range {spread})"
+        )
     return "\n".join(lines)
 
 
@@ -295,23 +374,18 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=300, help="requests per read row")
     parser.add_argument("--workers", type=int, default=1, help="server processes of each system")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every row")
     args = parser.parse_args()
     python = mlflow_python()
-    with mlflow_server(python, args.workers) as mlflow_url:
-        theirs = asyncio.run(exercise(MlflowRegistry(), mlflow_url, {}, args.versions, args.clients, args.requests))
-    with served(args.workers) as (url, token):
-        ours = asyncio.run(
-            exercise(
-                LineageGraphRegistry(),
-                url,
-                {"Authorization": f"Bearer {token}"},
-                args.versions,
-                args.clients,
-                args.requests,
-            )
+    with mlflow_server(python, args.workers) as mlflow_url, served(args.workers) as (url, token):
+        measured = asyncio.run(
+            exercise(url, token, mlflow_url, args.versions, args.clients, args.requests, args.rounds)
         )
-    print(f"{args.workers} worker(s) each; MLflow with SQLite, lineage-graph with Neo4j; same machine, same run")
-    print(report(ours, theirs))
+    print(
+        f"{args.workers} worker(s) each; MLflow with SQLite, lineage-graph with Neo4j; same machine, same run, "
+        f"{args.rounds} interleaved rounds; load average {os.getloadavg()[0]:.1f}"
+    )
+    print(report(measured))
     return 0
 
 

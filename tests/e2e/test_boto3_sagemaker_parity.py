@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -678,6 +679,12 @@ def test_model_life_cycle_is_the_stage_whichever_api_moved_it(sm_env: dict[str, 
         ModelPackageArn=arn, ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"}
     )
     assert len(gql.data(HISTORY, {"id": version["id"]})["stageHistory"]) == 3
+    # A retried CreateModelPackage (same ClientToken) does not undo a later move.
+    retry: dict[str, Any] = {"ModelLifeCycle": {"Stage": "Staging", "StageStatus": "InProgress"}, "ClientToken": "st-3"}
+    third = _minimal(sm, "staged", "s3://m/staged/3", **retry)
+    gql.data(MOVE, {"id": gql.data(STAGE, {"v": 3})["modelVersion"]["id"], "stage": "Development", "status": "Done"})
+    assert _minimal(sm, "staged", "s3://m/staged/3", **retry) == third
+    assert sm.describe_model_package(ModelPackageName=third)["ModelLifeCycle"] == moved | {"StageStatus": "Done"}
 
 
 def test_model_life_cycle_refusals_name_every_unmet_gate_and_write_nothing(
@@ -919,3 +926,64 @@ def test_search_nested_filters_need_one_tag_meeting_every_filter(sm_env: dict[st
         )
     assert _code(exc) == "ValidationException"
     assert "SearchExpression.NestedFilters[0].NestedPropertyName" in str(exc.value)
+
+
+def test_lineage_groups_are_the_model_package_groups(sm_env: dict[str, Any]) -> None:
+    sm, admin, guest = sm_env["sm"]["pipeline"], sm_env["sm"]["admin-key"], sm_env["sm"]["guest"]
+    for name in ("lg-b", "lg-a"):
+        sm.create_model_package_group(ModelPackageGroupName=name, ModelPackageGroupDescription=f"{name} lineage")
+    described = guest.describe_lineage_group(LineageGroupName="lg-a")
+    arn = "arn:aws:sagemaker:eu-west-1:000000000000:lineage-group/lg-a"
+    assert described["LineageGroupArn"] == arn
+    assert (described["LineageGroupName"], described["DisplayName"]) == ("lg-a", "lg-a")
+    assert described["Description"] == "lg-a lineage"
+    assert described["CreatedBy"] == {"UserProfileName": "pipeline"}
+    group = sm.describe_model_package_group(ModelPackageGroupName="lg-a")
+    assert described["CreationTime"] == group["CreationTime"]
+    west = arn.replace("eu-west-1", "us-west-2")
+    assert guest.describe_lineage_group(LineageGroupName=west)["LineageGroupArn"] == west
+
+    created = sorted(
+        (g["CreationTime"], g["ModelPackageGroupName"])
+        for g in sm.list_model_package_groups(MaxResults=100)["ModelPackageGroupSummaryList"]
+    )
+    names, token = [], None
+    while True:  # full pages, in creation order, as the groups
+        page_ = guest.list_lineage_groups(MaxResults=1, **({"NextToken": token} if token else {}))
+        assert len(page_["LineageGroupSummaries"]) == 1
+        names += [g["LineageGroupName"] for g in page_["LineageGroupSummaries"]]
+        token = page_.get("NextToken")
+        if not token:
+            break
+    assert names == [name for _, name in created]
+    by_name = guest.list_lineage_groups(SortBy="Name", SortOrder="Descending", MaxResults=100)
+    listed = [g["LineageGroupName"] for g in by_name["LineageGroupSummaries"]]
+    assert listed == sorted(listed, reverse=True)
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    assert guest.list_lineage_groups(CreatedAfter=tomorrow)["LineageGroupSummaries"] == []
+    assert len(guest.list_lineage_groups(CreatedBefore=tomorrow, MaxResults=100)["LineageGroupSummaries"]) == len(names)
+
+    with pytest.raises(ClientError) as exc:
+        guest.get_lineage_group_policy(LineageGroupName="lg-a")
+    assert _code(exc) == "ValidationException"
+    assert "no resource policy" in str(exc.value)
+    policy = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Sid": "GuestReads",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::000000000000:user/guest"},
+                    "Action": "sagemaker:DescribeModelPackage",
+                    "Resource": group["ModelPackageGroupArn"],
+                }
+            ]
+        }
+    )
+    admin.put_model_package_group_policy(ModelPackageGroupName="lg-a", ResourcePolicy=policy)
+    got = guest.get_lineage_group_policy(LineageGroupName=arn)
+    assert (got["LineageGroupArn"], got["ResourcePolicy"]) == (arn, policy)
+    with pytest.raises(ClientError) as exc:
+        guest.describe_lineage_group(LineageGroupName="lg-none")
+    assert _code(exc) == "ResourceNotFound"
+    assert "LineageGroupName" in str(exc.value) or "lg-none" in str(exc.value)

@@ -78,7 +78,7 @@ def test_run_and_registration_become_lineage(contributor: Client, db: Driver) ->
     assert [n.properties["version"] for n in lineage.of_kind("DATASET_VERSION")] == ["2024-06-01"]
 
     contributor.add_metrics(version.id, {"f1": 0.8})
-    aliased = contributor.set_alias("fraud", "challenger", version.id)
+    aliased = contributor.set_alias("challenger", version.id)
     assert aliased.aliases == ("challenger",)
     by_alias = contributor.model_version_by_alias("fraud", "challenger")
     assert {m.name for m in by_alias.metrics} == {"auc", "f1"}

@@ -165,12 +165,72 @@ def test_a_version_lists_its_decisions_and_each_decision_is_refetchable(
         {"id": version_id},
     )["node"]["approvalHistory"]
     assert history == [{"id": approved["id"], "actor": "reviewer", "toStatus": "APPROVED", "comment": "looks good"}]
-    root = gql.data(
-        "query($id: ID!) { approvalHistory(modelVersionId: $id) { id actor toStatus comment } }", {"id": version_id}
-    )
+    root = gql.data("query($id: ID!) { approvalHistory(id: $id) { id actor toStatus comment } }", {"id": version_id})
     assert root["approvalHistory"] == history
     again = gql.data(
         "query($id: ID!) { node(id: $id) { __typename id ... on ApprovalDecision { actor decision } } }",
         {"id": approved["id"]},
     )["node"]
     assert again == {"__typename": "ApprovalDecision", "id": approved["id"], "actor": "reviewer", "decision": "APPROVE"}
+
+
+def test_a_group_lists_its_aliases_with_protection_and_its_approval_policy(
+    gql: GraphQLClient, client_as: Callable[..., GraphQLClient], db: Driver
+) -> None:
+    v1, v2 = _group_with_versions(gql, "scorer", 2)
+    gql.data('mutation { setProtectedAliases(group: "scorer", aliases: ["champion", "prod"]) }')
+    reviewer = client_as("reviewer", Role.APPROVER)
+    reviewer.data("mutation($id: ID!) { approveModelVersion(id: $id) { decision { id } } }", {"id": v1})
+    gql.data(
+        'mutation { setApprovalPolicy(group: "scorer", policy: {requireTrainingData: true, '
+        'requiredMetrics: [{name: "auc", operator: ">=", threshold: 0.8}]}) { minApprovers } }'
+    )
+    alias = "mutation($id: ID!, $a: String!) { setModelAlias(modelVersionId: $id, alias: $a) { version } }"
+    reviewer.data(alias, {"id": v1, "a": "champion"})
+    gql.data(alias, {"id": v2, "a": "challenger"})
+    group = gql.data(
+        """{ modelGroup(name: "scorer") {
+             aliases { name protected version modelVersion { id } }
+             approvalPolicy { requireTrainingData requiredMetrics { name operator threshold } } } }"""
+    )["modelGroup"]
+    assert group["aliases"] == [
+        {"name": "challenger", "protected": False, "version": 2, "modelVersion": {"id": v2}},
+        {"name": "champion", "protected": True, "version": 1, "modelVersion": {"id": v1}},
+        {"name": "prod", "protected": True, "version": None, "modelVersion": None},
+    ]
+    assert group["approvalPolicy"] == {
+        "requireTrainingData": True,
+        "requiredMetrics": [{"name": "auc", "operator": ">=", "threshold": 0.8}],
+    }
+    # Many groups on one page: the aliases and the policies of all of them come in one batch each.
+    _group_with_versions(gql, "ranker", 1)
+    page = gql.data("{ modelGroups { nodes { name aliases { name } approvalPolicy { fourEyes } } } }")
+    assert [(g["name"], len(g["aliases"]), g["approvalPolicy"]) for g in page["modelGroups"]["nodes"]] == [
+        ("ranker", 0, {"fourEyes": True}),
+        ("scorer", 3, {"fourEyes": True}),
+    ]
+
+
+def test_audit_events_are_refetchable_nodes_and_the_log_counts_what_it_matches(
+    gql: GraphQLClient, client_as: Callable[..., GraphQLClient], db: Driver
+) -> None:
+    _group_with_versions(gql, "fraud", 3)
+    log = """query($action: String, $first: Int) { auditLog(action: $action, first: $first) {
+               totalCount nodes { id action subject } pageInfo { hasNextPage } } }"""
+    page = gql.data(log, {"action": "model_version.register", "first": 2})["auditLog"]
+    assert page["totalCount"] == 3
+    assert len(page["nodes"]) == 2
+    assert page["pageInfo"]["hasNextPage"] is True
+    everything = gql.data(log)["auditLog"]["totalCount"]
+    assert everything == db.execute_query("MATCH (e:AuditEvent) RETURN count(e) AS c").records[0]["c"]
+    assert everything > 3  # the group's creation is audited too
+
+    first = page["nodes"][0]
+    again = gql.data(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on AuditEvent { action subject } } }",
+        {"ids": [first["id"]]},
+    )["nodes"]
+    assert again == [{"__typename": "AuditEvent", **first}]
+    # The log is for reviewers: a viewer cannot refetch an event by id either.
+    viewer = client_as("someone", Role.VIEWER).execute("query($id: ID!) { node(id: $id) { id } }", {"id": first["id"]})
+    assert error_codes(viewer) == ["FORBIDDEN"]

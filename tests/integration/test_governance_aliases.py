@@ -13,8 +13,8 @@ from neo4j import Driver
 from lineage_graph.domain.auth import Role
 from tests.support import GraphQLClient, bearer, error_codes, graph_counts, problem_fields
 
-SET_ALIAS = """mutation($g: String!, $a: String!, $id: ID!) {
-    setModelAlias(group: $g, alias: $a, modelVersionId: $id) { version aliases } }"""
+SET_ALIAS = """mutation($a: String!, $id: ID!) {
+    setModelAlias(modelVersionId: $id, alias: $a) { version aliases } }"""
 BY_ALIAS = 'query($a: String!) { modelVersionByAlias(group: "fraud", alias: $a) { version approvalStatus } }'
 PROTECT = 'mutation($a: [String!]!) { setProtectedAliases(group: "fraud", aliases: $a) }'
 APPROVE = "mutation($id: ID!) { approveModelVersion(id: $id) { modelVersion { approvalStatus } } }"
@@ -35,7 +35,7 @@ def test_an_alias_names_exactly_one_version_under_16_concurrent_moves(
 
     def move(i: int) -> int:
         with httpx.Client(base_url=base_url, timeout=60, headers=bearer(admin_token)) as client:
-            body = {"query": SET_ALIAS, "variables": {"g": "fraud", "a": "champion", "id": ids[i % 8]}}
+            body = {"query": SET_ALIAS, "variables": {"a": "champion", "id": ids[i % 8]}}
             response = client.post("/graphql", json=body)
             assert not response.json().get("errors"), response.text
             return response.status_code
@@ -70,7 +70,7 @@ def test_protected_aliases_move_only_by_approvers_onto_approved_versions(
     v1, v2 = _versions(gql, 2)
     contributor = client_as("carla", Role.CONTRIBUTOR)
     approver = client_as("abe", Role.APPROVER)
-    contributor.data(SET_ALIAS, {"g": "fraud", "a": "champion", "id": v1})  # not protected yet: anyone may
+    contributor.data(SET_ALIAS, {"a": "champion", "id": v1})  # not protected yet: anyone may
 
     # Protecting is an admin's decision, audited with the list before and after.
     assert error_codes(approver.execute(PROTECT, {"a": ["champion"]})) == ["FORBIDDEN"]
@@ -85,10 +85,10 @@ def test_protected_aliases_move_only_by_approvers_onto_approved_versions(
     assert gql.data(BY_ALIAS, {"a": "champion"})["modelVersionByAlias"] is None
 
     before = graph_counts(db)
-    body = contributor.execute(SET_ALIAS, {"g": "fraud", "a": "champion", "id": v2})
+    body = contributor.execute(SET_ALIAS, {"a": "champion", "id": v2})
     assert error_codes(body) == ["FORBIDDEN"]
     assert problem_fields(body) == ["alias"]
-    body = approver.execute(SET_ALIAS, {"g": "fraud", "a": "champion", "id": v2})
+    body = approver.execute(SET_ALIAS, {"a": "champion", "id": v2})
     assert error_codes(body) == ["CONFLICT"]
     assert problem_fields(body) == ["modelVersionId"]
     assert error_codes(contributor.execute('mutation { deleteModelAlias(group: "fraud", alias: "champion") }')) == [
@@ -97,7 +97,7 @@ def test_protected_aliases_move_only_by_approvers_onto_approved_versions(
     assert graph_counts(db) == before
 
     approver.data(APPROVE, {"id": v2})
-    moved = approver.data(SET_ALIAS, {"g": "fraud", "a": "champion", "id": v2})["setModelAlias"]
+    moved = approver.data(SET_ALIAS, {"a": "champion", "id": v2})["setModelAlias"]
     assert moved == {"version": 2, "aliases": ["champion"]}
     assert gql.data(BY_ALIAS, {"a": "champion"})["modelVersionByAlias"] == {"version": 2, "approvalStatus": "APPROVED"}
     event = db.execute_query(
@@ -111,5 +111,5 @@ def test_protected_aliases_move_only_by_approvers_onto_approved_versions(
     approver.data(REJECT, {"id": v2, "c": "leak found"})
     assert gql.data(BY_ALIAS, {"a": "champion"})["modelVersionByAlias"] is None
     # An ordinary alias is still a contributor's pointer, whatever the status.
-    contributor.data(SET_ALIAS, {"g": "fraud", "a": "challenger", "id": v2})
+    contributor.data(SET_ALIAS, {"a": "challenger", "id": v2})
     assert gql.data(BY_ALIAS, {"a": "challenger"})["modelVersionByAlias"]["approvalStatus"] == "REJECTED"

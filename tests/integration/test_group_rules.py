@@ -120,7 +120,7 @@ def test_a_registration_breaking_the_contract_names_every_violation_and_writes_n
 
     # Aliases and later tag edits are held to the same contract.
     body = pipeline.execute(
-        'mutation($id: ID!) { setModelAlias(group: "fraud", alias: "best", modelVersionId: $id) { version } }',
+        'mutation($id: ID!) { setModelAlias(modelVersionId: $id, alias: "best") { version } }',
         {"id": created["id"]},
     )
     assert problem_fields(body) == ["alias"]
@@ -237,7 +237,7 @@ def test_a_gate_refuses_with_every_unmet_reason_and_records_only_the_attempt(
     archived = pipeline.data(SET_STAGE, {"id": version["id"], "stage": "Archived"})["setModelVersionStage"]
     assert archived["archived"] is True
     history = gql.data(
-        "query($id: ID!) { stageHistory(modelVersionId: $id) { fromStage toStage actor automated } }",
+        "query($id: ID!) { stageHistory(id: $id) { fromStage toStage actor automated } }",
         {"id": version["id"]},
     )["stageHistory"]
     assert [(t["fromStage"], t["toStage"], t["actor"]) for t in history] == [
@@ -306,12 +306,12 @@ def test_automated_approval_fires_exactly_once_under_16_concurrent_metric_update
     assert all(not b.get("errors") for b in bodies), [b["errors"] for b in bodies if b.get("errors")]
 
     decisions = gql.data(
-        "query($id: ID!) { approvalHistory(modelVersionId: $id) { actor toStatus evidence } }", {"id": version["id"]}
+        "query($id: ID!) { approvalHistory(id: $id) { actor toStatus evidence } }", {"id": version["id"]}
     )["approvalHistory"]
     assert [(d["actor"], d["toStatus"]) for d in decisions] == [("policy:fraud", "APPROVED")]
     assert decisions[0]["evidence"]["metrics"]
     transitions = gql.data(
-        "query($id: ID!) { stageHistory(modelVersionId: $id) { toStage actor automated } }", {"id": version["id"]}
+        "query($id: ID!) { stageHistory(id: $id) { toStage actor automated } }", {"id": version["id"]}
     )["stageHistory"]
     assert transitions == [{"toStage": "Staging", "actor": "policy:fraud", "automated": True}]
     assert [e["actor"] for e in _events(gql, "model_version.approve")] == ["policy:fraud"]
@@ -338,7 +338,7 @@ def test_automated_promotion_never_fires_on_an_unmet_policy(gql: GraphQLClient, 
     pipeline = client_as("pipeline", Role.CONTRIBUTOR)
     version = pipeline.data(REGISTER, {"input": GOOD})["registerModelVersion"]
     pipeline.data(ADD_METRICS, {"id": version["id"], "metrics": [{"name": "f1", "value": 0.9}]})
-    decisions = gql.data("query($id: ID!) { approvalHistory(modelVersionId: $id) { actor } }", {"id": version["id"]})[
+    decisions = gql.data("query($id: ID!) { approvalHistory(id: $id) { actor } }", {"id": version["id"]})[
         "approvalHistory"
     ]
     assert decisions == []
@@ -373,9 +373,9 @@ def test_clearing_an_incident_lets_automated_promotion_approve(gql: GraphQLClien
         {"id": _dataset_version_id(gql)},
     )["clearDatasetIncident"]
     assert cleared == [{"version": 1, "approvalStatus": "APPROVED"}]
-    decisions = gql.data(
-        "query($id: ID!) { approvalHistory(modelVersionId: $id) { actor comment } }", {"id": version["id"]}
-    )["approvalHistory"]
+    decisions = gql.data("query($id: ID!) { approvalHistory(id: $id) { actor comment } }", {"id": version["id"]})[
+        "approvalHistory"
+    ]
     assert [d["actor"] for d in decisions] == ["policy:fraud"]
     assert "incident cleared" in decisions[0]["comment"]
     assert [e["payload"]["comment"] for e in _events(gql, "dataset_version.incident_cleared")] == ["false alarm"]

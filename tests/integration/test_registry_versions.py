@@ -235,22 +235,27 @@ def test_aliases_move_atomically_and_stay_in_their_group(gql: GraphQLClient, db:
     _group(gql, "other-group")
     v1, v2 = _register(gql), _register(gql)
     other = gql.data(REGISTER, {"input": {"group": "other-group", "artifactUri": "s3://o/m"}})["registerModelVersion"]
-    set_alias = """mutation($g: String!, $a: String!, $id: ID!) {
-        setModelAlias(group: $g, alias: $a, modelVersionId: $id) { version aliases } }"""
-    assert gql.data(set_alias, {"g": "fraud-detector", "a": "champion", "id": v1["id"]})["setModelAlias"] == {
+    set_alias = """mutation($a: String!, $id: ID!) {
+        setModelAlias(modelVersionId: $id, alias: $a) { version aliases } }"""
+    assert gql.data(set_alias, {"a": "champion", "id": v1["id"]})["setModelAlias"] == {
         "version": 1,
         "aliases": ["champion"],
     }
-    gql.data(set_alias, {"g": "fraud-detector", "a": "champion", "id": v2["id"]})
+    gql.data(set_alias, {"a": "champion", "id": v2["id"]})
     by_alias = gql.data('{ modelVersionByAlias(group: "fraud-detector", alias: "champion") { version } }')
     assert by_alias["modelVersionByAlias"] == {"version": 2}
     pointers = db.execute_query("MATCH (:Alias {name: 'champion'})-[r:POINTS_TO]->() RETURN count(r) AS c").records
     assert pointers[0]["c"] == 1
 
+    # The version's id names its group: the same alias name in another group is another alias.
+    gql.data(set_alias, {"a": "champion", "id": other["id"]})
+    by_alias = gql.data('{ modelVersionByAlias(group: "fraud-detector", alias: "champion") { version } }')
+    assert by_alias["modelVersionByAlias"] == {"version": 2}
+
     before = graph_counts(db)
-    body = gql.execute(set_alias, {"g": "fraud-detector", "a": "champion", "id": other["id"]})
+    body = gql.execute(set_alias, {"a": "champion", "id": "not-an-id"})
     assert error_codes(body) == ["VALIDATION_FAILED"]
     assert problem_fields(body) == ["modelVersionId"]
-    body = gql.execute(set_alias, {"g": "fraud-detector", "a": "latest", "id": v1["id"]})
+    body = gql.execute(set_alias, {"a": "latest", "id": v1["id"]})
     assert problem_fields(body) == ["alias"]
     assert graph_counts(db) == before

@@ -46,7 +46,7 @@ def test_dry_run_lists_exactly_what_the_run_archives(
 ) -> None:
     ids = _register(gql, 7)
     gql.data(
-        'mutation($id: ID!) { setModelAlias(group: "churn", alias: "champion", modelVersionId: $id) { version } }',
+        'mutation($id: ID!) { setModelAlias(modelVersionId: $id, alias: "champion") { version } }',
         {"id": ids[0]},
     )
     gql.data(

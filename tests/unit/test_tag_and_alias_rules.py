@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lineage_graph.domain.aliases import check_may_move, check_target, normalize_protected
+from lineage_graph.domain.aliases import GroupAlias, check_may_move, check_target, group_aliases, normalize_protected
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.errors import Conflict, Forbidden, ValidationFailed
 from lineage_graph.domain.models import ApprovalStatus
@@ -58,3 +58,21 @@ def test_protected_aliases_move_by_approvers_onto_approved_versions() -> None:
     assert normalize_protected(["b", "a", "b"]) == ("a", "b")
     with pytest.raises(ValidationFailed):
         normalize_protected([f"a{i}" for i in range(21)])
+
+
+def test_group_aliases_show_protected_ones_only_on_approved_versions_and_unset_ones_as_none() -> None:
+    listed = group_aliases(
+        ["champion", "prod", "shadow"],
+        [
+            ("champion", 3, ApprovalStatus.APPROVED),
+            ("shadow", 4, ApprovalStatus.REJECTED),
+            ("challenger", 5, ApprovalStatus.PENDING_MANUAL_APPROVAL),
+        ],
+    )
+    assert listed == (
+        GroupAlias("challenger", 5, False),
+        GroupAlias("champion", 3, True),
+        GroupAlias("prod", None, True),
+        GroupAlias("shadow", None, True),
+    )
+    assert group_aliases([], []) == ()

@@ -76,8 +76,8 @@ ADD_METRICS = (
     f"{{ {_VERSION_FIELDS} }} }}"
 )
 SET_ALIAS = (
-    f"mutation($group: String!, $alias: String!, $id: ID!) {{ result: setModelAlias(group: $group, alias: $alias, "
-    f"modelVersionId: $id) {{ {_VERSION_FIELDS} }} }}"
+    f"mutation($alias: String!, $id: ID!) {{ result: setModelAlias(modelVersionId: $id, alias: $alias) "
+    f"{{ {_VERSION_FIELDS} }} }}"
 )
 MODEL_VERSION = (
     f"query($group: String!, $version: Int!) {{ result: modelVersion(group: $group, version: $version) "
@@ -228,8 +228,8 @@ def add_metrics(model_version_id: str, metrics: MetricsArg) -> Operation[ModelVe
     return Operation(ADD_METRICS, variables, _version("model version"), retry_safe=True)
 
 
-def set_alias(group: str, alias: str, model_version_id: str) -> Operation[ModelVersion]:
-    variables = {"group": group, "alias": alias, "id": model_version_id}
+def set_alias(alias: str, model_version_id: str) -> Operation[ModelVersion]:
+    variables = {"alias": alias, "id": model_version_id}
     return Operation(SET_ALIAS, variables, _version("model version"), retry_safe=True)
 
 

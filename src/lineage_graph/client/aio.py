@@ -116,8 +116,8 @@ class AsyncClient:
     async def add_metrics(self, model_version_id: str, metrics: ops.MetricsArg) -> ModelVersion:
         return await self.execute(ops.add_metrics(model_version_id, metrics))
 
-    async def set_alias(self, group: str, alias: str, model_version_id: str) -> ModelVersion:
-        return await self.execute(ops.set_alias(group, alias, model_version_id))
+    async def set_alias(self, alias: str, model_version_id: str) -> ModelVersion:
+        return await self.execute(ops.set_alias(alias, model_version_id))
 
     # ---- reads -------------------------------------------------------------------------------
     async def model_version(self, group: str, version: int) -> ModelVersion:

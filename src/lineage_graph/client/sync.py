@@ -103,8 +103,8 @@ class Client:
     def add_metrics(self, model_version_id: str, metrics: ops.MetricsArg) -> ModelVersion:
         return self.execute(ops.add_metrics(model_version_id, metrics))
 
-    def set_alias(self, group: str, alias: str, model_version_id: str) -> ModelVersion:
-        return self.execute(ops.set_alias(group, alias, model_version_id))
+    def set_alias(self, alias: str, model_version_id: str) -> ModelVersion:
+        return self.execute(ops.set_alias(alias, model_version_id))
 
     # ---- reads -------------------------------------------------------------------------------
     def model_version(self, group: str, version: int) -> ModelVersion:

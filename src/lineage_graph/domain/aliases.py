@@ -9,6 +9,7 @@ again under the alias's lock (the protection and the target's status as they are
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from lineage_graph.domain.auth import Principal
 from lineage_graph.domain.errors import Conflict, Forbidden, Problem, ValidationFailed
@@ -37,3 +38,28 @@ def normalize_protected(aliases: Sequence[str]) -> tuple[str, ...]:
     if len(unique) > MAX_PROTECTED_ALIASES:
         raise ValidationFailed.field("aliases", f"at most {MAX_PROTECTED_ALIASES} protected aliases per group")
     return unique
+
+
+@dataclass(frozen=True)
+class GroupAlias:
+    """One alias of a group as a reader sees it: the version it names (None for a protected alias that names
+    no APPROVED version, or is not set yet) and whether it is protected."""
+
+    name: str
+    version: int | None
+    protected: bool
+
+
+def group_aliases(
+    protected: Sequence[str], pointers: Sequence[tuple[str, int, ApprovalStatus]]
+) -> tuple[GroupAlias, ...]:
+    """Every alias of a group, by name: the set ones from `(alias, version, status)` pointers, and the protected
+    ones not set yet. A protected alias names only an APPROVED version, as `modelVersionByAlias` resolves it."""
+    guarded = set(protected)
+    named: dict[str, int | None] = {name: None for name in guarded}
+    for alias, version, status in pointers:
+        if alias not in guarded or status is ApprovalStatus.APPROVED:
+            named[alias] = version
+        else:
+            named.setdefault(alias, None)
+    return tuple(GroupAlias(name, named[name], name in guarded) for name in sorted(named))

@@ -66,6 +66,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "model_card.create": "model_card.created",
     "model_card.update": "model_card.updated",
     "model_card.delete": "model_card.deleted",
+    "model_card.exported": "model_card.exported",
     "token.create": "token.created",
     "token.revoke": "token.revoked",
     "sigv4_key.create": "sigv4_key.created",

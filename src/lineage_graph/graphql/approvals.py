@@ -150,8 +150,8 @@ class ApprovalQuery:
         return ApprovalPolicy.from_model(found) if found else None
 
     @strawberry.field(description="Every decision on a model version, oldest first, with its evidence.")
-    async def approval_history(self, info: Info, model_version_id: strawberry.ID) -> list[ApprovalDecision]:
-        ref = NodeRef.parse(model_version_id, "modelVersionId").expect(NodeKind.MODEL_VERSION, field="modelVersionId")
+    async def approval_history(self, info: Info, id: strawberry.ID) -> list[ApprovalDecision]:
+        ref = NodeRef.parse(id).expect(NodeKind.MODEL_VERSION)
         found = await info.context.loaders.decisions_of_version.load((str(ref.parts[0]), int(ref.parts[1])))
         return [ApprovalDecision.from_model(d) for d in found or []]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, cast
@@ -14,9 +15,11 @@ from lineage_graph.domain.audit import AuditEvent as AuditEventModel
 from lineage_graph.domain.audit import ChainBreak, ChainReport, PartitionReport
 from lineage_graph.domain.errors import ValidationFailed
 from lineage_graph.domain.ids import NodeKind, NodeRef
+from lineage_graph.domain.queries import DEFAULT_PAGE
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.pagination import PageInfo
 from lineage_graph.graphql.permissions import IsApprover
+from lineage_graph.graphql.registry_types import Node
 
 _CURSOR_PREFIX = "audit:"
 
@@ -25,8 +28,7 @@ _CURSOR_PREFIX = "audit:"
     description="One recorded mutation (or refused attempt), chained by hash to the one before it in its partition "
     "and, once placed, to the one before it in the global log."
 )
-class AuditEvent:
-    id: strawberry.ID
+class AuditEvent(Node):
     event_id: str = strawberry.field(description="Stable id; webhook deliveries carry it as `webhook-id`.")
     partition: str = strawberry.field(description="The chain it belongs to: `group:<name>`, or a kind of subject.")
     partition_sequence: int = strawberry.field(description="Its position in its partition: 1, 2, 3… without gaps.")
@@ -72,10 +74,31 @@ class AuditEventEdge:
     node: AuditEvent
 
 
+@dataclass(frozen=True)
+class _Filter:
+    subject: str | None
+    by: str | None
+    action: str | None
+    from_: datetime | None
+    to: datetime | None
+
+
 @strawberry.type
 class AuditEventConnection:
     edges: list[AuditEventEdge]
     page_info: PageInfo
+    filter: strawberry.Private[_Filter]
+
+    @strawberry.field(description="Events the filter matches across all pages (counted only when asked for).")
+    async def total_count(self, info: strawberry.Info[Context, None]) -> int:
+        f = self.filter
+        return await info.context.services.audit.count(
+            info.context.principal, subject=f.subject, by=f.by, action=f.action, from_=f.from_, to=f.to
+        )
+
+    @strawberry.field(description="The events of this page (the edges' nodes).")
+    def nodes(self) -> list[AuditEvent]:
+        return [edge.node for edge in self.edges]
 
 
 @strawberry.enum(description="Whether every chain checked holds.")
@@ -174,21 +197,23 @@ class AuditQuery:
         action: str | None = None,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
-        first: int = 50,
+        first: int | None = DEFAULT_PAGE,
         after: str | None = None,
     ) -> AuditEventConnection:
+        f = _Filter(subject=_subject(subject), by=actor, action=action, from_=from_, to=to)
         page = await info.context.services.audit.log(
             info.context.principal,
-            subject=_subject(subject),
-            by=actor,
-            action=action,
-            from_=from_,
-            to=to,
-            first=first,
+            subject=f.subject,
+            by=f.by,
+            action=f.action,
+            from_=f.from_,
+            to=f.to,
+            first=DEFAULT_PAGE if first is None else first,
             after=None if after is None else _decode_cursor(after),
         )
         edges = [AuditEventEdge(cursor=_cursor(e), node=AuditEvent.from_model(e)) for e in page.events]
         return AuditEventConnection(
+            filter=f,
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,

@@ -137,8 +137,8 @@ class LifecycleQuery:
         return Lifecycle.from_model(found) if found else None
 
     @strawberry.field(description="Every stage transition of a version, oldest first, with its evidence.")
-    async def stage_history(self, info: Info, model_version_id: strawberry.ID) -> list[StageTransition]:
-        ref = NodeRef.parse(model_version_id, "modelVersionId")
+    async def stage_history(self, info: Info, id: strawberry.ID) -> list[StageTransition]:
+        ref = NodeRef.parse(id)
         found = await info.context.services.lifecycle.history(info.context.principal, ref)
         return [StageTransition.from_model(t) for t in found]
 

@@ -10,6 +10,9 @@ from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from lineage_graph.domain.aliases import GroupAlias
+from lineage_graph.domain.approval import ApprovalPolicy
+from lineage_graph.domain.audit import AuditEvent
 from lineage_graph.domain.auth import Principal
 from lineage_graph.domain.contracts import ContractVersion
 from lineage_graph.domain.models import (
@@ -60,6 +63,9 @@ class Loaders:
     contracts: DataLoader[str, ContractVersion | None]
     decisions: DataLoader[str, RecordedDecision | None]
     decisions_of_version: DataLoader[tuple[str, int], list[RecordedDecision] | None]
+    group_aliases: DataLoader[str, tuple[GroupAlias, ...] | None]
+    approval_policies: DataLoader[str, ApprovalPolicy | None]
+    audit_events: DataLoader[str, AuditEvent | None]
 
     @classmethod
     def build(cls, services: Services, principal: Principal) -> Loaders:
@@ -94,4 +100,7 @@ class Loaders:
             contracts=_loader(principal, services.contracts.contracts),
             decisions=_loader(principal, reads.decisions),
             decisions_of_version=_loader(principal, reads.decisions_of_versions),
+            group_aliases=_loader(principal, reads.group_aliases),
+            approval_policies=_loader(principal, reads.approval_policies),
+            audit_events=_loader(principal, services.audit.events),
         )

@@ -83,13 +83,12 @@ class RegistryMutation:
         version = await info.context.services.registry.set_archived(info.context.principal, NodeRef.parse(id), False)
         return ModelVersion.from_model(version)
 
-    @strawberry.mutation(description="Point an alias (e.g. champion) at a version of the group, moving it atomically.")
-    async def set_model_alias(
-        self, info: Info, group: str, alias: str, model_version_id: strawberry.ID
-    ) -> ModelVersion | None:
-        version = await info.context.services.registry.set_alias(
-            info.context.principal, group, alias, NodeRef.parse(model_version_id, "modelVersionId")
-        )
+    @strawberry.mutation(
+        description="Point an alias (e.g. champion) of a version's group at that version, moving it atomically."
+    )
+    async def set_model_alias(self, info: Info, model_version_id: strawberry.ID, alias: str) -> ModelVersion | None:
+        ref = NodeRef.parse(model_version_id, "modelVersionId").expect(NodeKind.MODEL_VERSION, field="modelVersionId")
+        version = await info.context.services.registry.set_alias(info.context.principal, str(ref.parts[0]), alias, ref)
         return ModelVersion.from_model(version)
 
     @strawberry.mutation(description="Remove an alias; returns the version number it pointed at.")

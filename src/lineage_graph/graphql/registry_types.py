@@ -19,7 +19,7 @@ from lineage_graph.graphql.lineage import LineageGraph, lineage_field
 from lineage_graph.graphql.pagination import Connection, connection, decode_cursor
 
 if TYPE_CHECKING:
-    from lineage_graph.graphql.approvals import ApprovalDecision
+    from lineage_graph.graphql.approvals import ApprovalDecision, ApprovalPolicy
     from lineage_graph.graphql.contracts import RegistrationContract
 
 Info = strawberry.Info[Context, None]
@@ -74,6 +74,23 @@ class Metric:
         return cls(name=m.name, value=m.value, step=m.step, split=m.split)
 
 
+@strawberry.type(description="A name (e.g. `champion`) that serving code resolves to one version of its group.")
+class ModelAlias:
+    name: str
+    protected: bool = strawberry.field(description="Only an approver moves it, and only onto an APPROVED version.")
+    version: int | None = strawberry.field(
+        description="The version it names; null for a protected alias not set yet or naming no APPROVED version."
+    )
+    group_name: strawberry.Private[str]
+
+    @strawberry.field(description="The version it names, as `modelVersionByAlias` resolves it.")
+    async def model_version(self, info: Info) -> ModelVersion | None:
+        if self.version is None:
+            return None
+        found = await info.context.loaders.versions.load((self.group_name, self.version))
+        return ModelVersion.from_model(found) if found else None
+
+
 @strawberry.type(description="A named family of model versions (SageMaker: model package group).")
 class ModelGroup(Node):
     name: str
@@ -109,6 +126,20 @@ class ModelGroup(Node):
 
         found = await info.context.loaders.contracts.load(self.name)
         return Contract.from_model(found) if found else None
+
+    @strawberry.field(description="The group's aliases by name, protected ones included even before they are set.")
+    async def aliases(self, info: Info) -> list[ModelAlias]:
+        found = await info.context.loaders.group_aliases.load(self.name) or ()
+        return [ModelAlias(name=a.name, protected=a.protected, version=a.version, group_name=self.name) for a in found]
+
+    @strawberry.field(description="What the group demands before a version may be approved.")
+    async def approval_policy(
+        self, info: Info
+    ) -> Annotated[ApprovalPolicy, strawberry.lazy("lineage_graph.graphql.approvals")] | None:
+        from lineage_graph.graphql.approvals import ApprovalPolicy as Policy  # it builds on this module's types
+
+        found = await info.context.loaders.approval_policies.load(self.name)
+        return Policy.from_model(found) if found else None
 
     @strawberry.field(description="The newest non-archived version, optionally with a given approval status.")
     async def latest_version(self, info: Info, approval_status: ApprovalStatus | None = None) -> ModelVersion | None:
@@ -540,6 +571,11 @@ async def resolve_node(info: Info, ref: NodeRef) -> Node | None:
 
             decision = await loaders.decisions.load(str(parts[0]))
             return ApprovalDecision.from_model(decision) if decision else None
+        case NodeKind.AUDIT_EVENT:
+            from lineage_graph.graphql.audit import AuditEvent  # it builds on this module's types
+
+            event = await loaders.audit_events.load(str(parts[0]))
+            return AuditEvent.from_model(event) if event else None
     return None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -67,6 +67,25 @@ class AuditService:
         # One extra row says whether another page exists without a count query.
         events = await self._store.events(where, before=after, limit=first + 1)
         return AuditPage(events=events[:first], has_next_page=len(events) > first)
+
+    async def count(
+        self,
+        actor: Principal,
+        *,
+        subject: str | None = None,
+        by: str | None = None,
+        action: str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+    ) -> int:
+        """How many events the same filter as `log` matches, across all its pages."""
+        require(actor, AUDIT_READER)
+        return await self._store.count(AuditFilter(subject=subject, actor=by, action=action, from_=from_, to=to))
+
+    async def events(self, actor: Principal, event_ids: Sequence[str]) -> dict[str, AuditEvent]:
+        """Events by id (refetching one a page listed); the ones that do not exist are left out."""
+        require(actor, AUDIT_READER)
+        return {e.event_id: e for e in await self._store.events_by_id(list(event_ids))}
 
     async def verify(self, actor: Principal) -> ChainReport:
         """Check every partition chain and the global log, each up to the head read at the start.

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from lineage_graph.domain.aliases import GroupAlias
+from lineage_graph.domain.approval import ApprovalPolicy
 from lineage_graph.domain.auth import Principal, Role
 from lineage_graph.domain.compare import Comparison, compare
 from lineage_graph.domain.errors import NotFound, ValidationFailed
@@ -81,6 +83,15 @@ class DiscoveryService:
     async def groups(self, actor: Principal, names: Sequence[str]) -> dict[str, ModelGroup]:
         require(actor, Role.VIEWER)
         return await self._registry.groups_by_name(names)
+
+    async def group_aliases(self, actor: Principal, names: Sequence[str]) -> dict[str, tuple[GroupAlias, ...]]:
+        """Each group's aliases, with the version each names for readers and its protection."""
+        require(actor, Role.VIEWER)
+        return await self._registry.group_aliases(names)
+
+    async def approval_policies(self, actor: Principal, names: Sequence[str]) -> dict[str, ApprovalPolicy]:
+        require(actor, Role.VIEWER)
+        return await self._approvals.policies(names)
 
     async def versions(self, actor: Principal, keys: Sequence[VersionKey]) -> dict[VersionKey, ModelVersion]:
         require(actor, Role.VIEWER)

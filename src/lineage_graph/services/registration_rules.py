@@ -23,16 +23,19 @@ class RegistrationRules:
         self._contracts = contracts
         self._promotion = promotion
 
-    async def before_register(self, cmd: RegisterModelVersion, mode: ContractMode) -> dict[str, Any]:
-        """Version properties from the group's rules (initial stage, the contract version met); refuses a
-        registration that breaks the contract (REFUSE), or records its violations (FLAG). The caller has
-        authorized already; an unknown group adds nothing (registration reports it)."""
+    async def before_register(self, cmd: RegisterModelVersion, mode: ContractMode) -> tuple[dict[str, Any], bool]:
+        """Version properties from the group's rules (initial stage, the contract version met), and whether
+        automated promotion is on for the group (when it is off, `after_change` has nothing to do and need not
+        read the rules again); refuses a registration that breaks the contract (REFUSE), or records its
+        violations (FLAG). The caller has authorized already; an unknown group adds nothing (registration
+        reports it)."""
         rules = await self._rules.rules(cmd.group)
         if rules is None:
-            return {}
+            return {}, False
         props: dict[str, Any] = {"stage": rules.lifecycle.initial}
+        promotes = rules.promotion.enabled
         if rules.contract_version == 0:
-            return props
+            return props, promotes
         has_inputs, has_code = False, False
         if cmd.produced_by is not None:
             has_inputs, has_code = await self._contracts.run_lineage(cmd.produced_by.run_id)
@@ -55,7 +58,7 @@ class RegistrationRules:
             props["contract_violations"] = dumps(
                 [{"field": p.field, "message": p.message, "code": p.code} for p in problems]
             )
-        return props
+        return props, promotes
 
     async def after_change(self, versions: Sequence[ModelVersion], trigger: str) -> bool:
         """Let automated promotion look at changed versions; True when it approved or promoted any."""

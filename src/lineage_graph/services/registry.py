@@ -169,14 +169,16 @@ class RegistryService:
             "archived": False,
             "external_spec": dumps(dict(cmd.external_spec)) if cmd.external_spec is not None else None,
         }
+        promotes = False
         if self.rules is not None:
-            props.update(await self.rules.before_register(cmd, contract_mode))
+            extra, promotes = await self.rules.before_register(cmd, contract_mode)
+            props.update(extra)
         if self.artifacts is not None:  # S3 verification (a setting): refused before anything is written
             verified = await self.artifacts.verify(cmd.artifact_uri, cmd.artifact_digest)
             if verified is not None:
                 props.update(artifact_size=verified.size, artifact_etag=verified.etag, artifact_digest=verified.digest)
         version, created = await self.registry.register_version(cmd, props, actor.name)
-        if created and self.rules is not None and await self.rules.after_change([version], "registered"):
+        if created and promotes and self.rules is not None and await self.rules.after_change([version], "registered"):
             version = await self._reread(version)
         return version
 

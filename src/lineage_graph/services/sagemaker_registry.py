@@ -247,11 +247,11 @@ class SageMakerRegistryService:
             raise NotFound("policy of model package group", group, "ModelPackageGroupName")
         await self._store.set_group_policy(group, None, None, actor.name)
 
-    async def group_policy(self, actor: Principal, group: str) -> str | None:
+    async def group_policy(self, actor: Principal, group: str, field: str = "ModelPackageGroupName") -> str | None:
         require(actor, Role.VIEWER)
         states = await self._store.group_states([group])
         if group not in states or states[group][0]:
-            raise NotFound("model package group", group, "ModelPackageGroupName")
+            raise NotFound("model package group", group, field)
         return states[group][1]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from lineage_graph.domain.webhooks import (
 from lineage_graph.services.authorization import require
 from lineage_graph.store.audit import AuditStore
 from lineage_graph.store.graph import Neo4jGraph
-from lineage_graph.store.webhooks import WebhookStore
+from lineage_graph.store.webhooks import Attempt, WebhookStore
 
 logger = logging.getLogger(__name__)
 
@@ -139,37 +140,78 @@ class WebhookDispatcher:
         claimed = await self._store.claim(self.owner, now, self._until(), head, self._settings.claim_limit)
         attempted = 0
         for webhook in claimed:
+            released = False
             try:
-                attempted += await self._deliver(webhook)
+                count, released = await self._deliver(webhook)
+                attempted += count
             finally:
-                await self._store.release(webhook.webhook_id, self.owner)
+                if not released:
+                    await self._store.release(webhook.webhook_id, self.owner)
         return attempted
 
-    async def _deliver(self, webhook: Webhook) -> int:
+    async def _deliver(self, webhook: Webhook) -> tuple[int, bool]:
+        """Redeliveries first, then the log in order. Returns the attempts made and whether the subscription
+        was already handed back (the last record releases it in its own transaction)."""
         attempted = 0
         for event in await self._log.events_by_id(await self._store.redeliveries(webhook.webhook_id, 10)):
             attempted += 1
             if await self._attempt(webhook, event, in_order=False) is None:
-                return attempted
+                return attempted, False
+        # In order: the attempts of a run are recorded together, in one transaction, when the run ends (the batch
+        # is done or an attempt failed) or a third of the lease has passed. At least once still holds: an instance
+        # killed mid-run has recorded nothing of it, and whoever takes over sends the run again.
+        run: list[Attempt] = []
         cursor = webhook.cursor
+        flushed_at = time.monotonic()
         for event in await self._log.log_after(webhook.cursor, self._settings.batch):
             sequence = event.sequence or cursor
             kind = event_type(event.action, event.outcome)
             if not matches(webhook.event_types, kind) or (webhook.group is not None and event.group != webhook.group):
                 cursor = sequence
                 continue
-            if cursor > webhook.cursor and not await self._store.advance(
-                webhook.webhook_id, self.owner, cursor, self._until()
-            ):
-                return attempted
+            attempt = await self._send(webhook, event, kind)
             attempted += 1
-            updated = await self._attempt(webhook, event, in_order=True)
-            if updated is None or updated.cursor != sequence:
-                return attempted  # lease lost, or the receiver failed: the rest waits, in order
-            webhook, cursor = updated, sequence
-        if cursor > webhook.cursor:
-            await self._store.advance(webhook.webhook_id, self.owner, cursor, self._until())
-        return attempted
+            run.append(attempt)
+            if not attempt.result.ok:
+                break
+            cursor = sequence
+            if time.monotonic() - flushed_at > self._settings.lease_seconds / 3:
+                updated = await self._record(webhook, run, cursor, release=False)
+                if updated is None:
+                    return attempted, False  # the lease was lost: nothing more is sent
+                webhook, run, flushed_at = updated, [], time.monotonic()
+        if not run and cursor == webhook.cursor:
+            return attempted, False
+        return attempted, await self._record(webhook, run, cursor, release=True) is not None
+
+    async def _send(self, webhook: Webhook, event: AuditEvent, kind: str) -> Attempt:
+        body = json.dumps(event_body(event, self._scope), separators=(",", ":"), default=str).encode()
+        result = await self._sender.send(webhook.url, self._service.secret(webhook.webhook_id), event.event_id, body)
+        if not result.ok:
+            logger.info("webhook delivery failed", extra={"webhook": webhook.webhook_id, "error": result.error})
+        return Attempt(str(uuid.uuid4()), event.event_id, event.sequence or 0, kind, datetime.now(UTC), result)
+
+    async def _record(self, webhook: Webhook, run: list[Attempt], cursor: int, *, release: bool) -> Webhook | None:
+        # Failures count the attempts at the event the cursor waits on: a run that delivered something moved
+        # past the earlier one; a run of skipped events only leaves the count and the back-off as they were.
+        failed = run[-1] if run and not run[-1].result.ok else None
+        failures, next_attempt = (webhook.failures, webhook.next_attempt_at) if not run else (0, None)
+        if failed is not None:
+            failures = (webhook.failures if len(run) == 1 else 0) + 1
+            wait = backoff(failures, self._settings.backoff_base, self._settings.backoff_cap)
+            next_attempt = failed.at + timedelta(seconds=wait)
+        give_up = failed is not None and failures >= self._settings.max_attempts
+        return await self._store.record_run(
+            webhook,
+            self.owner,
+            run,
+            cursor,
+            failures=failures,
+            until=self._until(),
+            next_attempt_at=next_attempt,
+            give_up=give_up,
+            release=release,
+        )
 
     async def _attempt(self, webhook: Webhook, event: AuditEvent, *, in_order: bool) -> Webhook | None:
         body = json.dumps(event_body(event, self._scope), separators=(",", ":"), default=str).encode()

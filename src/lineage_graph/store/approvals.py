@@ -77,6 +77,11 @@ RETURN g.name AS name
 """
 
 _GROUP_POLICY = "MATCH (g:ModelGroup {name: $group}) RETURN g.policy AS policy"
+_GROUP_POLICIES = """
+UNWIND $groups AS name
+MATCH (g:ModelGroup {name: name})
+RETURN collect([name, g.policy]) AS policies
+"""
 
 _FLAG = """
 MATCH (d:DatasetVersion {namespace: $namespace, name: $name, version: $version})
@@ -297,6 +302,11 @@ class ApprovalStore:
     async def policy(self, group: str) -> ApprovalPolicy | None:
         rows = await self._graph.rows(_GROUP_POLICY, group=group)
         return ApprovalPolicy.from_json(rows[0]["policy"]) if rows else None
+
+    async def policies(self, groups: Sequence[str]) -> dict[str, ApprovalPolicy]:
+        """Each existing group's approval policy (the default policy for a group that never set one)."""
+        rows = await self._graph.rows(_GROUP_POLICIES, groups=list(groups))
+        return {name: ApprovalPolicy.from_json(raw) for name, raw in (rows[0]["policies"] if rows else [])}
 
     async def set_policy(self, group: str, policy: ApprovalPolicy, actor: str) -> None:
         async def work(tx: AsyncManagedTransaction) -> None:

@@ -32,6 +32,7 @@ from lineage_graph.domain.audit import (
     partition_of,
     place,
 )
+from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 
 _LOCK_PARTITION = """
@@ -41,46 +42,50 @@ SET p._lock = true
 RETURN p.sequence AS sequence, p.hash AS hash
 """
 
-_APPEND = """
-MATCH (p:AuditPartition {name: $partition})
-CREATE (e:AuditEvent {event_id: $event_id, partition: $partition, partition_sequence: $sequence, actor: $actor,
-                      action: $action, subject: $subject, group: $group, payload: $payload, outcome: $outcome,
-                      at: $at, previous_hash: $previous_hash, hash: $hash, pending: true})
-SET p.sequence = $sequence, p.hash = $hash
-REMOVE p._lock
+# Appends the event sealed in $audit and releases the partition's lock. A unit subquery, so a write can end
+# its own statement with it: the change and its record then cost one round trip under the locks.
+APPEND_EVENT = """
+CALL () {
+  MATCH (p:AuditPartition {name: $audit.partition})
+  CREATE (e:AuditEvent {event_id: $audit.event_id, partition: $audit.partition,
+                        partition_sequence: $audit.partition_sequence, actor: $audit.actor, action: $audit.action,
+                        subject: $audit.subject, group: $audit.group, payload: $audit.payload,
+                        outcome: $audit.outcome, at: $audit.at, previous_hash: $audit.previous_hash,
+                        hash: $audit.hash, pending: true})
+  SET p.sequence = $audit.partition_sequence, p.hash = $audit.hash
+  REMOVE p._lock
+}
 """
+_APPEND = APPEND_EVENT + "RETURN 1 AS appended"
 
 
-async def append_audit_event(tx: AsyncManagedTransaction, entry: AuditEntry) -> AuditEvent:
-    """Append `entry` to its partition's chain inside `tx`; it commits or rolls back with the change it records."""
-    partition = partition_of(entry.subject)
+@dataclass(frozen=True)
+class PartitionHead:
+    """A partition's head as read under its lock: the next event's predecessor."""
+
+    partition: str
+    sequence: int
+    hash: str
+
+
+async def lock_partition(tx: AsyncManagedTransaction, partition: str) -> PartitionHead:
+    """Take `partition`'s lock inside `tx` (created with the genesis hash when new) and read its head."""
     head = await fetch_one(tx, _LOCK_PARTITION, partition=partition, genesis=GENESIS_HASH)
     assert head is not None
-    sequence = int(head["sequence"]) + 1
-    previous_hash = str(head["hash"])
-    # Taken after the lock, so within a partition time follows the sequence (the sequencer orders by it).
+    return PartitionHead(partition, int(head["sequence"]), str(head["hash"]))
+
+
+def seal(head: PartitionHead, entry: AuditEntry) -> tuple[AuditEvent, dict[str, Any]]:
+    """The event that follows `head` for `entry` (its id, time and hash), and the `$audit` parameter that
+    APPEND_EVENT writes it from. Called after the lock, so within a partition time follows the sequence."""
     at = datetime.now(UTC)
     event_id = str(uuid.uuid4())
-    digest = chain_hash(previous_hash, canonical_content(event_id, partition, sequence, entry, at))
+    sequence = head.sequence + 1
+    digest = chain_hash(head.hash, canonical_content(event_id, head.partition, sequence, entry, at))
     group = group_of(entry.subject, entry.payload)
-    await tx.run(
-        _APPEND,
-        event_id=event_id,
-        partition=partition,
-        sequence=sequence,
-        actor=entry.actor,
-        action=entry.action,
-        subject=entry.subject,
-        group=group,
-        payload=_dumps(entry.payload),
-        outcome=entry.outcome,
-        at=at,
-        previous_hash=previous_hash,
-        hash=digest,
-    )
-    return AuditEvent(
+    event = AuditEvent(
         event_id,
-        partition,
+        head.partition,
         sequence,
         entry.actor,
         entry.action,
@@ -89,9 +94,32 @@ async def append_audit_event(tx: AsyncManagedTransaction, entry: AuditEntry) -> 
         entry.payload,
         entry.outcome,
         at,
-        previous_hash,
+        head.hash,
         digest,
     )
+    params = {
+        "event_id": event_id,
+        "partition": head.partition,
+        "partition_sequence": sequence,
+        "actor": entry.actor,
+        "action": entry.action,
+        "subject": entry.subject,
+        "group": group,
+        "payload": _dumps(entry.payload),
+        "outcome": entry.outcome,
+        "at": at,
+        "previous_hash": head.hash,
+        "hash": digest,
+    }
+    return event, params
+
+
+async def append_audit_event(tx: AsyncManagedTransaction, entry: AuditEntry) -> AuditEvent:
+    """Append `entry` to its partition's chain inside `tx`; it commits or rolls back with the change it records."""
+    head = await lock_partition(tx, partition_of(entry.subject))
+    event, params = seal(head, entry)
+    await tx.run(_APPEND, audit=params)
+    return event
 
 
 def _dumps(payload: Any) -> str:
@@ -231,6 +259,17 @@ RETURN collect({sequence: e.sequence, event_id: e.event_id, hash: e.hash, log_ha
                 previous_hash: e.previous_hash}) AS entries
 """
 
+# How many events match a filter: only the supplied conditions (no `$x IS NULL OR …`), so the count of the
+# whole log comes from the count store and a filtered one from the filter's index.
+_COUNT_CONDITIONS = {
+    "subject": "e.subject = $subject",
+    "actor": "e.actor = $actor",
+    "action": "e.action = $action",
+    "from": "e.at >= $from",
+    "to": "e.at < $to",
+}
+_COUNT = "MATCH (e:AuditEvent) {where} RETURN count(e) AS total"
+
 _BY_ID = f"""
 UNWIND $ids AS id
 MATCH (e:AuditEvent {{event_id: id}})
@@ -274,6 +313,13 @@ class AuditStore:
             **{"from": where.from_, "to": where.to},
         )
         return [_to_event(row) for row in rows[0]["events"]] if rows else []
+
+    async def count(self, where: AuditFilter) -> int:
+        """How many events match `where` (the whole filtered log, not one page)."""
+        params = {"subject": where.subject, "actor": where.actor, "action": where.action}
+        clause, supplied = where_clause(_COUNT_CONDITIONS, {**params, "from": where.from_, "to": where.to})
+        rows = await self._graph.rows(_COUNT.format(where=clause), **supplied)
+        return int(rows[0]["total"]) if rows else 0
 
     async def log_after(self, after: int, limit: int) -> list[AuditEvent]:
         """Events placed in the global log after sequence `after`, oldest first."""

@@ -206,8 +206,9 @@ _TRAINING_DATA = """
 UNWIND $keys AS k
 MATCH (v:ModelVersion {group: k.group, version: k.version})
 RETURN k.group AS group, k.version AS version,
-  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*}
-            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v) RETURN d {.*} } AS datasets
+  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*, created_at: toString(d.created_at)}
+            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v)
+            RETURN d {.*, created_at: toString(d.created_at)} } AS datasets
 """
 
 # A model version's training data: trained on directly, or read by the run that produced it.
@@ -226,12 +227,15 @@ RETURN k.group AS group, k.version AS version,
 
 # Hits come back with everything needed to render them (a model version's aliases too), so a search costs
 # one query however many hits it has.
+# Timestamps as strings, as in every hot read (see store/records.py); absent ones become null.
 _SEARCH = """
 CALL db.index.fulltext.queryNodes('registry_search', $text, {limit: $limit}) YIELD node, score
 WITH node, score, labels(node)[0] AS label
 WHERE size($labels) = 0 OR label IN $labels
 WITH node, score, label ORDER BY score DESC LIMIT $limit
-RETURN collect({label: label, props: node {.*}, score: score,
+RETURN collect({label: label, score: score,
+  props: node {.*, created_at: toString(node.created_at), updated_at: toString(node.updated_at),
+               started_at: toString(node.started_at), ended_at: toString(node.ended_at)},
   aliases: CASE WHEN label = 'ModelVersion'
                 THEN COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(node) RETURN a.name } ELSE [] END}) AS hits
 """
@@ -490,7 +494,7 @@ class CatalogStore:
 
     async def training_data(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[DatasetVersion]]:
         """For each model version, the dataset versions it was trained on (directly or through its run)."""
-        rows = await self._graph.rows(_TRAINING_DATA, keys=[{"group": g, "version": v} for g, v in keys])
+        rows = await self._graph.maps(_TRAINING_DATA, keys=[{"group": g, "version": v} for g, v in keys])
         return {(r["group"], int(r["version"])): _unique_dataset_versions(r["datasets"]) for r in rows}
 
     async def model_lineage(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ModelLineage]:
@@ -541,7 +545,7 @@ class CatalogStore:
 
     async def search(self, text: str, labels: Sequence[str], limit: int) -> list[SearchHit]:
         """Full-text hits, best first, as entities (`text` is a Lucene query the caller escaped)."""
-        rows = await self._graph.rows(_SEARCH, text=text, labels=list(labels), limit=limit)
+        rows = await self._graph.maps(_SEARCH, text=text, labels=list(labels), limit=limit)
         return [SearchHit(_to_entity(h["label"], h["props"], h["aliases"]), float(h["score"])) for h in rows[0]["hits"]]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -152,6 +153,17 @@ class Neo4jGraph:
 
         return await self.read(work)
 
+    async def maps(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        """`rows` for a query whose values are already plain (map projections, lists, scalars — no node,
+        relationship or path): skips the driver's recursive export of every value, which costs more than the
+        query on a listed page."""
+
+        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
+            result = await tx.run(cypher, params)
+            return [dict(zip(record.keys(), record.values(), strict=True)) async for record in result]
+
+        return await self.read(work)
+
     async def schema_command(self, cypher: str) -> None:
         """An auto-commit statement (schema commands cannot run inside a managed transaction)."""
         try:
@@ -217,7 +229,12 @@ class Neo4jGraph:
                 bookmark_manager=self.bookmarks,
                 bookmarks=neo4j.Bookmarks.from_raw_values(chain.incoming) if chain else None,
             ) as session:
-                result = await (session.execute_write(wrapped) if write else session.execute_read(wrapped))
+                # BEGIN goes out with the first statement instead of waiting for its own answer, as the
+                # driver's `execute_query` does: one round trip less per transaction (of three for a read).
+                # The switch is the driver's private flag; a driver without it begins unpipelined.
+                pipelined = getattr(session, "_pipelined_begin", None)
+                with pipelined if pipelined is not None else contextlib.nullcontext():
+                    result = await (session.execute_write(wrapped) if write else session.execute_read(wrapped))
                 if write and chain is not None:
                     chain.latest = tuple((await session.last_bookmarks()).raw_values)
             outcome = "ok"

@@ -82,6 +82,11 @@ class _Start:
     id_field: str = "id"
 
     async def run(self, tx: AsyncManagedTransaction) -> None:
+        if self.ref.kind not in CONTAINERS and self.walk.one_statement:
+            # The walk's own statement finds the start: one round trip for the whole request.
+            if not await self.walk.run_from_key(tx, self.ref):
+                raise NotFound(self.ref.kind.label, str(self.ref), self.id_field)
+            return
         params = {f"k{i}": part for i, part in enumerate(self.ref.parts)}
         row = await fetch_one(tx, _FIND[self.ref.kind] + _FIND_RETURN, **params)
         if row is None:

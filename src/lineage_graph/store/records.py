@@ -26,7 +26,18 @@ from lineage_graph.domain.models import (
 Props = Mapping[str, Any]
 
 
+# Temporal properties a hot read projects as strings (`toString(...)`): the driver builds each DateTime in Python
+# through its own types, ~100-300 µs apiece, against ~1 µs for `datetime.fromisoformat` of the same instant —
+# on a page of 100 versions, most of the request's Python time. Fragments of a map projection of `v` / `g`.
+VERSION_TIMES = "created_at: toString(v.created_at), updated_at: toString(v.updated_at)"
+GROUP_TIMES = "created_at: toString(g.created_at), updated_at: toString(g.updated_at)"
+
+
 def to_datetime(value: Any) -> datetime:
+    if isinstance(value, str):
+        # Neo4j writes a named zone after the offset (`…+00:00[UTC]`); the offset alone is the instant.
+        parsed = datetime.fromisoformat(value.partition("[")[0])
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     native = value.to_native() if hasattr(value, "to_native") else value
     assert isinstance(native, datetime)
     return native if native.tzinfo else native.replace(tzinfo=UTC)
@@ -36,8 +47,15 @@ def _opt_datetime(value: Any) -> datetime | None:
     return None if value is None else to_datetime(value)
 
 
+# Most stored JSON properties are empty; a listed page decodes several per item.
+_EMPTY_JSON: dict[str, Any] = {"{}": dict, "[]": list}
+
+
 def _json(value: str | None, default: Any) -> Any:
-    return default if value is None else json.loads(value)
+    if value is None:
+        return default
+    empty = _EMPTY_JSON.get(value)
+    return empty() if empty is not None else json.loads(value)
 
 
 def dumps(value: Any) -> str:

@@ -16,7 +16,8 @@ from typing import Any
 from neo4j import AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
-from lineage_graph.domain.audit import AuditEntry
+from lineage_graph.domain.aliases import GroupAlias, group_aliases
+from lineage_graph.domain.audit import GENESIS_HASH, AuditEntry, partition_of
 from lineage_graph.domain.commands import (
     CreateModelGroup,
     DatasetVersionSpec,
@@ -29,10 +30,17 @@ from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, Mode
 from lineage_graph.domain.queries import GroupFilter as GroupFilter  # importable from here too
 from lineage_graph.domain.queries import VersionFilter as VersionFilter
 from lineage_graph.domain.tags import TagChange
-from lineage_graph.store.audit import append_audit_event, write_audited
+from lineage_graph.store.audit import APPEND_EVENT, PartitionHead, append_audit_event, seal, write_audited
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
-from lineage_graph.store.records import dumps, metrics_to_json, to_model_group, to_model_version
+from lineage_graph.store.records import (
+    GROUP_TIMES,
+    VERSION_TIMES,
+    dumps,
+    metrics_to_json,
+    to_model_group,
+    to_model_version,
+)
 
 VersionKey = tuple[str, int]
 # Raises when a move is refused: (the alias is protected, the target version's status).
@@ -40,7 +48,7 @@ AliasRule = Callable[[bool, ApprovalStatus], None]
 # A node's tags before and after a write, from its current tags (the tag model's rules, see domain/tags.py).
 TagMerge = Callable[[Sequence[str] | None], TagChange]
 
-_VERSION = "v {.*} AS v, COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name } AS aliases"
+_VERSION = "v {.*, " + VERSION_TIMES + "} AS v, COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name } AS aliases"
 
 _CREATE_GROUP = """
 CREATE (g:ModelGroup {name: $name, description: $description, owner: $owner, tags: $tags,
@@ -61,7 +69,7 @@ REMOVE g._lock
 RETURN g {.*} AS g
 """
 
-_GROUPS_BY_NAME = "UNWIND $names AS name MATCH (g:ModelGroup {name: name}) RETURN g {.*} AS g"
+_GROUPS_BY_NAME = "UNWIND $names AS name MATCH (g:ModelGroup {name: name}) RETURN g {.*, " + GROUP_TIMES + "} AS g"
 
 # ---- lists ---------------------------------------------------------------------------------------------
 # A list query is assembled from fixed fragments: the conditions of the filters the caller set (only those, so
@@ -85,19 +93,31 @@ CALL () {{ MATCH (g:ModelGroup) {where} RETURN count(g) AS total }}
 CALL () {{
   MATCH (g:ModelGroup) {where}
   WITH g ORDER BY {order} SKIP $offset LIMIT $limit
-  RETURN collect(g {{.*}}) AS page
+  RETURN collect(g {{.*, created_at: toString(g.created_at), updated_at: toString(g.updated_at)}}) AS page
 }}
 RETURN total, page
 """
 
 # ---- registration -------------------------------------------------------------------------------------
-_LOCK_GROUP = """
+# Registration holds the group's lock from the allocation of its number to the commit, and registrations of a
+# group queue on it (two of them never share a number), so that window does the least it can: the
+# references are checked before it, and inside it one statement allocates the number (the tombstone and the
+# client token read under the lock) and takes the audit partition's lock, and one creates the version with
+# its edges and its audit event. Two round trips under the lock, then the commit.
+_ALLOCATE_VERSION = """
 MATCH (g:ModelGroup {name: $group})
 SET g._lock = true
 WITH g WHERE g.deleted_at IS NULL
 OPTIONAL MATCH (t:ClientToken {group: $group, token: $token})
-RETURN g.latest_version AS latest, t.version AS existing
+SET g.latest_version = CASE WHEN t IS NULL THEN coalesce(g.latest_version, 0) + 1 ELSE g.latest_version END
+WITH g, t
+MERGE (p:AuditPartition {name: $partition})
+  ON CREATE SET p.sequence = 0, p.hash = $genesis
+SET p._lock = true
+RETURN g.latest_version AS version, t.version AS existing, p.sequence AS sequence, p.hash AS hash
 """
+
+_RELEASE_PARTITION = "MATCH (p:AuditPartition {name: $partition}) REMOVE p._lock"
 
 _CHECK_REFERENCES = """
 RETURN
@@ -113,9 +133,10 @@ RETURN
        ELSE EXISTS { MATCH (:ModelVersion {group: $parent.group, version: $parent.version}) } END AS parent_exists
 """
 
-_CREATE_VERSION = """
+_CREATE_VERSION = (
+    """
 MATCH (g:ModelGroup {name: $group})
-SET g.latest_version = $version, g.updated_at = $now
+SET g.updated_at = $now
 REMOVE g._lock
 CREATE (v:ModelVersion)
 SET v = $props
@@ -163,8 +184,15 @@ CALL (v) {
   UNWIND $tokens AS token
   CREATE (:ClientToken {group: v.group, token: token, version: v.version})
 }
-RETURN v {.*} AS v, [] AS aliases
+WITH v
 """
+    + APPEND_EVENT
+    + """
+RETURN v {.*, """
+    + VERSION_TIMES
+    + """} AS v, [] AS aliases
+"""
+)
 
 _VERSIONS_BY_KEY = (
     "UNWIND $keys AS k MATCH (v:ModelVersion {group: k.group, version: k.version}) RETURN k.group AS g, "
@@ -191,7 +219,8 @@ CALL () {{ MATCH (v:ModelVersion) {where} RETURN count(v) AS total }}
 CALL () {{
   MATCH (v:ModelVersion) {page_where}
   WITH v ORDER BY {order} SKIP $offset LIMIT $limit
-  RETURN collect(v {{.*, aliases: COLLECT {{ MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }}}}) AS page
+  RETURN collect(v {{.*, created_at: toString(v.created_at), updated_at: toString(v.updated_at),
+                     aliases: COLLECT {{ MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }}}}) AS page
 }}
 RETURN total, page
 """
@@ -204,7 +233,8 @@ CALL (k) {
   MATCH (v:ModelVersion {group: k.group})
   WHERE (k.status IS NULL OR v.approval_status = k.status) AND NOT coalesce(v.archived, false)
   WITH v ORDER BY v.version DESC LIMIT 1
-  RETURN v {.*, aliases: COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }} AS v
+  RETURN v {.*, created_at: toString(v.created_at), updated_at: toString(v.updated_at),
+             aliases: COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }} AS v
 }
 RETURN k.group AS group, k.status AS status, v
 """
@@ -277,6 +307,16 @@ OPTIONAL MATCH (a)-[:POINTS_TO]->(v:ModelVersion)
 WITH a, g, v ORDER BY v.version LIMIT 1
 DETACH DELETE a
 RETURN v.version AS version, coalesce(g.protected_aliases, []) AS protected
+"""
+
+# Every alias of each group with where it points, as one row of collected lists.
+_GROUP_ALIASES = """
+UNWIND $groups AS name
+MATCH (g:ModelGroup {name: name})
+WITH name, coalesce(g.protected_aliases, []) AS protected,
+     COLLECT { MATCH (a:Alias {group: name})-[:POINTS_TO]->(v:ModelVersion)
+               RETURN [a.name, v.version, v.approval_status] } AS pointers
+RETURN collect({group: name, protected: protected, pointers: pointers}) AS groups
 """
 
 _PROTECTED_ALIASES = "MATCH (g:ModelGroup {name: $group}) RETURN coalesce(g.protected_aliases, []) AS protected"
@@ -378,7 +418,7 @@ class RegistryStore:
         return await self._graph.write(work)
 
     async def groups_by_name(self, names: Sequence[str]) -> dict[str, ModelGroup]:
-        rows = await self._graph.rows(_GROUPS_BY_NAME, names=list(names))
+        rows = await self._graph.maps(_GROUPS_BY_NAME, names=list(names))
         return {row["g"]["name"]: to_model_group(row["g"]) for row in rows}
 
     async def list_groups(
@@ -388,7 +428,7 @@ class RegistryStore:
         params = {"name_contains": flt.name_contains, "owner": flt.owner, "tag": flt.tag}
         where, supplied = where_clause(_GROUP_CONDITIONS, params)
         cypher = _LIST_GROUPS.format(where=where, order=_order(_GROUP_ORDER, sort, descending, "NAME"))
-        rows = await self._graph.rows(cypher, **supplied, offset=offset, limit=limit)
+        rows = await self._graph.maps(cypher, **supplied, offset=offset, limit=limit)
         return [to_model_group(g) for g in rows[0]["page"]], int(rows[0]["total"])
 
     # ---- versions ----------------------------------------------------------------------------------
@@ -404,12 +444,7 @@ class RegistryStore:
         parent = cmd.derived_from.key if cmd.derived_from is not None else None
 
         async def work(tx: AsyncManagedTransaction) -> tuple[ModelVersion, bool]:
-            locked = await fetch_one(tx, _LOCK_GROUP, group=cmd.group, token=cmd.client_token)
-            if locked is None:
-                raise NotFound("model group", cmd.group, "group")
-            if locked["existing"] is not None:
-                rows = await fetch_all(tx, _VERSIONS_BY_KEY, keys=[{"group": cmd.group, "version": locked["existing"]}])
-                return _version_row(rows[0]), False
+            # Checked before any lock: what it reads is never deleted, and the creation MERGEs it anyway.
             check = await fetch_one(
                 tx,
                 _CHECK_REFERENCES,
@@ -434,7 +469,24 @@ class RegistryStore:
                 problems.append(Problem("derivedFrom", f"model version {cmd.derived_from} does not exist", "NOT_FOUND"))
             if problems:
                 raise ValidationFailed.of(problems)
-            version = int(locked["latest"] or 0) + 1
+            partition = partition_of(f"ModelVersion:{cmd.group}/0")
+            allocated = await fetch_one(
+                tx,
+                _ALLOCATE_VERSION,
+                group=cmd.group,
+                token=cmd.client_token,
+                partition=partition,
+                genesis=GENESIS_HASH,
+            )
+            if allocated is None:
+                raise NotFound("model group", cmd.group, "group")
+            if allocated["existing"] is not None:
+                await tx.run(_RELEASE_PARTITION, partition=partition)
+                rows = await fetch_all(
+                    tx, _VERSIONS_BY_KEY, keys=[{"group": cmd.group, "version": allocated["existing"]}]
+                )
+                return _version_row(rows[0]), False
+            version = int(allocated["version"])
             now = _now()
             full_props = {
                 **props,
@@ -445,11 +497,25 @@ class RegistryStore:
                 "created_at": now,
                 "updated_at": now,
             }
+            entry = AuditEntry(
+                actor,
+                "model_version.register",
+                f"ModelVersion:{cmd.group}/{version}",
+                {
+                    "artifact_uri": cmd.artifact_uri,
+                    "artifact_digest": cmd.artifact_digest,
+                    "trained_on": [f"{d['namespace']}/{d['name']}@{d['version']}" for d in datasets],
+                    "produced_by": cmd.produced_by.run_id if cmd.produced_by else None,
+                    "code": f"{cmd.code.repository}@{cmd.code.commit}" if cmd.code else None,
+                    "derived_from": str(cmd.derived_from) if cmd.derived_from else None,
+                    "tags": list(cmd.tags),
+                },
+            )
+            _, audit = seal(PartitionHead(partition, int(allocated["sequence"]), str(allocated["hash"])), entry)
             row = await fetch_one(
                 tx,
                 _CREATE_VERSION,
                 group=cmd.group,
-                version=version,
                 now=now,
                 props=full_props,
                 datasets=datasets,
@@ -466,32 +532,15 @@ class RegistryStore:
                 else [],
                 parents=[parent] if parent else [],
                 tokens=[cmd.client_token] if cmd.client_token else [],
+                audit=audit,
             )
             assert row is not None
-            created = _version_row(row)
-            await append_audit_event(
-                tx,
-                AuditEntry(
-                    actor,
-                    "model_version.register",
-                    str(created.ref),
-                    {
-                        "artifact_uri": cmd.artifact_uri,
-                        "artifact_digest": cmd.artifact_digest,
-                        "trained_on": [f"{d['namespace']}/{d['name']}@{d['version']}" for d in datasets],
-                        "produced_by": cmd.produced_by.run_id if cmd.produced_by else None,
-                        "code": f"{cmd.code.repository}@{cmd.code.commit}" if cmd.code else None,
-                        "derived_from": str(cmd.derived_from) if cmd.derived_from else None,
-                        "tags": list(cmd.tags),
-                    },
-                ),
-            )
-            return created, True
+            return _version_row(row), True
 
         return await self._graph.write(work)
 
     async def versions_by_key(self, keys: Sequence[VersionKey]) -> dict[VersionKey, ModelVersion]:
-        rows = await self._graph.rows(_VERSIONS_BY_KEY, keys=[{"group": g, "version": n} for g, n in keys])
+        rows = await self._graph.maps(_VERSIONS_BY_KEY, keys=[{"group": g, "version": n} for g, n in keys])
         return {(row["g"], row["n"]): _version_row(row) for row in rows}
 
     async def list_versions(
@@ -514,7 +563,7 @@ class RegistryStore:
             page_where = f"{where} AND v.created_at IS NOT NULL" if where else "WHERE v.created_at IS NOT NULL"
         order = _order(_VERSION_ORDER, sort, descending, "VERSION")
         cypher = _LIST_VERSIONS.format(where=where, page_where=page_where, order=order)
-        rows = await self._graph.rows(cypher, **supplied, offset=offset, limit=limit)
+        rows = await self._graph.maps(cypher, **supplied, offset=offset, limit=limit)
         return [to_model_version(v, v["aliases"]) for v in rows[0]["page"]], int(rows[0]["total"])
 
     async def latest_version(self, group: str, status: ApprovalStatus | None) -> ModelVersion | None:
@@ -524,7 +573,7 @@ class RegistryStore:
         self, keys: Sequence[tuple[str, ApprovalStatus | None]]
     ) -> dict[tuple[str, ApprovalStatus | None], ModelVersion]:
         """For each (group, status or None): the group's newest non-archived version with that status."""
-        rows = await self._graph.rows(
+        rows = await self._graph.maps(
             _LATEST_VERSIONS, keys=[{"group": g, "status": s.value if s else None} for g, s in keys]
         )
         return {
@@ -626,6 +675,16 @@ class RegistryStore:
         """The group's protected aliases (None when the group does not exist)."""
         rows = await self._graph.rows(_PROTECTED_ALIASES, group=group)
         return tuple(rows[0]["protected"]) if rows else None
+
+    async def group_aliases(self, groups: Sequence[str]) -> dict[str, tuple[GroupAlias, ...]]:
+        """Each existing group's aliases: where each points and whether it is protected."""
+        rows = await self._graph.rows(_GROUP_ALIASES, groups=list(groups))
+        return {
+            found["group"]: group_aliases(
+                found["protected"], [(a, int(v), ApprovalStatus(s)) for a, v, s in found["pointers"]]
+            )
+            for found in (rows[0]["groups"] if rows else [])
+        }
 
     async def set_alias(self, group: str, alias: str, version: int, actor: str, rule: AliasRule) -> int | None:
         """Point `alias` at `version` under the alias's lock; `rule(protected, status)` raises when the move

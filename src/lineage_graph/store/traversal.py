@@ -27,7 +27,7 @@ from typing import Any
 
 from neo4j import AsyncManagedTransaction
 
-from lineage_graph.domain.ids import NodeRef
+from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.lineage import (
     LINEAGE_KINDS,
     Direction,
@@ -76,23 +76,37 @@ RETURN steps, [m IN reached | [elementId(m), labels(m), m {PROJECTION}]] AS node
 """
 
 
+def seek_by_key(kind: NodeKind) -> str:
+    """The MATCH that finds a start `s` of `kind` by its natural key (`$k0`, `$k1`, …): a unique-index seek.
+    Written from the `NodeKind` enum only."""
+    keys = ", ".join(f"{key}: $k{i}" for i, key in enumerate(kind.keys))
+    return f"MATCH (s:{kind.label} {{{keys}}})"
+
+
+SEEK_BY_ELEMENT_ID = "MATCH (s) WHERE elementId(s) = $seed"
+_SEEKS = frozenset({SEEK_BY_ELEMENT_ID, *(seek_by_key(kind) for kind in NodeKind)})
+
+
 @cache
-def pruned_statement(types: tuple[str, ...], outgoing: bool, depth: int) -> str:
+def pruned_statement(types: tuple[str, ...], outgoing: bool, depth: int, seek: str = SEEK_BY_ELEMENT_ID) -> str:
     """The whole walk in one statement, for a start whose followed edges all point one way: Neo4j's pruning
     breadth-first expansion (`VarLengthExpand(Pruning,BFS)`: each node expanded once) and, for each node reached,
-    the edges it leads along, all collected into one row. `depth` is a validated integer (the only value ever
-    written into a statement); the types come from the `EdgeType` enum."""
+    the edges it leads along, all collected into one row (none when the start does not exist). `depth` is a
+    validated integer (the only value ever written into a statement); the types come from the `EdgeType` enum
+    and `seek` from `seek_by_key` or `SEEK_BY_ELEMENT_ID`."""
     if not _TYPE_NAMES.issuperset(types) or not types or not 0 <= depth <= 1000:
         raise ValueError("lineage edge types and a bounded depth only")
+    if seek not in _SEEKS:
+        raise ValueError("a start seek of this module only")
     union = "|".join(types)
     walk = f"(s)-[:{union}*0..{int(depth)}]->(m)" if outgoing else f"(s)<-[:{union}*0..{int(depth)}]-(m)"
     around = f"(m)-[r:{union}]->(x)" if outgoing else f"(m)<-[r:{union}]-(x)"
     return f"""
-MATCH (s) WHERE elementId(s) = $seed
+{seek}
 MATCH {walk}
-WITH DISTINCT m LIMIT $nodes
+WITH DISTINCT s, m LIMIT $nodes
 CALL (m) {{ MATCH {around} WITH r, x LIMIT $edges RETURN collect([type(r), elementId(x)]) AS around }}
-RETURN collect([elementId(m), labels(m), m {PROJECTION}, around]) AS reached
+RETURN elementId(s) AS seed, collect([elementId(m), labels(m), m {PROJECTION}, around]) AS reached
 """
 
 
@@ -182,9 +196,7 @@ class Walk:
         """Start the time budget: once, before the first attempt, so a retried transaction does not get more."""
         self._deadline = time.monotonic() + self.limits.seconds
 
-    async def run(self, tx: AsyncManagedTransaction) -> None:
-        """The work function: walk every direction level by level until done or cut. Idempotent (a managed
-        transaction may run it again: it starts over rather than mix two attempts)."""
+    def _reset(self) -> None:
         if not self._deadline:
             self.start_clock()
         self.nodes = {**self.anchors, **self.seeds}
@@ -192,13 +204,35 @@ class Walk:
         self.depth_reached, self.target_distance, self._edge_reads = 0, None, 0
         self.truncated = None
         self.expandable = set()
+
+    @property
+    def one_statement(self) -> bool:
+        """Whether each direction is walked in one statement: edges that point one way, no target."""
+        uniform = all(not all(follow(self.edge_types, d)) for d in self.directions)
+        return self.single_statement and uniform and self.target is None
+
+    async def run_from_key(self, tx: AsyncManagedTransaction, start: NodeRef) -> bool:
+        """The walk from `start`, found by its key in the walk's own statement (no lookup of its own: one round
+        trip fewer). Only when `one_statement`; False when `start` does not exist. Idempotent, as `run`."""
+        if not self.one_statement:
+            raise ValueError("a start found by key needs a walk of one statement per direction")
+        self.seeds = {}
+        self._reset()
+        for direction in self.directions:
+            if not await self._pruned(tx, direction, start):
+                return False
+        return True
+
+    async def run(self, tx: AsyncManagedTransaction) -> None:
+        """The work function: walk every direction level by level until done or cut. Idempotent (a managed
+        transaction may run it again: it starts over rather than mix two attempts)."""
+        self._reset()
         frontiers = {d: list(self.seeds) for d in self.directions}
         visited = {d: set(self.seeds) for d in self.directions}
         if self.target is not None and any(n.ref == self.target for n in self.seeds.values()):
             self.target_distance = 0
             return
-        uniform = all(not all(follow(self.edge_types, d)) for d in self.directions)
-        if self.single_statement and uniform and self.target is None and len(self.seeds) == 1:
+        if self.one_statement and len(self.seeds) == 1:
             for direction in self.directions:
                 await self._pruned(tx, direction)
             return
@@ -258,19 +292,31 @@ class Walk:
                     self.target_distance = level
         return following
 
-    async def _pruned(self, tx: AsyncManagedTransaction, direction: Direction) -> None:
+    async def _pruned(self, tx: AsyncManagedTransaction, direction: Direction, start: NodeRef | None = None) -> bool:
         """The walk in one statement (see `pruned_statement`); distances, limits and truncation are then worked
-        out here from what came back, to the same rule as the level-by-level walk."""
+        out here from what came back, to the same rule as the level-by-level walk. From the one seed or, when
+        there is none yet, from `start` found by its key (it becomes the seed); False when it does not exist."""
         outgoing, incoming = follow(self.edge_types, direction)
         types, out = (tuple(outgoing), True) if outgoing else (tuple(incoming), False)
-        (seed,) = self.seeds
-        # The node limit is shared with what is already found (anchors, the other direction); the seed is in both.
-        depth, room = self.limits.depth, self.limits.nodes - len(self.nodes) + 1
-        row = await fetch_values(
-            tx, pruned_statement(types, out, depth), seed=seed, nodes=room + 1, edges=self.limits.edges + 1
-        )
-        assert row is not None
+        # The node limit is shared with what is already found (anchors, the other direction); a known seed is
+        # counted in both.
+        depth, room = self.limits.depth, self.limits.nodes - len(self.nodes) + (1 if self.seeds else 0)
+        params: dict[str, Any]
+        if self.seeds:
+            statement, params = pruned_statement(types, out, depth), {"seed": next(iter(self.seeds))}
+        elif start is not None:
+            statement = pruned_statement(types, out, depth, seek_by_key(start.kind))
+            params = {f"k{i}": part for i, part in enumerate(start.parts)}
+        else:
+            raise ValueError("a walk needs a seed or a start")
+        row = await fetch_values(tx, statement, nodes=room + 1, edges=self.limits.edges + 1, **params)
+        if row is None:
+            return False
+        seed: str = row["seed"]
         reached = {eid: (labels, props, around) for eid, labels, props, around in row["reached"]}
+        if not self.seeds:
+            labels, props, _ = reached[seed]
+            self.seeds = {seed: to_lineage_node(labels, props, 0)}
         distance = {seed: 0}
         queue = deque([seed])
         while queue:  # breadth-first over what came back: the distances the level walk would have found
@@ -304,6 +350,7 @@ class Walk:
             self.truncated = Truncation.EDGE_LIMIT
         elif self.expandable and self.truncated is None:
             self.truncated = Truncation.DEPTH
+        return True
 
     async def _further(
         self, tx: AsyncManagedTransaction, frontier: list[str], direction: Direction, visited: set[str]

@@ -9,6 +9,7 @@ so a killed instance's work is picked up by another (or by itself after a restar
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -101,15 +102,56 @@ FOREACH (_ IN CASE WHEN $gave_up THEN [1] ELSE [] END |
   SET w.active = false, w.disabled_reason = $disabled_reason, w.lease_owner = null, w.lease_until = null)
 RETURN w {.*} AS w
 """
-_ADVANCE = """
-MATCH (w:Webhook {webhook_id: $id}) WHERE w.lease_owner = $owner AND w.cursor < $cursor
-SET w.cursor = $cursor, w.lease_until = $until
-RETURN w.cursor AS cursor
+# A run of in-order attempts, recorded in one transaction: every attempt but possibly the last succeeded.
+# The cursor moves to the last event handled (delivered, or skipped as not wanted); a failed last attempt
+# counts a failure and sets the back-off; `$release` hands the subscription back in the same transaction.
+_RECORD_RUN = """
+MATCH (w:Webhook {webhook_id: $id}) WHERE w.lease_owner = $owner
+CALL (w) {
+  UNWIND $attempts AS a
+  MERGE (d:WebhookDelivery {webhook_id: w.webhook_id, event_id: a.event_id})
+    ON CREATE SET d.delivery_id = a.delivery_id, d.sequence = a.sequence, d.event_type = a.event_type,
+                  d.attempts = 0, d.first_attempt_at = a.at
+  SET d.attempts = d.attempts + 1, d.last_attempt_at = a.at, d.last_status_code = a.status_code,
+      d.last_error = a.error, d.last_latency_ms = a.latency_ms,
+      d.status = CASE WHEN a.ok THEN 'DELIVERED' WHEN $gave_up THEN 'FAILED' ELSE 'PENDING' END,
+      d.delivered_at = CASE WHEN a.ok THEN a.at ELSE d.delivered_at END
+}
+SET w.cursor = CASE WHEN $cursor > w.cursor THEN $cursor ELSE w.cursor END,
+    w.failures = $failures, w.next_attempt_at = $next_attempt_at, w.lease_until = $until
+FOREACH (_ IN CASE WHEN $release OR $gave_up THEN [1] ELSE [] END | SET w.lease_owner = null, w.lease_until = null)
+FOREACH (_ IN CASE WHEN $gave_up THEN [1] ELSE [] END | SET w.active = false, w.disabled_reason = $disabled_reason)
+RETURN w {.*} AS w
 """
 _RELEASE = """
 MATCH (w:Webhook {webhook_id: $id}) WHERE w.lease_owner = $owner
 SET w.lease_owner = null, w.lease_until = null
 """
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One HTTP attempt at one event, as the delivery log records it."""
+
+    delivery_id: str
+    event_id: str
+    sequence: int
+    event_type: str
+    at: datetime
+    result: DeliveryResult
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "delivery_id": self.delivery_id,
+            "event_id": self.event_id,
+            "sequence": self.sequence,
+            "event_type": self.event_type,
+            "at": self.at,
+            "status_code": self.result.status_code,
+            "error": self.result.error,
+            "latency_ms": self.result.latency_ms,
+            "ok": self.result.ok,
+        }
 
 
 class WebhookStore:
@@ -258,11 +300,53 @@ class WebhookStore:
 
         return await self._graph.write(work)
 
-    async def advance(self, webhook_id: str, owner: str, cursor: int, until: datetime) -> bool:
-        """Move the cursor past events the subscription does not want; False when the lease was lost."""
+    async def record_run(
+        self,
+        webhook: Webhook,
+        owner: str,
+        attempts: Sequence[Attempt],
+        cursor: int,
+        *,
+        failures: int,
+        until: datetime,
+        next_attempt_at: datetime | None,
+        give_up: bool,
+        release: bool,
+    ) -> Webhook | None:
+        """Record a run of in-order attempts (all successful but possibly the last) and move the cursor to
+        `cursor`, with the subscription's failure count and back-off after it, in one transaction; on giving
+        up, disable the subscription and append the event saying so. None: the lease was lost, nothing written."""
+        failed = attempts[-1] if attempts and not attempts[-1].result.ok else None
+        reason = None
+        if failed is not None:
+            reason = f"{failures} failed attempts; last: {failed.result.error or failed.result.status_code}"
 
-        async def work(tx: AsyncManagedTransaction) -> bool:
-            return await fetch_one(tx, _ADVANCE, id=webhook_id, owner=owner, cursor=cursor, until=until) is not None
+        async def work(tx: AsyncManagedTransaction) -> Webhook | None:
+            row = await fetch_one(
+                tx,
+                _RECORD_RUN,
+                id=webhook.webhook_id,
+                owner=owner,
+                attempts=[a.row() for a in attempts],
+                cursor=cursor,
+                failures=failures,
+                next_attempt_at=next_attempt_at,
+                until=until,
+                gave_up=give_up,
+                release=release,
+                disabled_reason=reason if give_up else None,
+            )
+            if row is None:
+                return None
+            if give_up and failed is not None:
+                entry = AuditEntry(
+                    "system",
+                    "webhook.disable",
+                    f"Webhook:{webhook.webhook_id}",
+                    {"reason": reason, "url": webhook.url, "event_id": failed.event_id, "sequence": failed.sequence},
+                )
+                await append_audit_event(tx, entry)
+            return _to_webhook(row["w"])
 
         return await self._graph.write(work)
 

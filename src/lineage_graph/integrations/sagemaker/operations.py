@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lineage_graph.integrations.sagemaker import card_exports, lineage, model_cards, packages, tagging
+from lineage_graph.integrations.sagemaker import card_exports, lineage, lineage_groups, model_cards, packages, tagging
 from lineage_graph.integrations.sagemaker.call import Call, Operation, Result
 
 __all__ = ["OPERATIONS", "Call", "Operation", "Result"]
@@ -13,4 +13,5 @@ OPERATIONS: dict[str, Operation] = {
     **tagging.OPERATIONS,
     **model_cards.OPERATIONS,
     **card_exports.OPERATIONS,
+    **lineage_groups.OPERATIONS,
 }

@@ -192,8 +192,10 @@ async def create_model_package(call: Call, params: Params) -> Result:
     tags = tags_of(params)
     await sm.live_group(actor, group)
     lifecycle = call.services.lifecycle
-    policy = await lifecycle.policy(actor, group)
-    change = stage_change(params["ModelLifeCycle"], policy) if params.get("ModelLifeCycle") is not None else None
+    policy, change = None, None
+    if params.get("ModelLifeCycle") is not None:
+        policy = await lifecycle.policy(actor, group)
+        change = stage_change(params["ModelLifeCycle"], policy)
     reports = await sm.read_reports(actor, group, obj(params, "ModelMetrics"))
     if change is not None:
         # Checked before anything is written, as the new version will stand.
@@ -216,7 +218,8 @@ async def create_model_package(call: Call, params: Params) -> Result:
             external_spec={k: v for k, v in package_spec(params).items() if k != "ModelLifeCycle"},
         ),
     )
-    if change is not None and not is_current(version, change, policy):  # a retried request moved it already
+    # Only a version never moved yet: a retried request (same ClientToken) must not undo a later move.
+    if change is not None and policy is not None and version.stage_status is None:
         await _gated(lifecycle.set_stage(actor, version.ref, change.stage, change.status, change.description))
     return {"ModelPackageArn": call.arns.package_arn(version.group, version.version)}
 
