@@ -26,20 +26,19 @@ from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.loaders import Loaders
 
 
-class _TextFrames(ASGIWebSocketAdapter):
-    """graphql-ws messages are text frames (clients such as `gql` refuse binary ones), while `encode_json`
-    gives bytes for HTTP answers: subscriptions send them decoded."""
+class TextFrameWebSocket(ASGIWebSocketAdapter):
+    """graphql-ws messages as text frames. `encode_json` answers bytes (orjson), which Strawberry would send as
+    binary frames, and graphql-ws clients (GraphiQL's in the browser, `gql`) refuse those."""
 
     async def send_json(self, message: Mapping[str, object]) -> None:
-        encoded = self.view.encode_json(message)
         try:
-            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+            await self.ws.send_text(self.view.encode_json_string(message))
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
 
 
 class GraphQLView(GraphQL[Context, None]):
-    websocket_adapter_class = _TextFrames
+    websocket_adapter_class = TextFrameWebSocket
 
     def __init__(self, schema: BaseSchema, ide_page: Callable[[], Response] | None = None, **options: Any) -> None:
         super().__init__(schema, **options)
