@@ -348,9 +348,12 @@ async def pick_starts(
     versions = [NodeRef.of(NodeKind.DATASET_VERSION, *k) for k in graph.nodes["DatasetVersion"]]
     try:
         # The most-read raw versions and the newest models have the big subgraphs.
+        # Raw versions' popularity falls off with their index, so indexes spread geometrically give downstream
+        # subgraphs of every size (on the 1M-node graph the first few reach hundreds of thousands of nodes).
+        spread = [versions[i] for i in (40, 60, 90, 130, 200, 300, 450, 700, 1000, 1500, 2200) if i < len(versions)]
         for direction, pool, likely in (
             (Direction.UPSTREAM, models, models[-30:]),
-            (Direction.DOWNSTREAM, versions, versions[:30]),
+            (Direction.DOWNSTREAM, versions, versions[:30] + spread),
         ):
             sample = likely + rnd.sample(pool, min(20, len(pool)))
             sizes = [((await floor(driver, ref, direction, 20))[0], ref) for ref in sample]

@@ -94,6 +94,9 @@ def test_graphiql_streams_a_subscription_over_graphql_ws(
     page.keyboard.press("Control+A")
     page.keyboard.insert_text(_WATCH)
     expect(page.locator(".graphiql-query-editor")).to_contain_text("subscription WatchGroup")
+    # GraphiQL parses the editor a moment after a change (and stores it then); until it has, a run would
+    # still send the previous document, a query, over HTTP.
+    page.wait_for_function("() => (sessionStorage.getItem('graphiql:query') || '').includes('WatchGroup')")
     sent: list[str] = []
     received: list[str] = []
 

@@ -92,7 +92,7 @@ def _make_every_change(gql: GraphQLClient, http: httpx.Client, client_as: Client
     refused = reviewer.execute("mutation($id: ID!) { approveModelVersion(id: $id) { __typename } }", {"id": own["id"]})
     assert error_codes(refused) == ["POLICY_NOT_MET"], "four eyes: the registrant may not approve"
     trainer.data(
-        'mutation($id: ID!) { setModelAlias(group: "fraud", alias: "champion", modelVersionId: $id) { version } }',
+        'mutation($id: ID!) { setModelAlias(alias: "champion", modelVersionId: $id) { version } }',
         {"id": v1},
     )
     stage = """mutation($id: ID!, $s: String!, $d: String) {

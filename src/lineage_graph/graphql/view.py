@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.schema import BaseSchema
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -25,7 +26,20 @@ from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.loaders import Loaders
 
 
+class TextFrameWebSocket(ASGIWebSocketAdapter):
+    """graphql-ws messages as text frames. `encode_json` answers bytes (orjson), which Strawberry would send as
+    binary frames, and graphql-ws clients (GraphiQL's in the browser, `gql`) refuse those."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(self.view.encode_json_string(message))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class GraphQLView(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrameWebSocket
+
     def __init__(self, schema: BaseSchema, ide_page: Callable[[], Response] | None = None, **options: Any) -> None:
         super().__init__(schema, **options)
         # The project's own GraphiQL page, whose assets the server serves itself (Strawberry's loads a CDN).

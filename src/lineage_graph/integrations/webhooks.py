@@ -8,6 +8,7 @@ followed: a receiver answers where it was registered.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from urllib.parse import urlsplit
@@ -24,14 +25,18 @@ async def address_problems(url: str, allow_link_local: bool, field: str = "url")
     """Resolve the URL's host; refuse it when it does not resolve or (unless allowed) resolves to a
     link-local or metadata address."""
     host = urlsplit(url).hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return [Problem(field, f"the host {host!r} does not resolve", "UNRESOLVABLE_HOST")]
+    try:  # an address literal resolves to itself: no resolver round trip (and nothing to rebind)
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError):
+            return [Problem(field, f"the host {host!r} does not resolve", "UNRESOLVABLE_HOST")]
+        addresses = [str(info[4][0]) for info in infos]
     if allow_link_local:
         return []
-    for info in infos:
-        reason = forbidden_address(str(info[4][0]))
+    for address in addresses:
+        reason = forbidden_address(address)
         if reason is not None:
             return [Problem(field, f"the host {host!r} resolves to {reason}", "FORBIDDEN_ADDRESS")]
     return []

@@ -110,7 +110,9 @@ class AuditService:
         if broken is None and heads.log is not None:
             log = await _settled(partial(self._verify_log, heads.log))
             broken = log.broken
-        if broken is None and heads.log is None and events > unanchored:
+        if broken is None and heads.log is None and events > unanchored and (await self._store.heads()).log is None:
+            # Placed events and no log head: the sequencer may have placed the very first events (creating the
+            # head) while this ran, so only a head that is still missing now is a break.
             broken = ChainBreak("log", 1, "the global log's head is missing although events were placed in it")
         if broken is None and in_log != log.events:
             # Every placed event must belong to a partition chain; a removed partition head shows up here.

@@ -96,10 +96,12 @@ class EventLog:
 
 
 class EventWorker:
-    """The background loop of one server instance: place pending events, then run the deliverers.
+    """The background loops of one server instance: placing pending events, and each deliverer.
 
-    Each pass is bounded (batches, deliveries per subscription); between passes it sleeps `poll_interval`, or
-    goes again at once when the pass found work. A failing pass is logged and retried on the next one."""
+    They run side by side, so a slow receiver (up to the webhook timeout per attempt) never holds back placing,
+    which every subscriber and every other webhook waits on. Each pass is bounded (batches, deliveries per
+    subscription); a loop sleeps `poll_interval` after a pass that found nothing, or goes again at once. A
+    failing pass is logged and retried on the next one."""
 
     def __init__(
         self,
@@ -111,16 +113,13 @@ class EventWorker:
         self._deliverers = deliverers
         self._poll_interval = poll_interval
 
-    async def run_once(self) -> int:
-        work = await self._log.place_pending()
-        for deliver in self._deliverers:
-            work += await deliver()
-        return work
-
     async def run(self) -> None:
+        await asyncio.gather(self._loop(self._log.place_pending), *(self._loop(d) for d in self._deliverers))
+
+    async def _loop(self, step: Callable[[], Awaitable[int]]) -> None:
         while True:
             try:
-                work = await self.run_once()
+                work = await step()
             except DomainError as exc:  # the database is down or busy: try again on the next pass
                 logger.warning("event worker pass failed: %s", exc.message)
                 work = 0
