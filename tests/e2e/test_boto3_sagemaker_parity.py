@@ -619,7 +619,7 @@ STAGE = """query($v: Int!) { modelVersion(group: "staged", version: $v) {
   id stage stageStatus stageDescription approvalStatus } }"""
 MOVE = """mutation($id: ID!, $stage: String!, $status: String) {
   setModelVersionStage(id: $id, stage: $stage, stageStatus: $status) { stage stageStatus } }"""
-HISTORY = "query($id: ID!) { stageHistory(modelVersionId: $id) { fromStage toStage toStatus actor } }"
+HISTORY = "query($id: ID!) { stageHistory(id: $id) { fromStage toStage toStatus actor } }"
 
 
 def test_model_life_cycle_is_the_stage_whichever_api_moved_it(sm_env: dict[str, Any]) -> None:
