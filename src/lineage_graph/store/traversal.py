@@ -326,7 +326,8 @@ class Walk:
                     if far in reached and far not in distance:
                         distance[far] = distance[eid] + 1
                         queue.append(far)
-        kept = sorted(distance, key=distance.__getitem__)[:room]
+        # Breadth-first insertion order is nearest first: the first `room` are the prefix the rule keeps.
+        kept = list(distance)[:room]
         keep = set(kept)
         reads = sum(len(reached[eid][2]) for eid in kept if eid in reached)
         for eid in kept:
