@@ -105,7 +105,7 @@ class Services:
             production_environments,
             artifact_verifier,
             TagPolicy.of(governance_tags),
-            RegistrationRules(group_rules, contracts, promotion),
+            RegistrationRules(group_rules, promotion),
         )
         lineage_service = LineageService.over(graph)
         card_sources = CardSources(registry, lineage_service, approval_store, lifecycle, contracts)

@@ -12,40 +12,35 @@ from lineage_graph.domain.contracts import ContractMode, RegistrationFacts, chec
 from lineage_graph.domain.errors import ValidationFailed
 from lineage_graph.domain.models import ModelVersion
 from lineage_graph.services.promotion import PromotionService
-from lineage_graph.store.contracts import ContractStore
-from lineage_graph.store.group_rules import GroupRulesStore
+from lineage_graph.store.group_rules import GroupRules, GroupRulesStore
 from lineage_graph.store.records import dumps
+from lineage_graph.store.registration import RunLineage
 
 
 class RegistrationRules:
-    def __init__(self, rules: GroupRulesStore, contracts: ContractStore, promotion: PromotionService) -> None:
+    def __init__(self, rules: GroupRulesStore, promotion: PromotionService) -> None:
         self._rules = rules
-        self._contracts = contracts
         self._promotion = promotion
 
-    async def before_register(self, cmd: RegisterModelVersion, mode: ContractMode) -> tuple[dict[str, Any], bool]:
-        """Version properties from the group's rules (initial stage, the contract version met), and whether
-        automated promotion is on for the group (when it is off, `after_change` has nothing to do and need not
-        read the rules again); refuses a registration that breaks the contract (REFUSE), or records its
-        violations (FLAG). The caller has authorized already; an unknown group adds nothing (registration
-        reports it)."""
-        rules = await self._rules.rules(cmd.group)
-        if rules is None:
-            return {}, False
+    def decide(
+        self, cmd: RegisterModelVersion, mode: ContractMode, rules: GroupRules, run: RunLineage | None
+    ) -> dict[str, Any] | None:
+        """Version properties from the group's rules (initial stage, the contract version met); refuses a
+        registration that breaks the contract (REFUSE), or records its violations (FLAG). `run` is what the
+        producing run records: None when not read yet, and then the answer is None if the contract needs it.
+        Evaluated by the store under the group's lock, on the rules the registration commits under."""
         props: dict[str, Any] = {"stage": rules.lifecycle.initial}
-        promotes = rules.promotion.enabled
         if rules.contract_version == 0:
-            return props, promotes
-        has_inputs, has_code = False, False
-        if cmd.produced_by is not None:
-            has_inputs, has_code = await self._contracts.run_lineage(cmd.produced_by.run_id)
+            return props
+        if run is None and cmd.produced_by is not None:
+            return None
         facts = RegistrationFacts(
             metrics=tuple(cmd.metrics),
             hyperparameters=dict(cmd.hyperparameters),
             custom_properties=dict(cmd.custom_properties),
             tags=tuple(cmd.tags),
-            has_training_data=bool(cmd.trained_on or cmd.trained_on_specs or has_inputs),
-            has_code_version=cmd.code is not None or has_code,
+            has_training_data=bool(cmd.trained_on or cmd.trained_on_specs or (run is not None and run.has_inputs)),
+            has_code_version=cmd.code is not None or (run is not None and run.has_code),
             has_producing_run=cmd.produced_by is not None,
         )
         problems = check_registration(rules.contract, facts)
@@ -58,7 +53,7 @@ class RegistrationRules:
             props["contract_violations"] = dumps(
                 [{"field": p.field, "message": p.message, "code": p.code} for p in problems]
             )
-        return props, promotes
+        return props
 
     async def after_change(self, versions: Sequence[ModelVersion], trigger: str) -> bool:
         """Let automated promotion look at changed versions; True when it approved or promoted any."""

@@ -42,7 +42,9 @@ from lineage_graph.domain.tags import TagChange, TagPolicy
 from lineage_graph.services.authorization import require, require_approver
 from lineage_graph.store.catalog import TAGGED_KINDS, CatalogStore
 from lineage_graph.store.deployments import DeploymentFilter, DeploymentStore
+from lineage_graph.store.group_rules import GroupRules
 from lineage_graph.store.records import dumps, metrics_to_json
+from lineage_graph.store.registration import RunLineage
 from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilter
 
 if TYPE_CHECKING:
@@ -169,16 +171,20 @@ class RegistryService:
             "archived": False,
             "external_spec": dumps(dict(cmd.external_spec)) if cmd.external_spec is not None else None,
         }
-        promotes = False
-        if self.rules is not None:
-            extra, promotes = await self.rules.before_register(cmd, contract_mode)
-            props.update(extra)
         if self.artifacts is not None:  # S3 verification (a setting): refused before anything is written
             verified = await self.artifacts.verify(cmd.artifact_uri, cmd.artifact_digest)
             if verified is not None:
                 props.update(artifact_size=verified.size, artifact_etag=verified.etag, artifact_digest=verified.digest)
-        version, created = await self.registry.register_version(cmd, props, actor.name)
-        if created and promotes and self.rules is not None and await self.rules.after_change([version], "registered"):
+        rules = self.rules
+
+        def decide(found: GroupRules, run: RunLineage | None) -> dict[str, Any] | None:
+            return {} if rules is None else rules.decide(cmd, contract_mode, found, run)
+
+        registered = await self.registry.register_version(cmd, props, actor.name, decide)
+        version = registered.version
+        # Automated promotion reads the rules again only when the group has it on.
+        promotes = registered.rules is not None and registered.rules.promotion.enabled
+        if registered.created and promotes and rules is not None and await rules.after_change([version], "registered"):
             version = await self._reread(version)
         return version
 

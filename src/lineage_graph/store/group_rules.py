@@ -68,6 +68,11 @@ def _to_rules(row: Mapping[str, Any]) -> GroupRules:
     )
 
 
+def rules_from_row(row: Mapping[str, Any]) -> GroupRules:
+    """The rules from a row holding the group's rule properties as stored (`policy`, `contract`, …)."""
+    return _to_rules(row)
+
+
 class GroupRulesStore:
     def __init__(self, graph: Neo4jGraph) -> None:
         self._graph = graph

@@ -17,7 +17,7 @@ from neo4j import AsyncManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from lineage_graph.domain.aliases import GroupAlias, group_aliases
-from lineage_graph.domain.audit import GENESIS_HASH, AuditEntry, partition_of
+from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.commands import (
     CreateModelGroup,
     DatasetVersionSpec,
@@ -25,14 +25,14 @@ from lineage_graph.domain.commands import (
     UpdateModelGroup,
     UpdateModelVersion,
 )
-from lineage_graph.domain.errors import AlreadyExists, Conflict, NotFound, Problem, ValidationFailed
+from lineage_graph.domain.errors import AlreadyExists, Conflict, NotFound
 from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
 from lineage_graph.domain.queries import GroupFilter as GroupFilter  # importable from here too
 from lineage_graph.domain.queries import VersionFilter as VersionFilter
 from lineage_graph.domain.tags import TagChange
-from lineage_graph.store.audit import APPEND_EVENT, PartitionHead, append_audit_event, seal, write_audited
+from lineage_graph.store.audit import append_audit_event, write_audited
 from lineage_graph.store.filters import where_clause
-from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
+from lineage_graph.store.graph import Neo4jGraph, fetch_one
 from lineage_graph.store.records import (
     GROUP_TIMES,
     VERSION_TIMES,
@@ -41,6 +41,7 @@ from lineage_graph.store.records import (
     to_model_group,
     to_model_version,
 )
+from lineage_graph.store.registration import Registered, Registrations, RulesDecision
 
 VersionKey = tuple[str, int]
 # Raises when a move is refused: (the alias is protected, the target version's status).
@@ -97,102 +98,6 @@ CALL () {{
 }}
 RETURN total, page
 """
-
-# ---- registration -------------------------------------------------------------------------------------
-# Registration holds the group's lock from the allocation of its number to the commit, and registrations of a
-# group queue on it (two of them never share a number), so that window does the least it can: the
-# references are checked before it, and inside it one statement allocates the number (the tombstone and the
-# client token read under the lock) and takes the audit partition's lock, and one creates the version with
-# its edges and its audit event. Two round trips under the lock, then the commit.
-_ALLOCATE_VERSION = """
-MATCH (g:ModelGroup {name: $group})
-SET g._lock = true
-WITH g WHERE g.deleted_at IS NULL
-OPTIONAL MATCH (t:ClientToken {group: $group, token: $token})
-SET g.latest_version = CASE WHEN t IS NULL THEN coalesce(g.latest_version, 0) + 1 ELSE g.latest_version END
-WITH g, t
-MERGE (p:AuditPartition {name: $partition})
-  ON CREATE SET p.sequence = 0, p.hash = $genesis
-SET p._lock = true
-RETURN g.latest_version AS version, t.version AS existing, p.sequence AS sequence, p.hash AS hash
-"""
-
-_RELEASE_PARTITION = "MATCH (p:AuditPartition {name: $partition}) REMOVE p._lock"
-
-_CHECK_REFERENCES = """
-RETURN
-  [i IN range(0, size($dataset_ids) - 1) WHERE NOT EXISTS {
-     MATCH (:DatasetVersion {namespace: $dataset_ids[i].namespace, name: $dataset_ids[i].name,
-                             version: $dataset_ids[i].version}) }] AS missing_datasets,
-  [i IN range(0, size($dataset_specs) - 1) WHERE EXISTS {
-     MATCH (d:DatasetVersion {namespace: $dataset_specs[i].namespace, name: $dataset_specs[i].name,
-                              version: $dataset_specs[i].version})
-     WHERE $dataset_specs[i].digest IS NOT NULL AND d.digest IS NOT NULL AND d.digest <> $dataset_specs[i].digest
-  }] AS digest_conflicts,
-  CASE WHEN $parent IS NULL THEN true
-       ELSE EXISTS { MATCH (:ModelVersion {group: $parent.group, version: $parent.version}) } END AS parent_exists
-"""
-
-_CREATE_VERSION = (
-    """
-MATCH (g:ModelGroup {name: $group})
-SET g.updated_at = $now
-REMOVE g._lock
-CREATE (v:ModelVersion)
-SET v = $props
-CREATE (v)-[:IN_GROUP]->(g)
-WITH v
-CALL (v) {
-  UNWIND $datasets AS k
-  MERGE (ds:Dataset {namespace: k.namespace, name: k.name})
-    ON CREATE SET ds.created_at = $now, ds.tags = [], ds.search_tags = ''
-  MERGE (d:DatasetVersion {namespace: k.namespace, name: k.name, version: k.version})
-    ON CREATE SET d.uri = k.uri, d.digest = k.digest, d.created_at = $now, d.tags = [], d.search_tags = ''
-  MERGE (d)-[:VERSION_OF]->(ds)
-  RETURN collect(d) AS datasets
-}
-CALL (v, datasets) {
-  UNWIND $runs AS run_id
-  MERGE (r:Run {run_id: run_id})
-    ON CREATE SET r.status = 'NEW', r.kind = 'TRAINING', r.created_at = $now, r.parameters = '{}',
-                  r.metrics = '[]', r.job_namespace = '', r.job_name = ''
-  MERGE (r)-[:OUTPUT]->(v)
-  WITH r
-  UNWIND datasets AS d
-  MERGE (d)-[:INPUT_TO]->(r)
-}
-CALL (v, datasets) {
-  WITH v, datasets WHERE size($runs) = 0
-  UNWIND datasets AS d
-  MERGE (d)-[:TRAINED]->(v)
-}
-CALL (v) {
-  UNWIND $code AS c
-  MERGE (cv:CodeVersion {repository: c.repository, commit: c.commit})
-    ON CREATE SET cv.path = c.path, cv.branch = c.branch, cv.created_at = $now
-  WITH cv
-  OPTIONAL MATCH (r:Run {run_id: $runs[0]})
-  FOREACH (_ IN CASE WHEN r IS NULL THEN [1] ELSE [] END | MERGE (cv)-[:BUILT]->(v))
-  FOREACH (_ IN CASE WHEN r IS NULL THEN [] ELSE [1] END | MERGE (cv)-[:EXECUTED_BY]->(r))
-}
-CALL (v) {
-  UNWIND $parents AS p
-  MATCH (parent:ModelVersion {group: p.group, version: p.version})
-  MERGE (v)-[:DERIVED_FROM]->(parent)
-}
-CALL (v) {
-  UNWIND $tokens AS token
-  CREATE (:ClientToken {group: v.group, token: token, version: v.version})
-}
-WITH v
-"""
-    + APPEND_EVENT
-    + """
-RETURN v {.*, """
-    + VERSION_TIMES
-    + """} AS v, [] AS aliases
-"""
-)
 
 _VERSIONS_BY_KEY = (
     "UNWIND $keys AS k MATCH (v:ModelVersion {group: k.group, version: k.version}) RETURN k.group AS g, "
@@ -362,6 +267,7 @@ class RegistryStore:
 
     def __init__(self, graph: Neo4jGraph) -> None:
         self._graph = graph
+        self._registrations = Registrations(graph)
 
     # ---- groups ------------------------------------------------------------------------------------
     async def create_group(self, cmd: CreateModelGroup, actor: str) -> ModelGroup:
@@ -433,111 +339,11 @@ class RegistryStore:
 
     # ---- versions ----------------------------------------------------------------------------------
     async def register_version(
-        self, cmd: RegisterModelVersion, props: Mapping[str, Any], actor: str
-    ) -> tuple[ModelVersion, bool]:
-        """Create the next version of `cmd.group` with its lineage edges in one transaction.
-        Returns (version, created); created is False when the client token was already used."""
-        datasets = [
-            {"namespace": r.parts[0], "name": r.parts[1], "version": r.parts[2], "uri": None, "digest": None}
-            for r in cmd.trained_on
-        ] + [_key(s) for s in cmd.trained_on_specs]
-        parent = cmd.derived_from.key if cmd.derived_from is not None else None
-
-        async def work(tx: AsyncManagedTransaction) -> tuple[ModelVersion, bool]:
-            # Checked before any lock: what it reads is never deleted, and the creation MERGEs it anyway.
-            check = await fetch_one(
-                tx,
-                _CHECK_REFERENCES,
-                dataset_ids=datasets[: len(cmd.trained_on)],
-                dataset_specs=[_key(s) for s in cmd.trained_on_specs],
-                parent=parent,
-            )
-            assert check is not None
-            problems = [
-                Problem(f"trainedOn[{i}]", f"dataset version {cmd.trained_on[i]} does not exist", "NOT_FOUND")
-                for i in check["missing_datasets"]
-            ]
-            problems += [
-                Problem(
-                    f"trainedOnDatasets[{i}].digest",
-                    "differs from the digest already recorded for this dataset version",
-                    "CONFLICT",
-                )
-                for i in check["digest_conflicts"]
-            ]
-            if not check["parent_exists"]:
-                problems.append(Problem("derivedFrom", f"model version {cmd.derived_from} does not exist", "NOT_FOUND"))
-            if problems:
-                raise ValidationFailed.of(problems)
-            partition = partition_of(f"ModelVersion:{cmd.group}/0")
-            allocated = await fetch_one(
-                tx,
-                _ALLOCATE_VERSION,
-                group=cmd.group,
-                token=cmd.client_token,
-                partition=partition,
-                genesis=GENESIS_HASH,
-            )
-            if allocated is None:
-                raise NotFound("model group", cmd.group, "group")
-            if allocated["existing"] is not None:
-                await tx.run(_RELEASE_PARTITION, partition=partition)
-                rows = await fetch_all(
-                    tx, _VERSIONS_BY_KEY, keys=[{"group": cmd.group, "version": allocated["existing"]}]
-                )
-                return _version_row(rows[0]), False
-            version = int(allocated["version"])
-            now = _now()
-            full_props = {
-                **props,
-                "group": cmd.group,
-                "version": version,
-                "name": f"{cmd.group}/{version}",
-                "created_by": actor,
-                "created_at": now,
-                "updated_at": now,
-            }
-            entry = AuditEntry(
-                actor,
-                "model_version.register",
-                f"ModelVersion:{cmd.group}/{version}",
-                {
-                    "artifact_uri": cmd.artifact_uri,
-                    "artifact_digest": cmd.artifact_digest,
-                    "trained_on": [f"{d['namespace']}/{d['name']}@{d['version']}" for d in datasets],
-                    "produced_by": cmd.produced_by.run_id if cmd.produced_by else None,
-                    "code": f"{cmd.code.repository}@{cmd.code.commit}" if cmd.code else None,
-                    "derived_from": str(cmd.derived_from) if cmd.derived_from else None,
-                    "tags": list(cmd.tags),
-                },
-            )
-            _, audit = seal(PartitionHead(partition, int(allocated["sequence"]), str(allocated["hash"])), entry)
-            row = await fetch_one(
-                tx,
-                _CREATE_VERSION,
-                group=cmd.group,
-                now=now,
-                props=full_props,
-                datasets=datasets,
-                runs=[cmd.produced_by.run_id] if cmd.produced_by else [],
-                code=[
-                    {
-                        "repository": cmd.code.repository,
-                        "commit": cmd.code.commit,
-                        "path": cmd.code.path,
-                        "branch": cmd.code.branch,
-                    }
-                ]
-                if cmd.code
-                else [],
-                parents=[parent] if parent else [],
-                tokens=[cmd.client_token] if cmd.client_token else [],
-                audit=audit,
-            )
-            assert row is not None
-            return _version_row(row), True
-
-        return await self._graph.write(work)
+        self, cmd: RegisterModelVersion, props: Mapping[str, Any], actor: str, decide: RulesDecision
+    ) -> Registered:
+        """Create the next version of `cmd.group` with its lineage edges in one transaction (store/registration.py);
+        a client token already used returns the version it created."""
+        return await self._registrations.register(cmd, props, actor, decide)
 
     async def versions_by_key(self, keys: Sequence[VersionKey]) -> dict[VersionKey, ModelVersion]:
         rows = await self._graph.maps(_VERSIONS_BY_KEY, keys=[{"group": g, "version": n} for g, n in keys])
