@@ -20,9 +20,11 @@ memory is only ever a guess checked under the lock, never trusted: a wrong guess
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -178,6 +180,12 @@ class _Committed:
     rules: GroupRules
 
 
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting: int = 0
+
+
 @dataclass(frozen=True)
 class Registered:
     version: ModelVersion
@@ -242,6 +250,7 @@ class Registrations:
     def __init__(self, graph: Neo4jGraph) -> None:
         self._graph = graph
         self._committed: OrderedDict[str, _Committed] = OrderedDict()
+        self._turns: dict[str, _Turn] = {}
 
     async def register(
         self, cmd: RegisterModelVersion, props: Mapping[str, Any], actor: str, decide: RulesDecision
@@ -346,10 +355,27 @@ class Registrations:
             done = _Committed(version, audit["partition_sequence"], audit["hash"], raw_rules, rules)
             return Registered(to_model_version(full_props), True, rules), done
 
-        registered, done = await self._graph.write(work)
-        if done is not None:
-            self._remember(cmd.group, done)
+        # One registration of a group at a time from this process: they would queue on the group's lock in the
+        # database anyway, and each queued one would find the guess its predecessor just made stale.
+        async with self._turn(cmd.group):
+            registered, done = await self._graph.write(work)
+            if done is not None:
+                self._remember(cmd.group, done)
         return registered
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, group: str) -> AsyncIterator[None]:
+        turn = self._turns.get(group)
+        if turn is None:
+            turn = self._turns[group] = _Turn()
+        turn.waiting += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.waiting -= 1
+            if turn.waiting == 0:  # the last one out forgets the group: as many entries as groups in flight
+                del self._turns[group]
 
     def _guess(self, group: str, decide: RulesDecision) -> tuple[_Committed, Mapping[str, Any]] | None:
         committed = self._committed.get(group)
