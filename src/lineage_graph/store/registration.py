@@ -300,7 +300,7 @@ class Registrations:
             _, audit = seal(head, _audit_entry(cmd, version, actor, datasets))
             return full_props, {**lineage, "now": now, "props": full_props, "audit": audit}
 
-        async def work(tx: AsyncManagedTransaction) -> tuple[Registered, _Committed | None]:
+        async def attempt(tx: AsyncManagedTransaction) -> tuple[Registered, _Committed | None]:
             guess = self._guess(cmd.group, decide)
             if guess is not None:
                 committed, extra = guess
@@ -356,22 +356,41 @@ class Registrations:
             return Registered(to_model_version(full_props), True, rules), done
 
         # One registration of a group at a time from this process: they would queue on the group's lock in the
-        # database anyway, and each queued one would find the guess its predecessor just made stale.
-        async with self._turn(cmd.group):
-            registered, done = await self._graph.write(work)
-            if done is not None:
-                self._remember(cmd.group, done)
-        return registered
+        # database anyway, and each queued one would find the guess its predecessor just made stale. The turn
+        # passes on once the statement is done, before the commit, with what it wrote remembered: the next
+        # registration's statement then waits at the group's lock while this one commits, and finds the guess
+        # right when it does (when it does not, the guess is wrong, which the lock tells).
+        async with self._turn(cmd.group) as pass_on:
+
+            async def work(tx: AsyncManagedTransaction) -> Registered:
+                registered, done = await attempt(tx)
+                if done is not None:
+                    self._remember(cmd.group, done)
+                pass_on()
+                return registered
+
+            return await self._graph.write(work)
 
     @contextlib.asynccontextmanager
-    async def _turn(self, group: str) -> AsyncIterator[None]:
+    async def _turn(self, group: str) -> AsyncIterator[Callable[[], None]]:
         turn = self._turns.get(group)
         if turn is None:
             turn = self._turns[group] = _Turn()
         turn.waiting += 1
+        passed = False
+
+        def pass_on() -> None:
+            nonlocal passed
+            if not passed:
+                passed = True
+                turn.lock.release()
+
         try:
-            async with turn.lock:
-                yield
+            await turn.lock.acquire()
+            try:
+                yield pass_on
+            finally:
+                pass_on()
         finally:
             turn.waiting -= 1
             if turn.waiting == 0:  # the last one out forgets the group: as many entries as groups in flight
