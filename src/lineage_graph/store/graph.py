@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -146,23 +146,38 @@ class Neo4jGraph:
 
     async def rows(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """A single read query returning plain dicts: the common case for lookups and lists."""
-
-        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-            result = await tx.run(cypher, params)
-            return [record.data() async for record in result]
-
-        return await self.read(work)
+        return await self._read_once(cypher, params, _data)
 
     async def maps(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """`rows` for a query whose values are already plain (map projections, lists, scalars — no node,
         relationship or path): skips the driver's recursive export of every value, which costs more than the
         query on a listed page."""
+        return await self._read_once(cypher, params, _values)
 
-        async def work(tx: AsyncManagedTransaction) -> list[dict[str, Any]]:
-            result = await tx.run(cypher, params)
-            return [dict(zip(record.keys(), record.values(), strict=True)) async for record in result]
+    async def _read_once(
+        self, cypher: str, params: dict[str, Any], decode: Callable[[neo4j.Record], dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        # One statement in an auto-commit read transaction: its begin, the statement and its end are one exchange
+        # with the server, where a managed one needs a second for COMMIT (a read has nothing to commit). The
+        # session is the same read session (routable to a secondary, in the causal chain), and transient
+        # failures are retried here within the same budget as the driver's own retries of managed reads.
+        query = neo4j.Query(cypher, timeout=self.query_timeout)
 
-        return await self.read(work)
+        async def body(session: neo4j.AsyncSession) -> list[dict[str, Any]]:
+            deadline = time.monotonic() + self.retry_budget
+            delay = 0.05
+            while True:
+                self.stats.attempts["read"] += 1
+                try:
+                    result = await session.run(query, params)
+                    return [decode(record) async for record in result]
+                except (TransientError, ServiceUnavailable, SessionExpired):
+                    if time.monotonic() + delay > deadline:
+                        raise
+                    await asyncio.sleep(delay)
+                    delay *= 2
+
+        return await _shielded(self._run_in_session(body, write=False))
 
     async def schema_command(self, cypher: str) -> None:
         """An auto-commit statement (schema commands cannot run inside a managed transaction)."""
@@ -194,9 +209,7 @@ class Neo4jGraph:
         # GraphQL cancels sibling resolvers when one field fails; a driver cancelled while it opens a
         # connection leaks the socket and may leave the pool confused. The transaction is therefore shielded:
         # it runs to its end (bounded by its own timeouts) and a cancelled caller simply drops the result.
-        task = asyncio.ensure_future(self._transaction(work, write=write, timeout=timeout))
-        task.add_done_callback(_consume_exception)
-        return await asyncio.shield(task)
+        return await _shielded(self._transaction(work, write=write, timeout=timeout))
 
     async def _transaction(self, work: Work[T], *, write: bool, timeout: float | None) -> T:
         kind = "write" if write else "read"
@@ -217,6 +230,26 @@ class Neo4jGraph:
             return result
 
         wrapped = neo4j.unit_of_work(timeout=timeout or self.query_timeout)(attempt)
+
+        async def body(session: neo4j.AsyncSession) -> T:
+            # BEGIN goes out with the first statement instead of waiting for its own answer, as the driver's
+            # `execute_query` does: one round trip less per transaction (of three for a read). The switch is
+            # the driver's private flag; a driver without it begins unpipelined.
+            pipelined = getattr(session, "_pipelined_begin", None)
+            with pipelined if pipelined is not None else contextlib.nullcontext():
+                return await (session.execute_write(wrapped) if write else session.execute_read(wrapped))
+
+        return await self._run_in_session(body, write=write, committing=lambda: committing)
+
+    async def _run_in_session(
+        self,
+        body: Callable[[neo4j.AsyncSession], Awaitable[T]],
+        *,
+        write: bool,
+        committing: Callable[[], bool] = lambda: False,
+    ) -> T:
+        kind = "write" if write else "read"
+        stats = self.stats
         self.round_trips += 1
         stats.in_flight += 1
         started = time.monotonic()
@@ -225,16 +258,12 @@ class Neo4jGraph:
         try:
             async with self.driver.session(
                 database=self.database,
+                default_access_mode=neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS,
                 max_transaction_retry_time=self.retry_budget,
                 bookmark_manager=self.bookmarks,
                 bookmarks=neo4j.Bookmarks.from_raw_values(chain.incoming) if chain else None,
             ) as session:
-                # BEGIN goes out with the first statement instead of waiting for its own answer, as the
-                # driver's `execute_query` does: one round trip less per transaction (of three for a read).
-                # The switch is the driver's private flag; a driver without it begins unpipelined.
-                pipelined = getattr(session, "_pipelined_begin", None)
-                with pipelined if pipelined is not None else contextlib.nullcontext():
-                    result = await (session.execute_write(wrapped) if write else session.execute_read(wrapped))
+                result = await body(session)
                 if write and chain is not None:
                     chain.latest = tuple((await session.last_bookmarks()).raw_values)
             outcome = "ok"
@@ -244,7 +273,7 @@ class Neo4jGraph:
             outcome = "outcome_unknown"
             raise self._outcome_unknown() from None
         except (ServiceUnavailable, SessionExpired) as exc:
-            if committing:
+            if committing():
                 outcome = "outcome_unknown"
                 raise self._outcome_unknown() from None
             outcome = "unavailable"
@@ -297,6 +326,14 @@ class Neo4jGraph:
             self.down_since = time.monotonic()
 
 
+def _data(record: neo4j.Record) -> dict[str, Any]:
+    return record.data()
+
+
+def _values(record: neo4j.Record) -> dict[str, Any]:
+    return dict(zip(record.keys(), record.values(), strict=True))
+
+
 async def fetch_all(tx: AsyncManagedTransaction, cypher: str, **params: Any) -> list[dict[str, Any]]:
     result = await tx.run(cypher, params)
     return [record.data() async for record in result]
@@ -319,6 +356,12 @@ async def fetch_values(tx: AsyncManagedTransaction, cypher: str, **params: Any) 
 
 class _CommitInterrupted(Exception):
     """Raised inside a retried write whose previous attempt reached COMMIT (see Neo4jGraph._transaction)."""
+
+
+async def _shielded(transaction: Coroutine[Any, Any, T]) -> T:
+    task = asyncio.ensure_future(transaction)
+    task.add_done_callback(_consume_exception)
+    return await asyncio.shield(task)
 
 
 def _consume_exception(task: asyncio.Future[Any]) -> None:
