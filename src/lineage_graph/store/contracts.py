@@ -51,14 +51,6 @@ WITH c ORDER BY c.version DESC
 RETURN collect(c {.*}) AS contracts
 """
 
-# What a run joined at registration brings (an OpenLineage run usually carries the training data and code).
-_RUN_LINEAGE = """
-OPTIONAL MATCH (r:Run {run_id: $run_id})
-RETURN r IS NOT NULL AS found,
-  CASE WHEN r IS NULL THEN false ELSE EXISTS { MATCH (:DatasetVersion)-[:INPUT_TO]->(r) } END AS has_inputs,
-  CASE WHEN r IS NULL THEN false ELSE EXISTS { MATCH (:CodeVersion)-[:EXECUTED_BY]->(r) } END AS has_code
-"""
-
 
 def _to_contract_version(p: Mapping[str, Any]) -> ContractVersion:
     return ContractVersion(
@@ -121,11 +113,6 @@ class ContractStore:
         """Every saved contract of the group, newest first."""
         rows = await self._graph.rows(_HISTORY, group=group)
         return [_to_contract_version(c) for c in rows[0]["contracts"]] if rows else []
-
-    async def run_lineage(self, run_id: str) -> tuple[bool, bool]:
-        """(has input datasets, has a code version) of a recorded run; (False, False) when it is unknown."""
-        rows = await self._graph.rows(_RUN_LINEAGE, run_id=run_id)
-        return bool(rows[0]["has_inputs"]), bool(rows[0]["has_code"])
 
 
 def json_rules(contract: RegistrationContract) -> dict[str, Any]:
