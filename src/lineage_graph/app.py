@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from lineage_graph import __version__
+from lineage_graph import __version__, heap
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import ANONYMOUS
 from lineage_graph.domain.errors import DomainError, Unavailable
@@ -218,6 +218,8 @@ def create_app(settings: Settings) -> Starlette:
             # The outbox's worker: places committed events in the global log and delivers them (bounded passes).
             events = EventWorker(services.events, [dispatcher.deliver_due], settings.events_poll_interval)
             worker = asyncio.create_task(events.run())
+            # Everything built so far lives as long as the process: out of the collector's way (heap.py).
+            heap.tune(settings.gc_young_threshold)
             try:
                 yield {"services": services}
             finally:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lineage_graph.domain.approval import (
     TRANSITIONS,
@@ -32,6 +36,21 @@ def test_global_ids_round_trip_any_characters() -> None:
             NodeRef.parse(bad)
     with pytest.raises(ValidationFailed, match="expected the id of a ModelVersion"):
         ref.expect(NodeKind.MODEL_VERSION)
+
+
+@given(st.text(), st.text(), st.integers(min_value=-(2**63), max_value=2**63))
+def test_global_ids_are_the_canonical_json_form(namespace: str, name: str, number: int) -> None:
+    # Ids are stable across releases: always base64 of the compact, non-ASCII-preserving JSON array.
+    for kind, parts in (
+        (NodeKind.DATASET_VERSION, (namespace, name, "v1")),
+        (NodeKind.MODEL_VERSION, (name, number)),
+        (NodeKind.RUN, (namespace,)),
+    ):
+        raw = json.dumps([kind.label, *parts], separators=(",", ":"), ensure_ascii=False)
+        expected = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        ref = NodeRef(kind, parts)
+        assert ref.global_id == expected
+        assert NodeRef.parse(ref.global_id) == ref
 
 
 @pytest.mark.parametrize("name", ["a", "A1", "fraud-detector", "x--y", "a" * 63])

@@ -10,7 +10,7 @@ import pytest
 import strawberry
 from strawberry.permission import BasePermission
 
-from lineage_graph.graphql.execution import PlainObjectExecution
+from lineage_graph.graphql.execution import PlainObjectExecution, projection, source_field
 
 
 @strawberry.enum
@@ -78,8 +78,34 @@ def leaves() -> list[Leaf]:
     ]
 
 
+class Sample:
+    """A domain object an API type presents through source fields, without a copy."""
+
+    def __init__(self, label: str, weight: int | None, colours: list[Colour]) -> None:
+        self.label, self.weight, self.colours = label, weight, colours
+
+
+@strawberry.type
+class Presented:
+    title: str = source_field(lambda s: s.label.title())
+    weight: int = source_field(lambda s: s.weight)
+    colours: list[Colour] = source_field(lambda s: s.colours)
+
+
+def samples() -> list[Sample]:
+    return [Sample("one", 1, [Colour.RED]), Sample("two", None, []), Sample("three", 3, [Colour.BLUE])]
+
+
 @strawberry.type
 class Query:
+    @strawberry.field
+    def presented(self) -> list[Presented]:
+        return samples()  # type: ignore[return-value]  # source fields read the domain object itself
+
+    @strawberry.field
+    def one_presented(self) -> Presented:
+        return samples()[0]  # type: ignore[return-value]
+
     @strawberry.field
     def items(self) -> list[Leaf]:
         return leaves()
@@ -124,6 +150,10 @@ DOCUMENTS = [
     "{ badEnum { name colour } }",
     "{ nullableItems { name } }",
     "{ nonNullItemsWithNull { name } }",
+    "{ onePresented { title weight colours __typename } }",
+    # `weight` is non-null and the second sample has none: the error is reported where it is.
+    "{ presented { t: title weight colours } }",
+    "{ presented { title colours } }",
 ]
 
 
@@ -161,3 +191,21 @@ def test_errors_are_still_reported() -> None:
     _, refused = run(plain, "{ items { name secret } }")
     assert refused
     assert refused[0][0] == "not for you"
+
+
+def test_source_fields_are_projected_in_one_call() -> None:
+    projection.cache_clear()
+    data, errors = run(plain, "{ presented { title colours } }")
+    assert not errors
+    assert data == {
+        "presented": [
+            {"title": "One", "colours": ["RED"]},
+            {"title": "Two", "colours": []},
+            {"title": "Three", "colours": ["BLUE"]},
+        ]
+    }
+    # One generated projection for (Presented, that selection), reused for every item.
+    assert projection.cache_info().currsize == 1
+    assert projection.cache_info().hits == 0
+    run(plain, "{ presented { title colours } }")
+    assert projection.cache_info().hits == 1

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
+from json.encoder import encode_basestring
 
 from lineage_graph.domain.errors import ValidationFailed
 
@@ -47,6 +48,12 @@ class NodeKind(Enum):
 
 
 KeyPart = str | int
+
+
+def _json_part(part: KeyPart) -> str:
+    return encode_basestring(part) if isinstance(part, str) else int.__repr__(part)
+
+
 _INTEGER_KEYS = frozenset({(NodeKind.MODEL_VERSION, "version"), (NodeKind.AUDIT_EVENT, "sequence")})
 
 
@@ -67,8 +74,10 @@ class NodeRef:
 
     @cached_property
     def global_id(self) -> str:
-        raw = json.dumps([self.kind.label, *self.parts], separators=(",", ":"), ensure_ascii=False)
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        # The JSON array written as `json.dumps([label, *parts], separators=(",", ":"), ensure_ascii=False)`
+        # writes it (the same string encoder; parts are str or int), without building an encoder per id.
+        raw = ",".join([encode_basestring(self.kind.label), *(_json_part(p) for p in self.parts)])
+        return base64.urlsafe_b64encode(f"[{raw}]".encode()).decode().rstrip("=")
 
     def __str__(self) -> str:
         return f"{self.kind.label}:" + "/".join(str(p) for p in self.parts)

@@ -1,21 +1,30 @@
-"""Execution of plain objects: an object whose selected fields are all stored attributes completes in one loop.
+"""Execution of plain objects: an object whose selected fields are all plain reads completes in one call.
 
 graphql-core completes every field of every object through the same general machinery (resolve info, the
 resolver, awaitable checks, nullability, leaf coercion), about 5-40 µs a field. That is right for a field with a
-resolver, and a waste for a field that is only an attribute: a 10k-node lineage answer selects ~200k of them,
-and spent seconds there. This execution context compiles, once per selection and object type, a plan for
-objects whose selected fields are all *basic* Strawberry fields (no resolver, no permission or field
-extension, no arguments) of leaf types or lists of leaves, and completes such an object by reading the
-attributes and coercing the leaves directly: the same values, nullability and leaf coercion, without the
-per-field machinery. Anything else (a resolver, a nested object, a `@defer`, field middleware from a schema
-extension's `resolve`, a value the plan cannot complete) goes the general way, which also raises the error.
+resolver that does work, and a waste for a field that only reads its object: a 10k-node lineage answer selects
+~200k of them, and spent seconds there. This execution context compiles, once per selection and object type,
+a projection for objects whose selected fields are all *plain*:
+
+- a basic Strawberry field (no resolver, no permission or field extension, no arguments), read as an attribute;
+- or a `source_field`: a resolver that is a pure function of the object it is on (no arguments, no info), so an
+  API type can read a domain object directly instead of copying it into a GraphQL object first;
+
+of leaf types or lists of leaves. The projection is one generated function per (type, selection), cached for the
+process: it reads each field and coerces the leaves directly, with the same values, nullability and leaf
+coercion as the general way, without the per-field machinery. Anything else (a resolver that does work, a nested
+object, a `@defer`, field middleware from a schema extension's `resolve`, a value the projection cannot complete)
+goes the general way, which also raises the error.
 """
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Iterable
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
+import strawberry
 from graphql import (
     GraphQLEnumType,
     GraphQLLeafType,
@@ -34,12 +43,34 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
-# A plan: (response key, attribute, completes the attribute's value) per selected field, in selection order.
-Plan = tuple[tuple[str, str, Callable[[Any], Any]], ...]
+Source = TypeVar("Source")
+# What a projection reads for one field: an attribute's name, or a `source_field`'s read of the object.
+Read = str | Callable[[Any], Any]
+# A plan: (response key, what to read, the field's output type) per selected field, in selection order;
+# `None` as output type stands for `__typename` (the read is then the type's name).
+Plan = tuple[tuple[str, Read, GraphQLOutputType | None], ...]
+Projection = Callable[[Any], dict[str, Any]]
 
 
 class NotPlain(Exception):
-    """The plan cannot complete this value (e.g. null for a non-null field): complete it the general way."""
+    """The projection cannot complete this value (e.g. null for a non-null field): complete it the general way."""
+
+
+def source_field(read: Callable[[Source], Any], description: str | None = None) -> Any:
+    """A field whose value is `read(obj)`, where `obj` is the object the field is on (e.g. a domain object the
+    API type presents): `read` must be pure (no effects, no awaiting), as it may run more than once. The type
+    is the class attribute's annotation:
+
+        @strawberry.type
+        class LineageNode:
+            id: strawberry.ID = source_field(lambda node: node.ref.global_id)
+    """
+
+    def resolve(root: Any) -> Any:
+        return read(root)
+
+    resolve.reads_source = read  # type: ignore[attr-defined]  # what the projection calls
+    return strawberry.field(resolver=resolve, description=description)
 
 
 # Leaves whose coercion leaves a value of this Python type unchanged: they skip the call.
@@ -48,11 +79,8 @@ _UNCHANGED: dict[str, type] = {"String": str, "ID": str, "Int": int, "Boolean": 
 
 def _leaf(leaf_type: GraphQLLeafType, non_null: bool) -> Callable[[Any], Any]:
     coerce = leaf_type.coerce_output_value
-    unchanged = _UNCHANGED.get(leaf_type.name) if type(leaf_type) is GraphQLScalarType else None
 
     def complete(value: Any) -> Any:
-        if type(value) is unchanged:
-            return value
         if value is None:
             if non_null:
                 raise NotPlain
@@ -103,22 +131,56 @@ def completer(output_type: GraphQLOutputType, non_null: bool = False) -> Callabl
         item = completer(output_type.of_type)
         return None if item is None else _list(item, non_null)
     if is_leaf_type(output_type):
-        return _leaf(output_type, non_null)
+        leaf = _leaf(output_type, non_null)
+        unchanged = _UNCHANGED.get(output_type.name) if type(output_type) is GraphQLScalarType else None
+        if unchanged is None:
+            return leaf
+        return lambda value: value if type(value) is unchanged else leaf(value)
     return None
 
 
-def _constant(value: Any) -> Callable[[Any], Any]:
-    return lambda _ignored: value
+@lru_cache(maxsize=2048)
+def projection(plan: Plan) -> Projection | None:
+    """The plan as one generated function from an object to its completed fields (None when a field's type is
+    not a leaf or a list of leaves). Generated once per plan for the process: an object costs one call and one
+    dict display, not a loop over the plan."""
+    namespace: dict[str, Any] = {"type": type}
+    items: list[str] = []
+    for index, (key, read, output_type) in enumerate(plan):
+        if output_type is None:
+            items.append(f"{key!r}: {read!r}")
+            continue
+        if isinstance(read, str) and read.isidentifier() and not keyword.iskeyword(read):
+            value = f"o.{read}"
+        else:
+            namespace[f"r{index}"] = read if callable(read) else (lambda o, name=read: getattr(o, name))
+            value = f"r{index}(o)"
+        complete = completer(output_type)
+        if complete is None:
+            return None
+        namespace[f"c{index}"] = complete
+        leaf = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
+        unchanged = _UNCHANGED.get(leaf.name) if type(leaf) is GraphQLScalarType else None
+        if unchanged is not None:
+            # The common case inline: a value already of the leaf's Python type is the completed value.
+            namespace[f"t{index}"] = unchanged
+            items.append(f"{key!r}: (v{index} if type(v{index} := {value}) is t{index} else c{index}(v{index}))")
+        else:
+            items.append(f"{key!r}: c{index}({value})")
+    source = "def project(o):\n    return {" + ", ".join(items) + "}\n"
+    exec(source, namespace)  # noqa: S102 - generated from the schema's own names and the plan's functions only
+    project: Projection = namespace["project"]
+    return project
 
 
 class PlainObjectExecution(StrawberryGraphQLCoreExecutionContext):
-    """Strawberry's execution context, completing plain objects in one loop (see the module docstring)."""
+    """Strawberry's execution context, completing plain objects in one call (see the module docstring)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Keyed like graphql-core's own memo of collected subfields: the object type and the identity of the
         # field group (kept alive by that memo for the whole execution).
-        self._plans: dict[tuple[GraphQLObjectType, int], Plan | None] = {}
+        self._projections: dict[tuple[GraphQLObjectType, int], Projection | None] = {}
 
     def complete_object_value(
         self,
@@ -129,11 +191,11 @@ class PlainObjectExecution(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any,
     ) -> Any:
-        plan = self._plan_for(return_type, field_details_list)
-        if plan is not None:
+        project = self._projection_for(return_type, field_details_list)
+        if project is not None:
             try:
-                return {key: complete(getattr(result, attribute)) for key, attribute, complete in plan}
-            except Exception:  # noqa: S110 - attribute reads have no effects: the general way redoes it
+                return project(result)
+            except Exception:  # noqa: S110 - plain reads have no effects: the general way redoes it
                 pass  # and completes it, or reports the located field error
         return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
 
@@ -149,22 +211,23 @@ class PlainObjectExecution(StrawberryGraphQLCoreExecutionContext):
         # A list of plain objects in one comprehension: no per-item path, completion call or awaitable check.
         object_type = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
         if isinstance(object_type, GraphQLObjectType) and isinstance(items, list | tuple):
-            plan = self._plan_for(object_type, field_details_list)
-            if plan is not None and self.get_stream_usage(field_details_list, path) is None:
+            project = self._projection_for(object_type, field_details_list)
+            if project is not None and self.get_stream_usage(field_details_list, path) is None:
                 try:
-                    return [
-                        {key: complete(getattr(item, attribute)) for key, attribute, complete in plan} for item in items
-                    ]
+                    return [project(item) for item in items]
                 except Exception:  # noqa: S110 - a null item or a bad value: completed (and reported) the general
-                    pass  # way, which reads the same attributes again
+                    pass  # way, which reads the same fields again
         return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
 
-    def _plan_for(self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Plan | None:
+    def _projection_for(
+        self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> Projection | None:
         key = (return_type, id(field_details_list))
-        if key in self._plans:
-            return self._plans[key]
-        plan = self._plans[key] = self._plan(return_type, field_details_list)
-        return plan
+        if key in self._projections:
+            return self._projections[key]
+        plan = self._plan(return_type, field_details_list)
+        project = self._projections[key] = None if plan is None else projection(plan)
+        return project
 
     def _plan(self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Plan | None:
         if return_type.is_type_of is not None:
@@ -175,27 +238,30 @@ class PlainObjectExecution(StrawberryGraphQLCoreExecutionContext):
         grouped, defer_usages, _forbidden = self.collect_subfields(return_type, field_details_list)
         if defer_usages:
             return None
-        plan: list[tuple[str, str, Callable[[Any], Any]]] = []
+        plan: list[tuple[str, Read, GraphQLOutputType | None]] = []
         for response_key, details in grouped.items():
             if any(d.defer_usage is not None for d in details):
                 return None
             name = details[0].node.name.value
             if name == "__typename":
-                type_name = return_type.name
-                # Every object has a `__class__`: read it and answer the type's name.
-                plan.append((response_key, "__class__", _constant(type_name)))
+                plan.append((response_key, return_type.name, None))
                 continue
             definition = return_type.fields.get(name)
             field = definition.extensions.get(_DEFINITION) if definition is not None else None
-            if definition is None or not isinstance(field, StrawberryField) or definition.args:
+            if definition is None or not isinstance(field, StrawberryField) or definition.args or field.extensions:
                 return None
-            # A basic field has no resolver and no field extension (permissions are extensions); Strawberry
-            # marks the resolver it gives one (an attribute read) as the default one.
-            basic = field.is_basic_field and getattr(definition.resolve, "_is_default", False)
-            if not basic or field.default_resolver is not getattr:
+            read = _plain_read(field, definition.resolve)
+            if read is None:
                 return None
-            complete = completer(definition.type)
-            if complete is None:
-                return None
-            plan.append((response_key, field.python_name, complete))
+            plan.append((response_key, read, definition.type))
         return tuple(plan)
+
+
+def _plain_read(field: StrawberryField, resolve: Any) -> Read | None:
+    """What a plain field reads: its attribute (a basic field, which Strawberry resolves with its default
+    resolver, an attribute read) or a `source_field`'s function; None for any other resolver."""
+    if field.base_resolver is None:
+        basic = field.is_basic_field and getattr(resolve, "_is_default", False)
+        return field.python_name if basic and field.default_resolver is getattr else None
+    read: Callable[[Any], Any] | None = getattr(field.base_resolver.wrapped_func, "reads_source", None)
+    return read

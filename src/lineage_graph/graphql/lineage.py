@@ -1,20 +1,22 @@
 """Lineage over GraphQL: `lineage`, `impact` and `lineagePath` on Query, and `lineage_field()` for node types.
 
-Results are plain objects built in one pass from the service's answer: no per-field resolvers and no DataLoaders,
-because the whole subgraph comes from one traversal (a 10k-node answer must not cost 10k resolver calls).
+Nodes and edges are the service's own domain objects, which the API types read through source fields: no
+per-item resolvers, no DataLoaders and no copy, because the whole subgraph comes from one traversal (a 10k-node
+answer must not cost 10k resolver calls).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from lineage_graph.domain import lineage as domain
 from lineage_graph.graphql.context import Context
+from lineage_graph.graphql.execution import source_field
 
 if TYPE_CHECKING:
     from lineage_graph.graphql.registry_types import ApprovalStatus
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 # The enum is registered with Strawberry by registry_types, which imports this module: referenced lazily.
 Status = Annotated["ApprovalStatus", strawberry.lazy("lineage_graph.graphql.registry_types")]
 
-_KEY_FIELDS = ("namespace", "name", "group", "version", "repository", "commit", "run_id")
 _NODE_TYPES_HELP = "Kinds of node to return (the walk still passes through the others; collapsed edges keep "
 _NODE_TYPES_HELP += "what it returns connected)."
 _EDGE_TYPES_HELP = "Lineage edges to follow: " + ", ".join(e.type_name for e in domain.LINEAGE_EDGES) + "."
@@ -78,30 +79,61 @@ class TruncationReason(Enum):
     TIMEOUT = "TIMEOUT"
 
 
+def _key_part(name: str, text: bool = False) -> Callable[[domain.LineageNode], Any]:
+    """Reads key part `name` of a node (None for kinds without it); `text`: as a string (version numbers)."""
+    positions = {kind: kind.keys.index(name) for kind in domain.LINEAGE_KINDS if name in kind.keys}
+
+    def read(node: domain.LineageNode) -> Any:
+        position = positions.get(node.ref.kind)
+        if position is None:
+            return None
+        part = node.ref.parts[position]
+        return str(part) if text else part
+
+    return read
+
+
+def _node_field(read: Callable[[domain.LineageNode], Any], description: str | None = None) -> Any:
+    return source_field(read, description)
+
+
+def _edge_field(read: Callable[[domain.LineageEdge], Any], description: str | None = None) -> Any:
+    return source_field(read, description)
+
+
+# The API types below present the domain's lineage nodes and edges as they are (source fields read them), so a
+# 10k-node answer is not copied into 10k GraphQL objects first: graphql/execution.py projects each in one call.
 @strawberry.type(description="A node of a lineage answer: its id, kind, key parts and governance status.")
 class LineageNode:
-    id: strawberry.ID
-    kind: LineageNodeKind
-    display_name: str
-    distance: int = strawberry.field(description="Lineage edges from the start (0: the start, or its members).")
-    namespace: str | None = None
-    name: str | None = None
-    group: str | None = None
-    version: str | None = strawberry.field(default=None, description="Model version number or dataset version.")
-    repository: str | None = None
-    commit: str | None = None
-    run_id: str | None = None
-    approval_status: Status | None = strawberry.field(default=None, description="Model versions only.")
-    archived: bool | None = strawberry.field(default=None, description="Model versions only.")
-    tags: list[str] = strawberry.field(default_factory=list, description="Tags (incident, pii, … included).")
-    needs_review: bool | None = strawberry.field(
-        default=None, description="Model versions only: an upstream dataset version was flagged after approval."
+    id: strawberry.ID = _node_field(lambda node: node.ref.global_id)
+    kind: LineageNodeKind = _node_field(lambda node: _KINDS[node.ref.kind])
+    display_name: str = _node_field(lambda node: node.display_name)
+    distance: int = _node_field(
+        lambda node: node.distance, "Lineage edges from the start (0: the start, or its members)."
     )
-    expandable: bool = strawberry.field(
-        default=False,
-        description="The answer stopped short of what lies beyond this node (depth or another limit): tracing "
-        "from here may show more.",
+    namespace: str | None = _node_field(_key_part("namespace"))
+    name: str | None = _node_field(_key_part("name"))
+    group: str | None = _node_field(_key_part("group"))
+    version: str | None = _node_field(_key_part("version", text=True), "Model version number or dataset version.")
+    repository: str | None = _node_field(_key_part("repository"))
+    commit: str | None = _node_field(_key_part("commit"))
+    run_id: str | None = _node_field(_key_part("run_id"))
+    approval_status: Status | None = _node_field(lambda node: node.approval_status, "Model versions only.")
+    archived: bool | None = _node_field(lambda node: node.archived, "Model versions only.")
+    tags: list[str] = _node_field(lambda node: node.tags, "Tags (incident, pii, … included).")
+    needs_review: bool | None = _node_field(
+        lambda node: node.needs_review,
+        "Model versions only: an upstream dataset version was flagged after approval.",
     )
+    expandable: bool = _node_field(
+        lambda node: node.expandable,
+        "The answer stopped short of what lies beyond this node (depth or another limit): tracing from here may "
+        "show more.",
+    )
+
+
+def _edge_type(edge: domain.LineageEdge) -> LineageEdgeType:
+    return LineageEdgeType.COLLAPSED if edge.via else _EDGE_TYPES[edge.type]
 
 
 @strawberry.type(
@@ -110,11 +142,21 @@ class LineageNode:
     "the stored edges along it in `path`."
 )
 class LineageEdge:
-    source: strawberry.ID
-    target: strawberry.ID
-    type: LineageEdgeType
-    via: list[strawberry.ID] = strawberry.field(default_factory=list)
-    path: list[LineageEdgeType] = strawberry.field(default_factory=list)
+    # A node's global id is encoded once (NodeRef caches it) and an edge's ends are its nodes' refs.
+    source: strawberry.ID = _edge_field(lambda edge: edge.source.global_id)
+    target: strawberry.ID = _edge_field(lambda edge: edge.target.global_id)
+    type: LineageEdgeType = _edge_field(_edge_type)
+    via: list[strawberry.ID] = _edge_field(lambda edge: [ref.global_id for ref in edge.via])
+    path: list[LineageEdgeType] = _edge_field(lambda edge: [_EDGE_TYPES[t] for t in edge.path])
+
+
+def presented_nodes(nodes: Sequence[domain.LineageNode]) -> list[LineageNode]:
+    """Domain nodes as the API type's objects: the type reads them through its source fields."""
+    return cast(list[LineageNode], list(nodes))
+
+
+def presented_edges(edges: Sequence[domain.LineageEdge]) -> list[LineageEdge]:
+    return cast(list[LineageEdge], list(edges))
 
 
 @strawberry.type(description="A traced subgraph, and whether (and why) depth, a cap or the time budget cut it.")
@@ -127,11 +169,11 @@ class LineageGraph:
 
     @strawberry.field(description="The nodes, typed (one GraphQL object each).")
     def nodes(self) -> list[LineageNode]:
-        return [_node(n) for n in self.graph.nodes]
+        return presented_nodes(self.graph.nodes)
 
     @strawberry.field(description="The edges, typed (one GraphQL object each).")
     def edges(self) -> list[LineageEdge]:
-        return [_edge(e) for e in self.graph.edges]
+        return presented_edges(self.graph.edges)
 
     @strawberry.field(
         description="The same nodes and edges as one JSON value a frontend can draw from directly, columns of equal "
@@ -199,39 +241,6 @@ class LineagePath:
     truncation_reason: TruncationReason | None
 
 
-def _node(node: domain.LineageNode) -> LineageNode:
-    key: dict[str, Any] = {name: None for name in _KEY_FIELDS}
-    for name, part in node.ref.key.items():
-        key[name] = str(part) if name == "version" else part
-    return LineageNode(
-        id=strawberry.ID(node.ref.global_id),
-        kind=_KINDS[node.ref.kind],
-        display_name=node.display_name,
-        distance=node.distance,
-        approval_status=node.approval_status,
-        archived=node.archived,
-        tags=list(node.tags),
-        needs_review=node.needs_review,
-        expandable=node.expandable,
-        **key,
-    )
-
-
-def _edge(edge: domain.LineageEdge) -> LineageEdge:
-    # A node's global id is encoded once (NodeRef caches it) and an edge's ends are its nodes' refs.
-    source = strawberry.ID(edge.source.global_id)
-    target = strawberry.ID(edge.target.global_id)
-    if not edge.via:
-        return LineageEdge(source=source, target=target, type=_EDGE_TYPES[edge.type])
-    return LineageEdge(
-        source=source,
-        target=target,
-        type=LineageEdgeType.COLLAPSED,
-        via=[strawberry.ID(ref.global_id) for ref in edge.via],
-        path=[_EDGE_TYPES[t] for t in edge.path],
-    )
-
-
 def _reason(truncation: domain.Truncation | None) -> TruncationReason | None:
     return TruncationReason(truncation.value) if truncation else None
 
@@ -296,7 +305,7 @@ def to_impact(impact: domain.Impact) -> Impact:
         for v in impact.model_versions
     ]
     return Impact(
-        subject=_node(impact.subject),
+        subject=presented_nodes([impact.subject])[0],
         model_versions=versions,
         counts=[ImpactStatusCount(status=c.status, count=c.count, deployed=c.deployed) for c in impact.counts],
         dataset_version_count=impact.dataset_versions,
@@ -319,8 +328,8 @@ def to_path(path: domain.LineagePath) -> LineagePath:
         message=message,
         direction=LineageDirection(path.direction.value) if path.direction else None,
         length=path.length,
-        nodes=[_node(n) for n in path.nodes],
-        edges=[_edge(e) for e in path.edges],
+        nodes=presented_nodes(path.nodes),
+        edges=presented_edges(path.edges),
         paths=[[strawberry.ID(ref.global_id) for ref in p] for p in path.paths],
         path_count=str(path.path_count),
         truncated=path.truncated is not None,

@@ -19,7 +19,6 @@ distances, limits and truncation follow one rule (see docs/operations.md for the
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -47,7 +46,8 @@ PROJECTION = (
     "{.name, .group, .version, .namespace, .repository, .commit, .run_id, .job_name, .approval_status, "
     ".archived, .tags, .needs_review}"
 )
-_TYPE_NAMES = frozenset(edge.type_name for edge in EdgeType)
+_EDGE_OF_NAME = {edge.type_name: edge for edge in EdgeType}
+_TYPE_NAMES = frozenset(_EDGE_OF_NAME)
 
 
 @cache
@@ -130,20 +130,30 @@ RETURN collect(origin) AS more
 
 
 _KIND_OF_LABEL = {kind.label: kind for kind in LINEAGE_KINDS}
+_STATUS_OF_VALUE = {status.value: status for status in ApprovalStatus}
+# The kind a node's labels name, per distinct label list (a walk meets a handful), and each kind's key parts.
+_KIND_OF_LABELS: dict[tuple[str, ...], NodeKind] = {}
+
+
+def _kind_of(labels: Sequence[str]) -> NodeKind:
+    key = tuple(labels)
+    kind = _KIND_OF_LABELS.get(key)
+    if kind is None:
+        kind = _KIND_OF_LABELS[key] = next(_KIND_OF_LABEL[label] for label in labels if label in _KIND_OF_LABEL)
+    return kind
 
 
 def to_lineage_node(labels: Sequence[str], props: dict[str, Any], distance: int) -> LineageNode:
-    kind = next(_KIND_OF_LABEL[label] for label in labels if label in _KIND_OF_LABEL)
-    ref = NodeRef(kind, tuple(props[key] for key in kind.keys))
+    kind = _kind_of(labels)
     status = props.get("approval_status")
     return LineageNode(
-        ref=ref,
-        approval_status=ApprovalStatus(status) if status else None,
-        archived=props.get("archived"),
-        job_name=props.get("job_name"),
-        distance=distance,
-        tags=tuple(props.get("tags") or ()),
-        needs_review=props.get("needs_review"),
+        NodeRef(kind, tuple([props[key] for key in kind.keys])),
+        _STATUS_OF_VALUE[status] if status else None,
+        props.get("archived"),
+        props.get("job_name"),
+        distance,
+        tuple(props.get("tags") or ()),
+        props.get("needs_review"),
     )
 
 
@@ -314,41 +324,53 @@ class Walk:
         if row is None:
             return False
         seed: str = row["seed"]
-        reached = {eid: (labels, props, around) for eid, labels, props, around in row["reached"]}
+        found: dict[str, tuple[Sequence[str], dict[str, Any]]] = {}
+        around: dict[str, list[tuple[str, str]]] = {}
+        for eid, labels, props, leads_to in row["reached"]:
+            found[eid] = (labels, props)
+            around[eid] = leads_to
         if not self.seeds:
-            labels, props, _ = reached[seed]
+            labels, props = found[seed]
             self.seeds = {seed: to_lineage_node(labels, props, 0)}
+        # Breadth-first over what came back, level by level: the distances the level walk would have found, in
+        # its order (nearest first, each level in the order it was reached).
         distance = {seed: 0}
-        queue = deque([seed])
-        while queue:  # breadth-first over what came back: the distances the level walk would have found
-            eid = queue.popleft()
-            if distance[eid] < depth:
-                for _, far in reached[eid][2] if eid in reached else ():
-                    if far in reached and far not in distance:
-                        distance[far] = distance[eid] + 1
-                        queue.append(far)
-        # Breadth-first insertion order is nearest first: the first `room` are the prefix the rule keeps.
+        frontier, level = [seed], 0
+        while frontier and level < depth:
+            level += 1
+            following = []
+            for eid in frontier:
+                for _, far in around.get(eid, ()):
+                    if far not in distance and far in found:
+                        distance[far] = level
+                        following.append(far)
+            frontier = following
+        # The first `room` are the prefix the rule keeps.
         kept = list(distance)[:room]
         keep = set(kept)
-        reads = sum(len(reached[eid][2]) for eid in kept if eid in reached)
+        reads = sum(len(around[eid]) for eid in kept if eid in around)
+        nodes, edges, expandable, edge_of = self.nodes, self.edges, self.expandable, _EDGE_OF_NAME
         for eid in kept:
-            if eid not in self.nodes or self.nodes[eid].distance > distance[eid]:
-                labels, props, _ = reached[eid]
-                self.nodes[eid] = to_lineage_node(labels, props, distance[eid])
-            self.depth_reached = max(self.depth_reached, distance[eid])
-            for type_name, far in reached[eid][2] if eid in reached else ():
-                if far in keep and distance[eid] < depth:
-                    edge_type = EdgeType.from_name(type_name)
-                    self.edges[(eid, far, edge_type) if out else (far, eid, edge_type)] = None
-                elif far not in keep:
-                    self.expandable.add(eid)
-        if len(distance) > room or len(reached) > room:
+            at = distance[eid]
+            known = nodes.get(eid)
+            if known is None or known.distance > at:
+                labels, props = found[eid]
+                nodes[eid] = to_lineage_node(labels, props, at)
+            for type_name, far in around.get(eid, ()):
+                if far in keep:
+                    if at < depth:
+                        edges[(eid, far, edge_of[type_name]) if out else (far, eid, edge_of[type_name])] = None
+                else:
+                    expandable.add(eid)
+        if kept:
+            self.depth_reached = max(self.depth_reached, distance[kept[-1]])
+        if len(distance) > room or len(found) > room:
             self.truncated = Truncation.NODE_LIMIT
             # As level by level: the depth reached is that of the last level that fitted whole.
             dropped = [distance[eid] for eid in distance if eid not in keep]
             if dropped and kept and min(dropped) == distance[kept[-1]]:
                 self.depth_reached = distance[kept[-1]] - 1
-        elif reads > self.limits.edges or any(len(around) > self.limits.edges for _, _, around in reached.values()):
+        elif reads > self.limits.edges or any(len(leads) > self.limits.edges for leads in around.values()):
             self.truncated = Truncation.EDGE_LIMIT
         elif self.expandable and self.truncated is None:
             self.truncated = Truncation.DEPTH
