@@ -81,7 +81,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    # Start-up includes planning the hot statements (store/plans.py), up to 20 s on a cold, busy Neo4j.
+    # Start-up includes planning the hot statements (store/plans.py): up to 10 s on a cold, busy Neo4j.
     deadline = time.monotonic() + 60
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():

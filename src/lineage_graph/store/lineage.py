@@ -193,9 +193,9 @@ RETURN v.group AS group, v.version AS version,
 
 def lineage_statements() -> list[tuple[str, dict[str, Any]]]:
     """What a lineage request runs before and during a walk over every edge, each with parameters of the types
-    and sizes it is run with, likeliest first: its start found by key (each kind; each key part of up to 10
-    characters or up to 100 is a plan of its own), a container's members, the walk's statements for small
-    frontiers, then larger ones."""
+    and sizes it is run with, likeliest first: the walk's statements for small frontiers, its start found by key
+    (each kind; each key part of up to 10 characters or up to 100 is a plan of its own), a container's members,
+    then larger frontiers."""
 
     def starts(lengths: tuple[int, ...]) -> list[tuple[str, dict[str, Any]]]:
         found = []
@@ -216,11 +216,12 @@ def lineage_statements() -> list[tuple[str, dict[str, Any]]]:
         for membership in CONTAINERS.values()
     ]
     small, *large = WARM_UP_SIZES[1:]
+    # A walk's levels cost most to plan, and every walk from a single start runs them with a frontier of 1.
     return [
-        *short,
-        *members,
         *warm_up_statements(WARM_UP_SIZES[0]),
+        *short,
         *warm_up_statements(small),
+        *members,
         *(statement for statement in starts((10, 100)) if statement not in short),
         *(statement for size in large for statement in warm_up_statements(size)),
     ]

@@ -1,10 +1,12 @@
 """Statement plans made at start-up, before the first request needs them.
 
-Neo4j plans a statement the first time it meets its text with its parameters' types, then reuses the cached
-plan. On a JVM that has just started, the planner's own code is still cold: planning the walk's level statement
-took 3-10 s on a busy 2-core machine (0.06 s once cached), most of a walk's 10 s budget, so the first lineage
-answer after a restart could come back cut short by TIMEOUT. EXPLAIN plans and caches a statement without
-reading anything, whatever the size of the graph, so the server plans its hot statements before it serves.
+Neo4j caches a plan per statement text and parameter types, and a list or string parameter's type includes its
+size bucket (exactly 0 or 1, else the next power of ten): a walk whose frontier grows from 1 node to 2, then to
+11, plans its level statement three times. On a JVM that has just started, each planning took 0.5-2 s on a busy
+2-core machine (0.05 s once cached), so the first walk after a start spent 3-9 s of its 10 s budget planning
+and could come back cut short (TIMEOUT). EXPLAIN plans and caches a statement without reading anything,
+whatever the size of the graph, so the server plans its hot statements, in the sizes they are run with, before
+it serves (figures: docs/operations.md, `bench/cold_start.py`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from lineage_graph.store.lineage import lineage_statements
 Statement = tuple[str, dict[str, Any]]
 
 # Start-up waits this long at most: a statement not planned by then is planned on its first use, as before.
-WARM_UP_SECONDS = 20.0
+WARM_UP_SECONDS = 10.0
 
 
 def hot_statements() -> list[Statement]:
