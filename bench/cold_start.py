@@ -96,7 +96,8 @@ async def _measure(connection: Connection, mode: str, plan: bool, versions: int,
         planning = None
         if plan:
             started = time.perf_counter()
-            planned = await warm_plans(graph, hot_statements())  # as the server does: likeliest first, capped
+            # As the server does with its default settings: likeliest first, capped.
+            planned = await warm_plans(graph, hot_statements(), Settings().warm_up_seconds)
             planning = time.perf_counter() - started
             print(f"  start-up planning: {planned} of {len(hot_statements())} statements in {planning:.2f} s")
         store = Neo4jLineageStore(graph)

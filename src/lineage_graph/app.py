@@ -93,12 +93,12 @@ def mlflow_tracking(settings: Settings) -> MlflowTracking | None:
     return MlflowTracking.connect(settings.mlflow_tracking_uri, token)
 
 
-async def warm_up(graph: Neo4jGraph) -> None:
+async def warm_up(graph: Neo4jGraph, budget: float) -> None:
     """Plan the hot statements before serving, so the first lineage walk after a start does not spend its time
     budget on Neo4j's planning (store/plans.py). A failure only leaves them to be planned on first use."""
     started = time.monotonic()
     try:
-        planned = await warm_plans(graph, hot_statements())
+        planned = await warm_plans(graph, hot_statements(), budget)
     except DomainError as exc:
         logger.warning(
             "planning the lineage statements at start-up failed, they are planned on first use: %s", exc.message
@@ -199,7 +199,8 @@ def create_app(settings: Settings) -> Starlette:
                     connection.uri,
                 )
             else:
-                await warm_up(graph)
+                if settings.warm_up_seconds:
+                    await warm_up(graph, settings.warm_up_seconds)
             services = Services.build(
                 graph,
                 sigv4_master_key=master_key,

@@ -83,7 +83,8 @@ def test_every_statement_of_a_lineage_request_is_planned_at_start_up(settings: S
 
 
 def test_the_server_plans_them_before_it_serves(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    app = create_app(settings)
+    # Time enough for every statement however busy the machine: the default stops at 10 s, likeliest first.
+    app = create_app(settings.model_copy(update={"warm_up_seconds": 600.0}))
 
     async def start_and_stop() -> None:
         async with app.router.lifespan_context(app):

@@ -20,18 +20,15 @@ from lineage_graph.store.lineage import lineage_statements
 
 Statement = tuple[str, dict[str, Any]]
 
-# Start-up waits this long at most: a statement not planned by then is planned on its first use, as before.
-WARM_UP_SECONDS = 10.0
-
 
 def hot_statements() -> list[Statement]:
     """The statements whose first planning a request should never wait for: every lineage walk's."""
     return lineage_statements()
 
 
-async def warm_plans(graph: Neo4jGraph, statements: Sequence[Statement], budget: float = WARM_UP_SECONDS) -> int:
-    """Plan `statements` in order for at most `budget` seconds (a statement still planning then is abandoned);
-    returns how many were planned."""
+async def warm_plans(graph: Neo4jGraph, statements: Sequence[Statement], budget: float) -> int:
+    """Plan `statements` in order for at most `budget` seconds (a statement still planning then is abandoned,
+    it and the rest are planned on first use); returns how many were planned."""
     planned = 0
     try:
         async with asyncio.timeout(budget):
@@ -39,5 +36,5 @@ async def warm_plans(graph: Neo4jGraph, statements: Sequence[Statement], budget:
                 await graph.rows("EXPLAIN " + cypher, **params)
                 planned += 1
     except TimeoutError:
-        pass  # the rest are planned on first use
+        pass
     return planned
