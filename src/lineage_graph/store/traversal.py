@@ -294,7 +294,7 @@ class Walk:
                 labels, props = reached[eid]
                 node = to_lineage_node(labels, props, level)
                 self.nodes[eid] = node
-            edge_type = EdgeType.from_name(type_name)
+            edge_type = _EDGE_OF_NAME[type_name]
             self.edges[(origin, eid, edge_type) if out else (eid, origin, edge_type)] = None
             if eid not in visited:
                 visited.add(eid)
