@@ -17,15 +17,7 @@ from lineage_graph.domain.auth import Role
 from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import Neo4jGraph
-from tests.support import SESSION_ADMIN, GraphQLClient, bearer, issue_token, live_server
-
-# Deletes everything but the session admin's principal and tokens, so `http`/`gql` stay authenticated.
-_WIPE = """
-MATCH (n)
-WHERE NOT (n:Principal AND n.name = $keep)
-  AND NOT (n:ApiToken AND EXISTS { (n)-[:ISSUED_TO]->(:Principal {name: $keep}) })
-CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS
-"""
+from tests.support import SESSION_ADMIN, GraphQLClient, bearer, clean_graph, issue_token, live_server
 
 pytest_plugins = ["tests.aws_support", "tests.mlflow_support"]  # moto server fixtures; MLflow beside us
 
@@ -100,8 +92,7 @@ def admin_token(settings: Settings, driver: Driver) -> str:
 def db(driver: Driver, admin_token: str) -> Driver:
     """The driver, with the graph emptied before the test (constraints, indexes and the session admin's
     principal and token stay; the audit chain starts afresh)."""
-    with driver.session() as session:  # CALL … IN TRANSACTIONS needs an auto-commit transaction
-        session.run(_WIPE, keep=SESSION_ADMIN).consume()
+    clean_graph(driver)
     return driver
 
 

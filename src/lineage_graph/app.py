@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TypedDict
@@ -46,6 +47,7 @@ from lineage_graph.services.events import EventWorker
 from lineage_graph.services.webhooks import DeliverySettings, WebhookDispatcher
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
+from lineage_graph.store.plans import hot_statements, warm_plans
 from lineage_graph.web import SOURCE_WEB_DIR, WebAssets
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,20 @@ def mlflow_tracking(settings: Settings) -> MlflowTracking | None:
         return None
     token = settings.mlflow_tracking_token.get_secret_value() if settings.mlflow_tracking_token else None
     return MlflowTracking.connect(settings.mlflow_tracking_uri, token)
+
+
+async def warm_up(graph: Neo4jGraph, budget: float) -> None:
+    """Plan the hot statements before serving, so the first lineage walk after a start does not spend its time
+    budget on Neo4j's planning (store/plans.py). A failure only leaves them to be planned on first use."""
+    started = time.monotonic()
+    try:
+        planned = await warm_plans(graph, hot_statements(), budget)
+    except DomainError as exc:
+        logger.warning(
+            "planning the lineage statements at start-up failed, they are planned on first use: %s", exc.message
+        )
+        return
+    logger.info("planned %d lineage statements in %.1f s", planned, time.monotonic() - started)
 
 
 async def healthz(request: Request) -> Response:
@@ -182,6 +198,9 @@ def create_app(settings: Settings) -> Starlette:
                     "constraints will be applied on the next start",
                     connection.uri,
                 )
+            else:
+                if settings.warm_up_seconds:
+                    await warm_up(graph, settings.warm_up_seconds)
             services = Services.build(
                 graph,
                 sigv4_master_key=master_key,

@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     # Origins a browser may call the API from (CORS), comma-separated; empty (the default): CORS is off.
     cors_origins: str = ""
+    # Seconds start-up may spend planning the lineage statements before serving (store/plans.py); 0: none.
+    warm_up_seconds: float = Field(default=10.0, ge=0, le=600)
 
     # SigV4 secrets are derived from this key (see domain/access_keys.py); unset: a key file in data_dir.
     sigv4_master_key: SecretStr | None = None

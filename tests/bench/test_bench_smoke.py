@@ -52,6 +52,10 @@ SHARING: dict[str, tuple[list[str], str]] = {
     ),
     "sagemaker": (["-m", "bench.sagemaker", "--packages", "2", "--requests", "3"], "ratio boto3/GraphQL"),
     "outage": (["bench/outage.py"], "fail-fast store"),
+    "cold_start": (
+        ["bench/cold_start.py", "--versions", "3", "--repeat", "1", "--warm-up-seconds", "2"],
+        "first/warm upstream",
+    ),
     "group_rules": (["bench/group_rules.py", "--versions", "2"], "of plain at p50"),
 }
 

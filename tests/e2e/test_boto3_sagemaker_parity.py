@@ -27,8 +27,7 @@ from lineage_graph.services.access_keys import AccessKeyService
 from lineage_graph.store.access_keys import AccessKeyStore
 from lineage_graph.store.graph import Neo4jGraph
 from tests.aws_support import REGION
-from tests.conftest import _WIPE
-from tests.support import SESSION_ADMIN, GraphQLClient, bearer, issue_token, live_server
+from tests.support import GraphQLClient, bearer, clean_graph, issue_token, live_server
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +53,7 @@ QUALITY = {"binary_classification_metrics": {"auc": {"value": 0.93}, "f1": {"val
 @pytest.fixture(scope="module")
 def sm_env(settings: Settings, driver: Driver, admin_token: str, moto_url: str) -> Iterator[dict[str, Any]]:
     """One server whose S3 is moto; the graph emptied once; SigV4 keys and a GraphQL approver for the module."""
-    with driver.session() as session:
-        session.run(_WIPE, keep=SESSION_ADMIN).consume()
+    clean_graph(driver)
     httpx.post(f"{moto_url}/moto-api/reset").raise_for_status()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -4,8 +4,9 @@ the walk itself (`store/traversal.py`, the one traversal), and the governance de
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from neo4j import AsyncManagedTransaction
 
@@ -26,7 +27,7 @@ from lineage_graph.domain.lineage import (
     WalkLimits,
 )
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
-from lineage_graph.store.traversal import PROJECTION, Walk, to_lineage_node
+from lineage_graph.store.traversal import PROJECTION, WARM_UP_SIZES, Walk, to_lineage_node, warm_up_statements
 
 # Start lookups by natural key, one per kind, so each is a unique-constraint index seek.
 _FIND: dict[NodeKind, str] = {
@@ -188,3 +189,39 @@ RETURN v.group AS group, v.version AS version,
          RETURN d {.deployment_id, .endpoint, .environment, .traffic_share} ORDER BY d.deployment_id
        } AS deployments
 """
+
+
+def lineage_statements() -> list[tuple[str, dict[str, Any]]]:
+    """What a lineage request runs before and during a walk over every edge, each with parameters of the types
+    and sizes it is run with, likeliest first: the walk's statements for small frontiers, its start found by key
+    (each kind; each key part of up to 10 characters or up to 100 is a plan of its own), a container's members,
+    then larger frontiers."""
+
+    def starts(lengths: tuple[int, ...]) -> list[tuple[str, dict[str, Any]]]:
+        found = []
+        for kind, cypher in _FIND.items():
+            for parts in itertools.product(lengths, repeat=len(kind.keys)):
+                # A model version's number is an integer (domain/ids.py); every other key part is a string.
+                params: dict[str, Any] = {
+                    f"k{i}": 1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" * length
+                    for i, (key, length) in enumerate(zip(kind.keys, parts, strict=True))
+                }
+                if (cypher + _FIND_RETURN, params) not in found:
+                    found.append((cypher + _FIND_RETURN, params))
+        return found
+
+    short = starts((10,))
+    members = [
+        (_MEMBERS, {"eid": "4:00000000-0000-0000-0000-000000000000:-1", "membership": membership.type_name, "rows": 1})
+        for membership in CONTAINERS.values()
+    ]
+    small, *large = WARM_UP_SIZES[1:]
+    # A walk's levels cost most to plan, and every walk from a single start runs them with a frontier of 1.
+    return [
+        *warm_up_statements(WARM_UP_SIZES[0]),
+        *short,
+        *warm_up_statements(small),
+        *members,
+        *(statement for statement in starts((10, 100)) if statement not in short),
+        *(statement for size in large for statement in warm_up_statements(size)),
+    ]

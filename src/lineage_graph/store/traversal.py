@@ -28,6 +28,7 @@ from neo4j import AsyncManagedTransaction
 
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.lineage import (
+    LINEAGE_EDGES,
     LINEAGE_KINDS,
     Direction,
     EdgeType,
@@ -406,3 +407,24 @@ class Walk:
     def result_edges(self) -> list[EdgeKey]:
         # A cut level may have recorded an edge whose far end was then dropped: keep edges between returned nodes.
         return [key for key in self.edges if key[0] in self.nodes and key[1] in self.nodes]
+
+
+# An element id that names no node: a statement is planned for its parameters' types and sizes, not their values.
+_NO_NODE = "4:00000000-0000-0000-0000-000000000000:-1"
+# Neo4j plans a statement once per size bucket (1, then powers of ten) of each list or string parameter it gets.
+WARM_UP_SIZES = (1, 10, 100, 1000)
+
+
+def warm_up_statements(size: int) -> list[tuple[str, dict[str, Any]]]:
+    """The statements of a walk over every lineage edge, upstream and downstream (a walk both ways runs both),
+    with parameters of the types the walk passes and a frontier of `size` (a bucket of WARM_UP_SIZES), the
+    visited set of its bucket or the next: what start-up plans (store/plans.py)."""
+    frontier = [_NO_NODE] * size
+    statements: list[tuple[str, dict[str, Any]]] = []
+    for direction in (Direction.UPSTREAM, Direction.DOWNSTREAM):
+        outgoing, incoming = (tuple(types) for types in follow(LINEAGE_EDGES, direction))
+        statements.append((level_statement(outgoing, incoming), {"frontier": frontier, "rows": 1}))
+        for visited in sorted({size, min(size * 10, WARM_UP_SIZES[-1])}):
+            further = further_statement(outgoing, incoming)
+            statements.append((further, {"frontier": frontier, "visited": [_NO_NODE] * visited}))
+    return statements

@@ -1,0 +1,40 @@
+"""Statement plans made at start-up, before the first request needs them.
+
+Neo4j caches a plan per statement text and parameter types, and a list or string parameter's type includes its
+size bucket (exactly 0 or 1, else the next power of ten): a walk whose frontier grows from 1 node to 2, then to
+11, plans its level statement three times. On a JVM that has just started, each planning took 0.5-2 s on a busy
+2-core machine (0.05 s once cached), so the first walk after a start spent 3-9 s of its 10 s budget planning
+and could come back cut short (TIMEOUT). EXPLAIN plans and caches a statement without reading anything,
+whatever the size of the graph, so the server plans its hot statements, in the sizes they are run with, before
+it serves (figures: docs/operations.md, `bench/cold_start.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from lineage_graph.store.graph import Neo4jGraph
+from lineage_graph.store.lineage import lineage_statements
+
+Statement = tuple[str, dict[str, Any]]
+
+
+def hot_statements() -> list[Statement]:
+    """The statements whose first planning a request should never wait for: every lineage walk's."""
+    return lineage_statements()
+
+
+async def warm_plans(graph: Neo4jGraph, statements: Sequence[Statement], budget: float) -> int:
+    """Plan `statements` in order for at most `budget` seconds (a statement still planning then is abandoned,
+    it and the rest are planned on first use); returns how many were planned."""
+    planned = 0
+    try:
+        async with asyncio.timeout(budget):
+            for cypher, params in statements:
+                await graph.rows("EXPLAIN " + cypher, **params)
+                planned += 1
+    except TimeoutError:
+        pass
+    return planned
