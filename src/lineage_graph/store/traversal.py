@@ -131,7 +131,7 @@ RETURN collect(origin) AS more
 
 _KIND_OF_LABEL = {kind.label: kind for kind in LINEAGE_KINDS}
 _STATUS_OF_VALUE = {status.value: status for status in ApprovalStatus}
-# The kind a node's labels name, per distinct label list (a walk meets a handful), and each kind's key parts.
+# The kind a node's labels name, per distinct label list (a graph holds a handful of them).
 _KIND_OF_LABELS: dict[tuple[str, ...], NodeKind] = {}
 
 
