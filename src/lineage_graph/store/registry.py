@@ -20,7 +20,6 @@ from lineage_graph.domain.aliases import GroupAlias, group_aliases
 from lineage_graph.domain.audit import AuditEntry
 from lineage_graph.domain.commands import (
     CreateModelGroup,
-    DatasetVersionSpec,
     RegisterModelVersion,
     UpdateModelGroup,
     UpdateModelVersion,
@@ -246,16 +245,6 @@ RETURN """
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _key(spec: DatasetVersionSpec) -> dict[str, Any]:
-    return {
-        "namespace": spec.namespace,
-        "name": spec.name,
-        "version": spec.version,
-        "uri": spec.uri,
-        "digest": spec.digest,
-    }
 
 
 def _version_row(row: Mapping[str, Any]) -> ModelVersion:
