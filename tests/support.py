@@ -16,8 +16,10 @@ from neo4j import Driver
 
 from lineage_graph.app import create_app, graph_settings
 from lineage_graph.config import Settings
+from lineage_graph.domain.audit import ChainReport
 from lineage_graph.domain.auth import SYSTEM, Role
 from lineage_graph.neo4j_local import free_port
+from lineage_graph.services.audit import AuditService
 from lineage_graph.services.auth import AuthService
 from lineage_graph.store.graph import Neo4jGraph
 
@@ -211,3 +213,16 @@ def domain_node_count(driver: Any) -> int:
         excluded=list(BOOKKEEPING_LABELS),
     ).records
     return int(records[0]["n"])
+
+
+def verify_audit_chain(settings: Settings) -> ChainReport:
+    """The audit chain verified directly against the database (what `lineage-graph audit verify` reports)."""
+
+    async def run() -> ChainReport:
+        graph = Neo4jGraph.connect(graph_settings(settings))
+        try:
+            return await AuditService(graph).verify(SYSTEM)
+        finally:
+            await graph.close()
+
+    return asyncio.run(run())

@@ -4,7 +4,6 @@ wait that runs out is UNAVAILABLE with Retry-After."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,13 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from neo4j import Driver
 
-from lineage_graph.app import graph_settings
 from lineage_graph.config import Settings
 from lineage_graph.domain.audit import ChainReport
-from lineage_graph.domain.auth import SYSTEM
-from lineage_graph.services.audit import AuditService
-from lineage_graph.store.graph import Neo4jGraph
-from tests.support import GraphQLClient, bearer, live_server
+from tests.support import GraphQLClient, bearer, live_server, verify_audit_chain
 
 REGISTER = "mutation R($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { version } }"
 GROUPS = [f"chain-{i}" for i in range(8)]
@@ -33,17 +28,6 @@ def _register(client: httpx.Client, group: str, n: int) -> None:
     variables = {"input": {"group": group, "artifactUri": f"s3://m/{group}/{n}"}}
     body = client.post("/graphql", json={"query": REGISTER, "variables": variables}).json()
     assert not body.get("errors"), body
-
-
-def _verify(settings: Settings) -> ChainReport:
-    async def run() -> ChainReport:
-        graph = Neo4jGraph.connect(graph_settings(settings))
-        try:
-            return await AuditService(graph).verify(SYSTEM)
-        finally:
-            await graph.close()
-
-    return asyncio.run(run())
 
 
 def _wait_until_placed(db: Driver, within: float = 20.0) -> None:
@@ -62,7 +46,7 @@ def test_verify_during_concurrent_writes_never_reports_broken(
 
     def verify_loop() -> None:
         while not stop.is_set():
-            reports.append(_verify(settings))
+            reports.append(verify_audit_chain(settings))
 
     def writer(index: int) -> None:
         with httpx.Client(base_url=base_url, headers=bearer(admin_token), timeout=60) as client:
@@ -79,7 +63,7 @@ def test_verify_during_concurrent_writes_never_reports_broken(
     assert all(r.intact for r in reports), [r.broken for r in reports if r.broken]
 
     _wait_until_placed(db)
-    final = _verify(settings)
+    final = verify_audit_chain(settings)
     assert final.intact, final.broken
     assert final.events == final.log_sequence == len(GROUPS) + 16 * 6
     assert final.unanchored == 0
@@ -108,7 +92,7 @@ def test_tampering_in_a_partition_is_caught(settings: Settings, gql: GraphQLClie
     db.execute_query(
         "MATCH (e:AuditEvent {partition: $p, partition_sequence: 2}) SET e.actor = 'mallory'", p=f"group:{GROUPS[0]}"
     )
-    report = _verify(settings)
+    report = verify_audit_chain(settings)
     assert report.broken is not None
     assert (report.broken.chain, report.broken.sequence) == (f"group:{GROUPS[0]}", 2)
 
@@ -120,7 +104,7 @@ def test_tampering_in_the_global_log_is_caught(settings: Settings, gql: GraphQLC
         "MATCH (a:AuditEvent {sequence: 3}), (b:AuditEvent {sequence: 4}) "
         "SET a.sequence = -1 WITH a, b SET b.sequence = 3 WITH a SET a.sequence = 4"
     )
-    report = _verify(settings)
+    report = verify_audit_chain(settings)
     assert report.broken is not None
     assert (report.broken.chain, report.broken.sequence) == ("log", 3)
 
@@ -128,7 +112,7 @@ def test_tampering_in_the_global_log_is_caught(settings: Settings, gql: GraphQLC
 def test_removing_a_partition_head_is_caught(settings: Settings, gql: GraphQLClient, db: Driver) -> None:
     _arrange_placed(gql, db)
     db.execute_query("MATCH (p:AuditPartition {name: $p}) DELETE p", p=f"group:{GROUPS[1]}")
-    report = _verify(settings)
+    report = verify_audit_chain(settings)
     assert report.broken is not None
     assert report.broken.chain == "log"
 

@@ -15,13 +15,20 @@ from neo4j import Driver
 
 from lineage_graph.app import graph_settings
 from lineage_graph.config import Settings
-from lineage_graph.domain.audit import ChainReport, partition_of
+from lineage_graph.domain.audit import partition_of
 from lineage_graph.domain.auth import SYSTEM
 from lineage_graph.domain.commands import CreateModelGroup, RegisterModelVersion
-from lineage_graph.services.audit import AuditService
 from lineage_graph.services.container import Services
 from lineage_graph.store.graph import Neo4jGraph
-from tests.support import AUDIT_LABELS, GraphQLClient, error_codes, graph_fingerprint, live_server, problem_fields
+from tests.support import (
+    AUDIT_LABELS,
+    GraphQLClient,
+    error_codes,
+    graph_fingerprint,
+    live_server,
+    problem_fields,
+    verify_audit_chain,
+)
 
 REGISTER = """mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { version } }"""
 
@@ -33,17 +40,6 @@ def _register(gql: GraphQLClient, group: str, n: int, **extra: object) -> dict[s
 def _numbers(db: Driver, group: str) -> list[int]:
     rows = db.execute_query("MATCH (v:ModelVersion {group: $g}) RETURN v.version AS n ORDER BY n", g=group).records
     return [int(r["n"]) for r in rows]
-
-
-def _verify(settings: Settings) -> ChainReport:
-    async def run() -> ChainReport:
-        graph = Neo4jGraph.connect(graph_settings(settings))
-        try:
-            return await AuditService(graph).verify(SYSTEM)
-        finally:
-            await graph.close()
-
-    return asyncio.run(run())
 
 
 def test_the_next_registration_of_a_group_is_one_statement_and_the_commit(
@@ -74,7 +70,7 @@ def test_the_next_registration_of_a_group_is_one_statement_and_the_commit(
     # The first registration of the group on this server reads what the second statement writes from.
     assert asyncio.run(scenario()) == [(2, 1), (1, 1), (1, 1)]
     assert _numbers(db, "wire") == [1, 2, 3]
-    assert _verify(settings).intact
+    assert verify_audit_chain(settings).intact
 
 
 def test_another_server_and_other_events_in_between_keep_numbers_and_chain(
@@ -95,7 +91,9 @@ def test_another_server_and_other_events_in_between_keep_numbers_and_chain(
     assert _numbers(db, "shared") == list(range(1, 8))
     # The group's chain: its creation, the seven registrations and the update, unbroken. (The global log is the
     # sequencers' business, and two servers run two of them.)
-    chain = next(p for p in _verify(settings).partition_reports if p.name == partition_of("ModelGroup:shared"))
+    chain = next(
+        p for p in verify_audit_chain(settings).partition_reports if p.name == partition_of("ModelGroup:shared")
+    )
     assert chain.intact, chain.broken
     assert chain.verified_through == chain.head_sequence == 9
     latest = db.execute_query("MATCH (g:ModelGroup {name: 'shared'}) RETURN g.latest_version AS n").records
