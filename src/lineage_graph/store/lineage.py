@@ -202,14 +202,14 @@ def lineage_statements() -> list[tuple[str, dict[str, Any]]]:
     it is run with, likeliest first: the walk's levels, its start found by key (each kind), a container's
     members, the impact details. Every list or string a request varies travels in a map parameter, so each
     statement has one plan whatever the sizes (see `warm_up_statements`)."""
+    # The starts of most walks first: the cap may stop the rest, which are then planned on first use.
+    kinds = sorted(_FIND, key=lambda kind: kind not in (NodeKind.MODEL_VERSION, NodeKind.DATASET_VERSION))
     starts = []
-    for kind, cypher in _FIND.items():
+    for kind in kinds:
         # A model version's number is an integer (domain/ids.py); every other key part is a string.
         parts = [1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" for key in kind.keys]
-        starts.append((cypher + _FIND_RETURN, {"key": key_parts(NodeRef(kind, tuple(parts)))}))
+        starts.append((_FIND[kind] + _FIND_RETURN, {"key": key_parts(NodeRef(kind, tuple(parts)))}))
     members = (_MEMBERS, {"walk": {"container": NO_NODE, "membership": "IN_GROUP"}, "rows": 1})
     details = (_IMPACT_DETAILS_BY_KEY, {"impacted": {"versions": [["g", 1]]}})
-    # Likeliest first (the cap may stop the rest): a walk's levels, the starts of most walks, the rest.
-    walk = warm_up_statements()
-    likely = [starts.pop(1), starts.pop(2)]  # ModelVersion, DatasetVersion
-    return [*walk[:3], *likely, *walk[3:], *starts, members, details]
+    levels, depth_checks = warm_up_statements()
+    return [*levels, *starts[:2], *depth_checks, *starts[2:], members, details]

@@ -491,22 +491,23 @@ def key_parts(ref: NodeRef) -> dict[str, Any]:
     return {f"k{i}": part for i, part in enumerate(ref.parts)}
 
 
-def warm_up_statements() -> list[tuple[str, dict[str, Any]]]:
+def warm_up_statements() -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
     """The level and depth-check statements of a walk over every lineage edge (upstream, downstream, both
-    ways), with parameters of the types the walk passes: what start-up plans (store/plans.py). The walk's lists
+    ways), then its depth checks, with parameters of the types the walk passes: what start-up plans
+    (store/plans.py). The walk's lists
     travel in one map parameter (`$walk`), which Neo4j plans as one type whatever its lists' sizes, so one plan
     per statement serves every frontier."""
     up, down = (
         tuple(tuple(types) for types in follow(LINEAGE_EDGES, d)) for d in (Direction.UPSTREAM, Direction.DOWNSTREAM)
     )
     frontier = [NO_NODE]
-    statements: list[tuple[str, dict[str, Any]]] = [
+    levels: list[tuple[str, dict[str, Any]]] = [
         (level_statement((up, down)), {"walk": {"f0": frontier, "f1": frontier}, "rows": 1}),
         (level_statement((up,)), {"walk": {"f0": frontier}, "rows": 1}),
         (level_statement((down,)), {"walk": {"f0": frontier}, "rows": 1}),
     ]
-    for outgoing, incoming in (up, down):
-        statements.append(
-            (further_statement(outgoing, incoming), {"walk": {"frontier": frontier, "visited": frontier}})
-        )
-    return statements
+    depth_checks: list[tuple[str, dict[str, Any]]] = [
+        (further_statement(outgoing, incoming), {"walk": {"frontier": frontier, "visited": frontier}})
+        for outgoing, incoming in (up, down)
+    ]
+    return levels, depth_checks
