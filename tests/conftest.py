@@ -14,7 +14,7 @@ from neo4j import Driver, GraphDatabase
 from lineage_graph.app import graph_settings
 from lineage_graph.config import Settings
 from lineage_graph.domain.auth import Role
-from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port
+from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port, jit_for_machine
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import Neo4jGraph
 from tests.support import SESSION_ADMIN, GraphQLClient, bearer, clean_graph, issue_token, live_server
@@ -34,6 +34,7 @@ def neo4j_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNe
         bolt_port=free_port(),
         heap="1g",
         pagecache="256m",
+        jit=jit_for_machine("auto"),  # as `serve` runs it on this machine
     )
     instance.start()
     yield instance

@@ -26,7 +26,7 @@ from lineage_graph.domain.errors import DomainError
 from lineage_graph.domain.models import ApprovalStatus
 from lineage_graph.logs import configure_logging
 from lineage_graph.mlflow_import_cli import add_mlflow_import
-from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError
+from lineage_graph.neo4j_local import NEO4J_VERSION, LocalNeo4j, LocalNeo4jError, jit_for_machine
 from lineage_graph.pipeline_cli import add_pipeline_commands
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ def local_neo4j(settings: Settings) -> LocalNeo4j:
         bolt_port=settings.neo4j_bolt_port,
         heap=settings.neo4j_heap,
         pagecache=settings.neo4j_pagecache,
+        jit=jit_for_machine(settings.neo4j_jit),
     )
 
 

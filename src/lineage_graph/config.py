@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     neo4j_bolt_port: int = Field(default=7687, ge=1, le=65535)
     neo4j_heap: str = "1g"
     neo4j_pagecache: str = "512m"
+    # The managed Neo4j's JIT (neo4j_local.jit_for_machine): "auto" is "quick" on two cores or fewer.
+    neo4j_jit: Literal["auto", "full", "quick"] = "auto"
 
     # Per-request budgets: an interactive API fails fast rather than queue behind a dead database.
     neo4j_connection_timeout: float = Field(default=2.0, gt=0)

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 NEO4J_VERSION = "5.26.30"
 ENTRY_CLASS = "org.neo4j.server.CommunityEntryPoint"
@@ -69,6 +70,19 @@ _JVM_FLAGS = (
     "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
 )
 
+_JIT_FLAGS: dict[str, tuple[str, ...]] = {"full": (), "quick": ("-XX:TieredStopAtLevel=1",)}
+
+
+def jit_for_machine(setting: Literal["auto", "full", "quick"], cpus: int | None = None) -> Literal["full", "quick"]:
+    """The JIT for the managed Neo4j. On two cores or fewer, "auto" is "quick": the optimizing compiler's
+    threads took half of Neo4j's CPU for the first minutes after a start there (Neo4j's query engine is a large
+    body of code to compile), competing with the queries themselves; the quick compiler alone halved Neo4j's
+    CPU per registration. With more cores the compiler has cores of its own and the full JIT pays off."""
+    if setting != "auto":
+        return setting
+    available = cpus if cpus is not None else len(os.sched_getaffinity(0))
+    return "quick" if available <= 2 else "full"
+
 
 # JVMs this process started, so they can be reaped when they exit (a detached Neo4j started by another
 # process, e.g. `lineage-graph neo4j start`, is watched through its pid file instead).
@@ -95,6 +109,9 @@ class LocalNeo4j:
     bolt_port: int = 7687
     heap: str = "1g"
     pagecache: str = "512m"
+    # The JVM's JIT: "full" (its default: a quick compiler, then an optimizing one for hot code) or "quick"
+    # (the quick compiler only). See `jit_for_machine`.
+    jit: Literal["full", "quick"] = "full"
 
     # ---- paths -------------------------------------------------------------------------------------
     @property
@@ -209,6 +226,7 @@ class LocalNeo4j:
                     java,
                     *self._heap_flags(),
                     *_JVM_FLAGS,
+                    *_JIT_FLAGS[self.jit],
                     "-cp",
                     f"{self.lib_dir}/*",
                     ENTRY_CLASS,

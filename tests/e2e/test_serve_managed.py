@@ -1,5 +1,5 @@
-"""`lineage-graph serve` with no Neo4j configured: it starts its own, applies the constraints, answers
-GraphQL, and on Ctrl-C stops Neo4j too (no orphan JVM)."""
+"""`lineage-graph serve` with no Neo4j configured: it starts its own (with the configured JIT), applies the
+constraints, answers GraphQL, and on Ctrl-C stops Neo4j too (no orphan JVM)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_serve_starts_and_stops_the_managed_neo4j(tmp_path: Path) -> None:
         LINEAGE_GRAPH_NEO4J_BOLT_PORT=str(bolt),
         LINEAGE_GRAPH_NEO4J_HEAP="512m",
         LINEAGE_GRAPH_NEO4J_PAGECACHE="64m",
+        LINEAGE_GRAPH_NEO4J_JIT="quick",
         # the first-start admin token is covered by test_first_start; anonymous reads suffice here
         LINEAGE_GRAPH_ANONYMOUS_ROLE="viewer",
     )
@@ -54,6 +55,8 @@ def test_serve_starts_and_stops_the_managed_neo4j(tmp_path: Path) -> None:
             assert "graphiql" in client.get("/graphql", headers={"Accept": "text/html"}).text.lower()
         pid = instance.running_pid()
         assert pid is not None
+        flags = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert b"-XX:TieredStopAtLevel=1" in flags, "LINEAGE_GRAPH_NEO4J_JIT=quick reaches the JVM"
         conn = instance.credentials()
         from neo4j import GraphDatabase
 

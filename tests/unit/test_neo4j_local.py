@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lineage_graph.neo4j_local import LocalNeo4j, LocalNeo4jError, find_java
+from lineage_graph.neo4j_local import LocalNeo4j, LocalNeo4jError, find_java, jit_for_machine
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
@@ -32,3 +32,11 @@ def test_missing_maven_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pat
     instance = LocalNeo4j(home=tmp_path, cache_dir=tmp_path / "cache")
     with pytest.raises(LocalNeo4jError, match="Maven"):
         instance.ensure_installed()
+
+
+@pytest.mark.parametrize(
+    ("setting", "cpus", "expected"),
+    [("auto", 1, "quick"), ("auto", 2, "quick"), ("auto", 4, "full"), ("full", 2, "full"), ("quick", 8, "quick")],
+)
+def test_the_jit_follows_the_setting_and_the_machine(setting: str, cpus: int, expected: str) -> None:
+    assert jit_for_machine(setting, cpus) == expected  # type: ignore[arg-type]

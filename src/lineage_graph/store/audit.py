@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +59,25 @@ CALL () {
 """
 _APPEND = APPEND_EVENT + "RETURN 1 AS appended"
 
+# Takes the partition's lock and appends the event sealed in $audit only if the head is the one it was sealed
+# against; answers the head found under the lock either way.
+_APPEND_AT_HEAD = (
+    """
+MERGE (p:AuditPartition {name: $audit.partition})
+  ON CREATE SET p.sequence = 0, p.hash = $genesis
+SET p._lock = true
+WITH p.sequence AS sequence, p.hash AS hash
+CALL (sequence, hash) {
+  WITH * WHERE sequence = $audit.partition_sequence - 1 AND hash = $audit.previous_hash
+"""
+    + APPEND_EVENT
+    + """
+  RETURN count(*) AS appended
+}
+RETURN sequence, hash, appended
+"""
+)
+
 
 def append_events(events: str, head: str) -> str:
     """A unit subquery (as APPEND_EVENT) appending the events sealed in the list `events`, one chain in order, and
@@ -87,6 +107,12 @@ class PartitionHead:
     hash: str
 
 
+# The head each partition was left at by this process's last append to it (see `append_audit_event`). Kept per
+# process, bounded; a head from another database or another writer only ever makes the guess miss.
+_REMEMBERED_PARTITIONS = 4096
+_LAST_APPENDED: OrderedDict[str, PartitionHead] = OrderedDict()
+
+
 async def lock_partition(tx: AsyncManagedTransaction, partition: str) -> PartitionHead:
     """Take `partition`'s lock inside `tx` (created with the genesis hash when new) and read its head."""
     head = await fetch_one(tx, _LOCK_PARTITION, partition=partition, genesis=GENESIS_HASH)
@@ -96,7 +122,9 @@ async def lock_partition(tx: AsyncManagedTransaction, partition: str) -> Partiti
 
 def seal(head: PartitionHead, entry: AuditEntry) -> tuple[AuditEvent, dict[str, Any]]:
     """The event that follows `head` for `entry` (its id, time and hash), and the `$audit` parameter that
-    APPEND_EVENT writes it from. Called after the lock, so within a partition time follows the sequence."""
+    APPEND_EVENT writes it from. Within a partition time follows the sequence: it is called either after the
+    lock, or before it against a head this process wrote earlier, and then the event is only appended when that
+    head is still the partition's (`append_audit_event`, the registration's remembered guess)."""
     at = datetime.now(UTC)
     event_id = str(uuid.uuid4())
     sequence = head.sequence + 1
@@ -134,11 +162,36 @@ def seal(head: PartitionHead, entry: AuditEntry) -> tuple[AuditEvent, dict[str, 
 
 
 async def append_audit_event(tx: AsyncManagedTransaction, entry: AuditEntry) -> AuditEvent:
-    """Append `entry` to its partition's chain inside `tx`; it commits or rolls back with the change it records."""
-    head = await lock_partition(tx, partition_of(entry.subject))
+    """Append `entry` to its partition's chain inside `tx`; it commits or rolls back with the change it records.
+
+    The event's hash covers its predecessor's, so it is sealed against a head. When this process remembers the
+    head its own last append to the partition left, the event is sealed against that in advance and one
+    statement takes the lock, checks the head and appends; when the head moved (another writer, a rolled-back
+    transaction) that statement appends nothing and answers the head it found, under the lock, to seal again.
+    The memory is a guess checked under the lock, never trusted: a wrong one costs one more statement."""
+    partition = partition_of(entry.subject)
+    remembered = _LAST_APPENDED.get(partition)
+    if remembered is not None:
+        event, params = seal(remembered, entry)
+        row = await fetch_one(tx, _APPEND_AT_HEAD, audit=params, genesis=GENESIS_HASH)
+        assert row is not None  # MERGE always yields the partition
+        if row["appended"]:
+            _remember(event)
+            return event
+        head = PartitionHead(partition, int(row["sequence"]), str(row["hash"]))  # locked by the statement
+    else:
+        head = await lock_partition(tx, partition)
     event, params = seal(head, entry)
     await tx.run(_APPEND, audit=params)
+    _remember(event)
     return event
+
+
+def _remember(event: AuditEvent) -> None:
+    _LAST_APPENDED[event.partition] = PartitionHead(event.partition, event.partition_sequence, event.hash)
+    _LAST_APPENDED.move_to_end(event.partition)
+    while len(_LAST_APPENDED) > _REMEMBERED_PARTITIONS:
+        _LAST_APPENDED.popitem(last=False)
 
 
 def _dumps(payload: Any) -> str:

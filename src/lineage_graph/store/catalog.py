@@ -400,6 +400,8 @@ class CatalogStore:
         async def work(tx: AsyncManagedTransaction) -> Run:
             problems: list[Problem] = []
             for field, refs in (("inputs", cmd.inputs), ("outputs", cmd.outputs)):
+                if not refs:  # named by key only (created if new): nothing that must exist already
+                    continue
                 rows = await fetch_all(tx, _MISSING_DATASET_VERSIONS, keys=[_spec_key(r) for r in refs])
                 problems += [
                     Problem(f"{field}[{r['i']}]", f"dataset version {refs[r['i']]} does not exist", "NOT_FOUND")
