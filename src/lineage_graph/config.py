@@ -114,7 +114,7 @@ class Settings(BaseSettings):
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     # The garbage collector's young-generation threshold (heap.py); 0 keeps CPython's default of 700.
-    gc_young_threshold: int = Field(default=50_000, ge=0, le=10_000_000)
+    gc_young_threshold: int = Field(default=200_000, ge=0, le=10_000_000)
 
     # Events (docs/events.md): how often each instance polls the outbox for events to place and deliver.
     events_poll_interval: float = Field(default=0.2, gt=0, le=60)

@@ -8,8 +8,9 @@ the 10k-node walk, 40% of the server's CPU per request. Two changes, both standa
 
 - what exists once the app is built (modules, the schema, caches) is frozen out of the collector's view, so a
   full collection walks only what requests allocated;
-- the young generation holds `young` allocations (default 50,000) before it is collected, so a request that
-  allocates a lot is collected a few times, not hundreds.
+- the young generation holds `young` allocations (default 200,000) before it is collected. A 10k-node answer's
+  live objects peak between 50,000 and 200,000 (they are freed when it is sent): at 50,000 every such request
+  paid one young collection of ~40 ms walking its own half-built answer, at 200,000 none in 30 requests.
 
 Reference counting still frees every acyclic object at once; only cycles wait longer, bounded by the thresholds.
 """

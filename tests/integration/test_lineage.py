@@ -417,3 +417,47 @@ def test_one_statement_and_level_by_level_walks_agree(settings: Settings, db: Dr
         else:
             assert len(single.nodes) == len(levels.nodes) == limit
             assert max(n.distance for n in single.nodes.values()) == max(n.distance for n in levels.nodes.values())
+
+
+def _statements_of(settings: Settings, request: LineageRequest) -> tuple[Walk, list[str]]:
+    """The request walked level by level in one transaction, and the statements it sent."""
+    sent: list[str] = []
+
+    class Counting:
+        def __init__(self, tx: Any) -> None:
+            self._tx = tx
+
+        async def run(self, query: str, parameters: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+            sent.append(query)
+            return await self._tx.run(query, parameters, **kwargs)
+
+    async def run() -> Walk:
+        graph = Neo4jGraph.connect(graph_settings(settings))
+        try:
+            walk = Walk.of({}, request.direction, request.edge_types, request.limits(60.0))
+            start = _Start(request.start, walk)
+            walk.start_clock()
+            await graph.read(lambda tx: start.run(Counting(tx)))  # type: ignore[arg-type]
+            return walk
+        finally:
+            await graph.close()
+
+    return asyncio.run(run()), sent
+
+
+def test_a_walk_both_ways_is_one_statement_per_level_and_stops_at_dead_ends(settings: Settings, db: Driver) -> None:
+    db.execute_query(
+        "CREATE (:DatasetVersion {namespace: 'w', name: 'raw', version: '1'})-[:INPUT_TO]->(:Run {run_id: 'w-prep'})"
+        "-[:OUTPUT]->(:DatasetVersion {namespace: 'w', name: 'features', version: '1'})-[:INPUT_TO]->"
+        "(t:Run {run_id: 'w-train'})-[:OUTPUT]->(:ModelVersion {group: 'w', version: 1})"
+    )
+    train = NodeRef.of(NodeKind.RUN, "w-train").global_id
+    walk, sent = _statements_of(settings, LineageRequest.validate(train, Direction.BOTH, 10))
+    assert len(walk.nodes) == 5
+    assert walk.truncated is None
+    assert walk.depth_reached == 3
+    # The start, then levels 1-3 (both directions together in the first): the raw version and the model lead
+    # nowhere further, so no level runs to find nothing.
+    assert len(sent) == 1 + 3, sent
+    assert "steps1" in sent[1]
+    assert "steps1" not in sent[2]

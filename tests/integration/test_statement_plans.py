@@ -1,5 +1,5 @@
-"""The statement plans the server makes at start-up: every statement a lineage request runs, in every size
-Neo4j plans it for, so the first walk after a start does not spend its time budget on planning."""
+"""The statement plans the server makes at start-up: every statement a lineage request runs, with the parameter
+types (and sizes) Neo4j plans it for, so the first walk after a start does not spend its time budget on planning."""
 
 from __future__ import annotations
 
@@ -28,12 +28,21 @@ def _bucket(size: int) -> int:
     return size if size <= 1 else 10 ** math.ceil(math.log10(size))
 
 
+def _kind(value: Any) -> str:
+    # A map is one parameter type whatever its values' sizes; the keys and value types it holds are noted
+    # anyway, so a statement run with a map of another shape than the one planned still shows up here.
+    if isinstance(value, dict):
+        return "map{" + ",".join(f"{k}:{_kind(v)}" for k, v in sorted(value.items())) + "}"
+    return type(value).__name__
+
+
 def _plan_key(cypher: str, params: dict[str, Any]) -> PlanKey:
-    """What Neo4j caches a plan under: the statement and each parameter's type (and size bucket)."""
+    """What Neo4j caches a plan under: the statement and each parameter's type (and, for a list or string at
+    the top level, its size bucket)."""
     statement = cypher.removeprefix("EXPLAIN ")
     kinds = tuple(
         sorted(
-            (name, type(value).__name__, _bucket(len(value)) if isinstance(value, list | str) else None)
+            (name, _kind(value), _bucket(len(value)) if isinstance(value, list | str) else None)
             for name, value in params.items()
         )
     )
@@ -78,7 +87,8 @@ def test_every_statement_of_a_lineage_request_is_planned_at_start_up(settings: S
 
     asyncio.run(walk_all())
     planned = {_plan_key(cypher, params) for cypher, params in hot_statements()}
-    assert len(seen) > len(requests) // 3  # the walks ran their levels, not only their starts
+    # The walks ran their levels and depth checks, not only their starts.
+    assert sum("UNWIND $walk.f" in statement for statement, _ in seen) >= 3
     assert seen <= planned, sorted(seen - planned)
 
 

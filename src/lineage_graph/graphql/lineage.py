@@ -40,6 +40,9 @@ class LineageNodeKind(Enum):
     Job = "Job"
     Run = "Run"
 
+    # Identity hashing in C, as the domain's enums: completing a 10k-node answer looks up each node's kind.
+    __hash__ = object.__hash__
+
 
 @strawberry.enum(
     description="Lineage edges as stored (DERIVED_FROM points from the fine-tune to its parent; ASSOCIATED_WITH "
@@ -58,6 +61,8 @@ class LineageEdgeType(Enum):
     IN_GROUP = "IN_GROUP"
     INSTANCE_OF = "INSTANCE_OF"
     COLLAPSED = "COLLAPSED"
+
+    __hash__ = object.__hash__  # as LineageNodeKind: each edge's type is looked up
 
 
 _KINDS = {kind: LineageNodeKind(kind.label) for kind in domain.LINEAGE_KINDS}

@@ -4,7 +4,6 @@ the walk itself (`store/traversal.py`, the one traversal), and the governance de
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,23 +26,30 @@ from lineage_graph.domain.lineage import (
     WalkLimits,
 )
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
-from lineage_graph.store.traversal import PROJECTION, WARM_UP_SIZES, Walk, to_lineage_node, warm_up_statements
+from lineage_graph.store.traversal import (
+    NO_NODE,
+    PROJECTION,
+    Walk,
+    key_parts,
+    to_lineage_node,
+    warm_up_statements,
+)
 
 # Start lookups by natural key, one per kind, so each is a unique-constraint index seek.
 _FIND: dict[NodeKind, str] = {
-    NodeKind.MODEL_GROUP: "MATCH (n:ModelGroup {name: $k0})",
-    NodeKind.MODEL_VERSION: "MATCH (n:ModelVersion {group: $k0, version: $k1})",
-    NodeKind.DATASET: "MATCH (n:Dataset {namespace: $k0, name: $k1})",
-    NodeKind.DATASET_VERSION: "MATCH (n:DatasetVersion {namespace: $k0, name: $k1, version: $k2})",
-    NodeKind.CODE_VERSION: "MATCH (n:CodeVersion {repository: $k0, commit: $k1})",
-    NodeKind.JOB: "MATCH (n:Job {namespace: $k0, name: $k1})",
-    NodeKind.RUN: "MATCH (n:Run {run_id: $k0})",
+    NodeKind.MODEL_GROUP: "MATCH (n:ModelGroup {name: $key.k0})",
+    NodeKind.MODEL_VERSION: "MATCH (n:ModelVersion {group: $key.k0, version: $key.k1})",
+    NodeKind.DATASET: "MATCH (n:Dataset {namespace: $key.k0, name: $key.k1})",
+    NodeKind.DATASET_VERSION: "MATCH (n:DatasetVersion {namespace: $key.k0, name: $key.k1, version: $key.k2})",
+    NodeKind.CODE_VERSION: "MATCH (n:CodeVersion {repository: $key.k0, commit: $key.k1})",
+    NodeKind.JOB: "MATCH (n:Job {namespace: $key.k0, name: $key.k1})",
+    NodeKind.RUN: "MATCH (n:Run {run_id: $key.k0})",
 }
 _FIND_RETURN = f" RETURN elementId(n) AS eid, labels(n) AS labels, n {PROJECTION} AS props"
 
 _MEMBERS = f"""
-MATCH (c) WHERE elementId(c) = $eid
-MATCH (m)-[r]->(c) WHERE type(r) = $membership
+MATCH (c) WHERE elementId(c) = $walk.container
+MATCH (m)-[r]->(c) WHERE type(r) = $walk.membership
 WITH m LIMIT $rows
 RETURN collect([elementId(m), labels(m), m {PROJECTION}]) AS members
 """
@@ -88,8 +94,7 @@ class _Start:
             if not await self.walk.run_from_key(tx, self.ref):
                 raise NotFound(self.ref.kind.label, str(self.ref), self.id_field)
             return
-        params = {f"k{i}": part for i, part in enumerate(self.ref.parts)}
-        row = await fetch_one(tx, _FIND[self.ref.kind] + _FIND_RETURN, **params)
+        row = await fetch_one(tx, _FIND[self.ref.kind] + _FIND_RETURN, key=key_parts(self.ref))
         if row is None:
             raise NotFound(self.ref.kind.label, str(self.ref), self.id_field)
         root: str = row["eid"]
@@ -101,7 +106,8 @@ class _Start:
             return
         # A container's members are the walk's starts (distance 0), linked to it by their membership edge.
         room = self.walk.limits.nodes - 1
-        found = await fetch_one(tx, _MEMBERS, eid=root, membership=membership.type_name, rows=room + 1)
+        walk = {"container": root, "membership": membership.type_name}
+        found = await fetch_one(tx, _MEMBERS, walk=walk, rows=room + 1)
         assert found is not None
         members = {eid: to_lineage_node(labels, props, 0) for eid, labels, props in found["members"][:room]}
         self.walk.anchors, self.walk.seeds = {root: start}, members
@@ -131,15 +137,14 @@ class Neo4jLineageStore:
         return graph_of(request.start, walk)
 
     async def find(self, ref: NodeRef) -> LineageNode | None:
-        params = {f"k{i}": part for i, part in enumerate(ref.parts)}
-        rows = await self._graph.rows(_FIND[ref.kind] + _FIND_RETURN, **params)
+        rows = await self._graph.rows(_FIND[ref.kind] + _FIND_RETURN, key=key_parts(ref))
         return to_lineage_node(rows[0]["labels"], rows[0]["props"], 0) if rows else None
 
     async def impact_details(self, versions: list[LineageNode]) -> list[ImpactedModelVersion]:
         if not versions:
             return []
         params = [[node.ref.parts[0], node.ref.parts[1]] for node in versions]
-        rows = await self._graph.rows(_IMPACT_DETAILS_BY_KEY, versions=params)
+        rows = await self._graph.rows(_IMPACT_DETAILS_BY_KEY, impacted={"versions": params})
         details = {(row["group"], row["version"]): row for row in rows}
         impacted: list[ImpactedModelVersion] = []
         for node in versions:
@@ -178,9 +183,10 @@ class Neo4jLineageStore:
             walk.stopped_by_server()
 
 
-# Model versions are matched by key rather than element id: the details run in their own transaction.
+# Model versions are matched by key rather than element id: the details run in their own transaction. The list
+# travels in a map, as the walk's do (one plan for every size: store/traversal.py).
 _IMPACT_DETAILS_BY_KEY = """
-UNWIND $versions AS key
+UNWIND $impacted.versions AS key
 MATCH (v:ModelVersion {group: key[0], version: key[1]})
 RETURN v.group AS group, v.version AS version,
        COLLECT { MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name ORDER BY a.name } AS aliases,
@@ -193,35 +199,17 @@ RETURN v.group AS group, v.version AS version,
 
 def lineage_statements() -> list[tuple[str, dict[str, Any]]]:
     """What a lineage request runs before and during a walk over every edge, each with parameters of the types
-    and sizes it is run with, likeliest first: the walk's statements for small frontiers, its start found by key
-    (each kind; each key part of up to 10 characters or up to 100 is a plan of its own), a container's members,
-    then larger frontiers."""
-
-    def starts(lengths: tuple[int, ...]) -> list[tuple[str, dict[str, Any]]]:
-        found = []
-        for kind, cypher in _FIND.items():
-            for parts in itertools.product(lengths, repeat=len(kind.keys)):
-                # A model version's number is an integer (domain/ids.py); every other key part is a string.
-                params: dict[str, Any] = {
-                    f"k{i}": 1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" * length
-                    for i, (key, length) in enumerate(zip(kind.keys, parts, strict=True))
-                }
-                if (cypher + _FIND_RETURN, params) not in found:
-                    found.append((cypher + _FIND_RETURN, params))
-        return found
-
-    short = starts((10,))
-    members = [
-        (_MEMBERS, {"eid": "4:00000000-0000-0000-0000-000000000000:-1", "membership": membership.type_name, "rows": 1})
-        for membership in CONTAINERS.values()
-    ]
-    small, *large = WARM_UP_SIZES[1:]
-    # A walk's levels cost most to plan, and every walk from a single start runs them with a frontier of 1.
-    return [
-        *warm_up_statements(WARM_UP_SIZES[0]),
-        *short,
-        *warm_up_statements(small),
-        *members,
-        *(statement for statement in starts((10, 100)) if statement not in short),
-        *(statement for size in large for statement in warm_up_statements(size)),
-    ]
+    it is run with, likeliest first: the walk's levels, its start found by key (each kind), a container's
+    members, the impact details. Every list or string a request varies travels in a map parameter, so each
+    statement has one plan whatever the sizes (see `warm_up_statements`)."""
+    # The starts of most walks first: the cap may stop the rest, which are then planned on first use.
+    kinds = sorted(_FIND, key=lambda kind: kind not in (NodeKind.MODEL_VERSION, NodeKind.DATASET_VERSION))
+    starts = []
+    for kind in kinds:
+        # A model version's number is an integer (domain/ids.py); every other key part is a string.
+        parts = [1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" for key in kind.keys]
+        starts.append((_FIND[kind] + _FIND_RETURN, {"key": key_parts(NodeRef(kind, tuple(parts)))}))
+    members = (_MEMBERS, {"walk": {"container": NO_NODE, "membership": "IN_GROUP"}, "rows": 1})
+    details = (_IMPACT_DETAILS_BY_KEY, {"impacted": {"versions": [["g", 1]]}})
+    levels, depth_checks = warm_up_statements()
+    return [*levels, *starts[:2], *depth_checks, *starts[2:], members, details]

@@ -2,11 +2,11 @@
 
 Neo4j caches a plan per statement text and parameter types, and a list or string parameter's type includes its
 size bucket (exactly 0 or 1, else the next power of ten): a walk whose frontier grows from 1 node to 2, then to
-11, plans its level statement three times. On a JVM that has just started, each planning took 0.5-2 s on a busy
-2-core machine (0.05 s once cached), so the first walk after a start spent 3-9 s of its 10 s budget planning
-and could come back cut short (TIMEOUT). EXPLAIN plans and caches a statement without reading anything,
-whatever the size of the graph, so the server plans its hot statements, in the sizes they are run with, before
-it serves (figures: docs/operations.md, `bench/cold_start.py`).
+11, would plan its level statement three times, 0.5-2 s each on a JVM that has just started on a busy 2-core
+machine. A map parameter is one type whatever its values, so every list and string a lineage request varies
+travels in one (`$walk`, `$key`): one plan per statement serves every size. What is left to plan is each
+statement once; EXPLAIN plans and caches it without reading anything, so the server does that for its hot
+statements before it serves (figures: docs/operations.md, `bench/cold_start.py`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,15 @@ one statement: Neo4j's pruning breadth-first expansion `(s)<-[:A|B*0..20]-(m) WI
 expanded once, so diamonds cost nothing), which is the floor the bench measures. Otherwise it goes level by
 level: upstream follows DERIVED_FROM along its arrow and every other edge against it, a variable-length
 relationship has one direction, and a quantified path pattern that mixes them did not finish in 15 s on a
-1k-node subgraph. Level by level, each node is expanded once per direction and each level is one row, so the
-walk costs one round trip per level (streaming a row per record is what used to cost 10-30x). Either way the
-distances, limits and truncation follow one rule (see docs/operations.md for the measurements).
+1k-node subgraph. Level by level, each node is expanded once per direction and each level is one statement
+(both directions of a walk both ways together) answering one row, so the walk costs one round trip per level
+(streaming a row per record is what used to cost 10-30x). Either way the distances, limits and truncation
+follow one rule (see docs/operations.md for the measurements).
+
+Every list a walk's statement gets (frontier, visited set, a start's key parts) travels inside one map
+parameter, `$walk`: Neo4j plans a statement once per size bucket of each list or string parameter (1, 10, 100,
+…), so a growing frontier would re-plan its level statement at every bucket, but a map is one type whatever it
+holds.
 """
 
 from __future__ import annotations
@@ -42,49 +48,82 @@ from lineage_graph.store.graph import fetch_values
 
 # What a walk returns of each node, projected once per level it is reached at: every kind's key parts, the
 # status fields a lineage view shows, and the governance fields (tags, needs_review) policies read.
-PROJECTION = (
-    "{.name, .group, .version, .namespace, .repository, .commit, .run_id, .job_name, .approval_status, "
-    ".archived, .tags, .needs_review}"
+FIELDS = (
+    "name",
+    "group",
+    "version",
+    "namespace",
+    "repository",
+    "commit",
+    "run_id",
+    "job_name",
+    "approval_status",
+    "archived",
+    "tags",
+    "needs_review",
 )
+PROJECTION = "{" + ", ".join(f".{name}" for name in FIELDS) + "}"
+# The same fields as a flat list, after three leading columns (element id, labels, one the statement chooses):
+# how a walk's own statements return each node. The driver decodes a list of values faster than a map, which
+# also carries every key: measured on the 10k-node walk, 40-70 ms of client CPU to decode the row where the
+# map form took 80-125 ms.
+_VALUES = ", ".join(f"m.{name}" for name in FIELDS)
+_AT = {name: 3 + i for i, name in enumerate(FIELDS)}
 _EDGE_OF_NAME = {edge.type_name: edge for edge in EdgeType}
 _TYPE_NAMES = frozenset(_EDGE_OF_NAME)
 
 
+Follow = tuple[tuple[str, ...], tuple[str, ...]]  # the relationship types followed (outgoing, incoming)
+
+
 @cache
-def level_statement(outgoing: tuple[str, ...], incoming: tuple[str, ...]) -> str:
-    """One breadth-first level around the frontier, collected into one row: the steps taken (origin, edge type,
-    outgoing?, node reached) and the nodes reached, projected.
+def level_statement(follows: tuple[Follow, ...]) -> str:
+    """One breadth-first level around each direction's frontier (`$walk.f0`, `$walk.f1`: a walk both ways
+    expands both in the same round trip), collected into one row per direction: the steps taken (origin,
+    edge type, outgoing?, node reached) and the nodes reached, projected, with whether each leads on
+    (`steps0`, `nodes0`, …).
 
     The relationship types are written into the pattern (typed expansion: a model version's approvals,
     aliases and deployments are never touched) and come only from the `EdgeType` enum, never from a caller."""
-    if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
-        raise ValueError("lineage edge types only")
-    branches = []
-    if outgoing:
-        branches.append(f"MATCH (n)-[r:{'|'.join(outgoing)}]->(m) RETURN r, m, true AS out")
-    if incoming:
-        branches.append(f"MATCH (n)<-[r:{'|'.join(incoming)}]-(m) RETURN r, m, false AS out")
-    union = "\n  UNION ALL\n  ".join(branches)
-    return f"""
-UNWIND $frontier AS origin
-MATCH (n) WHERE elementId(n) = origin
-CALL (n) {{
-  {union}
-}}
-WITH origin, r, m, out LIMIT $rows
-WITH collect([origin, type(r), out, elementId(m)]) AS steps, collect(DISTINCT m) AS reached
-RETURN steps, [m IN reached | [elementId(m), labels(m), m {PROJECTION}]] AS nodes
-"""
+    calls, columns = [], []
+    for i, (outgoing, incoming) in enumerate(follows):
+        if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
+            raise ValueError("lineage edge types only")
+        branches = []
+        if outgoing:
+            branches.append(f"MATCH (n)-[r:{'|'.join(outgoing)}]->(m) RETURN r, m, true AS out")
+        if incoming:
+            branches.append(f"MATCH (n)<-[r:{'|'.join(incoming)}]-(m) RETURN r, m, false AS out")
+        union = "\n    UNION ALL\n    ".join(branches)
+        # Whether a reached node leads on in this direction at all (a degree check, no expansion): a dead end
+        # joins no frontier, so a walk that runs out ends without a statement that finds nothing.
+        onward = []
+        if outgoing:
+            onward.append(f"EXISTS {{ (m)-[:{'|'.join(outgoing)}]->() }}")
+        if incoming:
+            onward.append(f"EXISTS {{ (m)<-[:{'|'.join(incoming)}]-() }}")
+        calls.append(f"""CALL () {{
+  UNWIND $walk.f{i} AS origin
+  MATCH (n) WHERE elementId(n) = origin
+  CALL (n) {{
+    {union}
+  }}
+  WITH origin, r, m, out LIMIT $rows
+  RETURN collect([origin, type(r), out, elementId(m)]) AS steps{i}, collect(DISTINCT m) AS reached{i}
+}}""")
+        node = f"[elementId(m), labels(m), {' OR '.join(onward)}, {_VALUES}]"
+        columns.append(f"steps{i}, [m IN reached{i} | {node}] AS nodes{i}")
+    return "\n".join(["", *calls, "RETURN " + ", ".join(columns), ""])
 
 
 def seek_by_key(kind: NodeKind) -> str:
-    """The MATCH that finds a start `s` of `kind` by its natural key (`$k0`, `$k1`, …): a unique-index seek.
-    Written from the `NodeKind` enum only."""
-    keys = ", ".join(f"{key}: $k{i}" for i, key in enumerate(kind.keys))
+    """The MATCH that finds a start `s` of `kind` by its natural key (`$walk.k0`, `$walk.k1`, …): a
+    unique-index seek. Written from the `NodeKind` enum only."""
+    keys = ", ".join(f"{key}: $walk.k{i}" for i, key in enumerate(kind.keys))
     return f"MATCH (s:{kind.label} {{{keys}}})"
 
 
-SEEK_BY_ELEMENT_ID = "MATCH (s) WHERE elementId(s) = $seed"
+SEEK_BY_ELEMENT_ID = "MATCH (s) WHERE elementId(s) = $walk.seed"
 _SEEKS = frozenset({SEEK_BY_ELEMENT_ID, *(seek_by_key(kind) for kind in NodeKind)})
 
 
@@ -107,7 +146,7 @@ def pruned_statement(types: tuple[str, ...], outgoing: bool, depth: int, seek: s
 MATCH {walk}
 WITH DISTINCT s, m LIMIT $nodes
 CALL (m) {{ MATCH {around} WITH r, x LIMIT $edges RETURN collect([type(r), elementId(x)]) AS around }}
-RETURN elementId(s) AS seed, collect([elementId(m), labels(m), m {PROJECTION}, around]) AS reached
+RETURN elementId(s) AS seed, collect([elementId(m), labels(m), around, {_VALUES}]) AS reached
 """
 
 
@@ -118,11 +157,11 @@ def further_statement(outgoing: tuple[str, ...], incoming: tuple[str, ...]) -> s
         raise ValueError("lineage edge types only")
     tests = []
     if outgoing:
-        tests.append(f"EXISTS {{ MATCH (n)-[:{'|'.join(outgoing)}]->(m) WHERE NOT elementId(m) IN $visited }}")
+        tests.append(f"EXISTS {{ MATCH (n)-[:{'|'.join(outgoing)}]->(m) WHERE NOT elementId(m) IN $walk.visited }}")
     if incoming:
-        tests.append(f"EXISTS {{ MATCH (n)<-[:{'|'.join(incoming)}]-(m) WHERE NOT elementId(m) IN $visited }}")
+        tests.append(f"EXISTS {{ MATCH (n)<-[:{'|'.join(incoming)}]-(m) WHERE NOT elementId(m) IN $walk.visited }}")
     return f"""
-UNWIND $frontier AS origin
+UNWIND $walk.frontier AS origin
 MATCH (n) WHERE elementId(n) = origin
 WITH origin, n WHERE {" OR ".join(tests)}
 RETURN collect(origin) AS more
@@ -154,6 +193,26 @@ def to_lineage_node(labels: Sequence[str], props: dict[str, Any], distance: int)
         distance,
         tuple(props.get("tags") or ()),
         props.get("needs_review"),
+    )
+
+
+_KEY_AT = {kind: tuple(_AT[key] for key in kind.keys) for kind in LINEAGE_KINDS}
+_STATUS_AT, _ARCHIVED_AT, _JOB_AT = _AT["approval_status"], _AT["archived"], _AT["job_name"]
+_TAGS_AT, _REVIEW_AT = _AT["tags"], _AT["needs_review"]
+
+
+def node_of_row(row: Sequence[Any], distance: int) -> LineageNode:
+    """A node as a walk's statement returns it: element id, labels, a third column, then `FIELDS` in order."""
+    kind = _kind_of(row[1])
+    status = row[_STATUS_AT]
+    return LineageNode(
+        NodeRef(kind, tuple([row[i] for i in _KEY_AT[kind]])),
+        _STATUS_OF_VALUE[status] if status else None,
+        row[_ARCHIVED_AT],
+        row[_JOB_AT],
+        distance,
+        tuple(row[_TAGS_AT] or ()),
+        row[_REVIEW_AT],
     )
 
 
@@ -253,13 +312,10 @@ class Walk:
             if time.monotonic() > self._deadline:
                 self._cut(Truncation.TIMEOUT, frontiers.values())
                 return
-            for direction in self.directions:
-                if frontiers[direction]:
-                    following = await self._level(tx, frontiers[direction], direction, visited[direction], level)
-                    if following is None:
-                        return
-                    frontiers[direction] = following
-            if any(frontiers.values()):
+            found = await self._level(tx, frontiers, visited, level)
+            if found is None:
+                return
+            if found:
                 self.depth_reached = level
             if self.target_distance is not None:
                 return
@@ -270,18 +326,40 @@ class Walk:
             self.truncated = Truncation.DEPTH
 
     async def _level(
-        self, tx: AsyncManagedTransaction, frontier: list[str], direction: Direction, visited: set[str], level: int
-    ) -> list[str] | None:
-        """Expand one level; the next frontier, or None when a limit stopped the walk."""
-        outgoing, incoming = follow(self.edge_types, direction)
-        remaining = self.limits.edges - self._edge_reads
-        row = await fetch_values(
-            tx, level_statement(tuple(outgoing), tuple(incoming)), frontier=frontier, rows=remaining + 1
-        )
+        self,
+        tx: AsyncManagedTransaction,
+        frontiers: dict[Direction, list[str]],
+        visited: dict[Direction, set[str]],
+        level: int,
+    ) -> int | None:
+        """Expand one level in every direction that has a frontier, in one statement, replacing each frontier
+        by the next (the new nodes that lead on); how many new nodes the level reached, or None when a limit
+        stopped the walk. The directions' answers are taken in order, as if walked one after the other (the
+        edge-read cap is applied here, the statement's LIMIT only bounds it)."""
+        directions = [d for d in self.directions if frontiers[d]]
+        follows = tuple((tuple(o), tuple(i)) for o, i in (follow(self.edge_types, d) for d in directions))
+        walk = {f"f{i}": frontiers[d] for i, d in enumerate(directions)}
+        rows = self.limits.edges - self._edge_reads + 1
+        row = await fetch_values(tx, level_statement(follows), walk=walk, rows=rows)
         assert row is not None  # an aggregation always returns its row
-        reached = {eid: (labels, props) for eid, labels, props in row["nodes"]}
+        found = 0
+        for i, direction in enumerate(directions):
+            nodes: list[list[Any]] = row[f"nodes{i}"]
+            following = self._take(row[f"steps{i}"], nodes, frontiers[direction], visited[direction], level)
+            if following is None:
+                return None
+            found += len(following)
+            leading = {node[0] for node in nodes if node[2]}
+            frontiers[direction] = [eid for eid in following if eid in leading]
+        return found
+
+    def _take(
+        self, steps: list[list[Any]], nodes: list[list[Any]], frontier: list[str], visited: set[str], level: int
+    ) -> list[str] | None:
+        """One direction's level: the nodes it reached first, or None when a limit stopped the walk."""
+        reached = {row[0]: row for row in nodes}
         following: list[str] = []
-        for origin, type_name, out, eid in row["steps"]:
+        for origin, type_name, out, eid in steps:
             self._edge_reads += 1
             if self._edge_reads > self.limits.edges:
                 self._cut(Truncation.EDGE_LIMIT, [frontier])
@@ -291,8 +369,7 @@ class Walk:
                 if len(self.nodes) >= self.limits.nodes:
                     self._cut(Truncation.NODE_LIMIT, [frontier])
                     return None
-                labels, props = reached[eid]
-                node = to_lineage_node(labels, props, level)
+                node = node_of_row(reached[eid], level)
                 self.nodes[eid] = node
             edge_type = _EDGE_OF_NAME[type_name]
             self.edges[(origin, eid, edge_type) if out else (eid, origin, edge_type)] = None
@@ -312,26 +389,24 @@ class Walk:
         # The node limit is shared with what is already found (anchors, the other direction); a known seed is
         # counted in both.
         depth, room = self.limits.depth, self.limits.nodes - len(self.nodes) + (1 if self.seeds else 0)
-        params: dict[str, Any]
+        walk: dict[str, Any]
         if self.seeds:
-            statement, params = pruned_statement(types, out, depth), {"seed": next(iter(self.seeds))}
+            statement, walk = pruned_statement(types, out, depth), {"seed": next(iter(self.seeds))}
         elif start is not None:
-            statement = pruned_statement(types, out, depth, seek_by_key(start.kind))
-            params = {f"k{i}": part for i, part in enumerate(start.parts)}
+            statement, walk = pruned_statement(types, out, depth, seek_by_key(start.kind)), key_parts(start)
         else:
             raise ValueError("a walk needs a seed or a start")
-        row = await fetch_values(tx, statement, nodes=room + 1, edges=self.limits.edges + 1, **params)
+        row = await fetch_values(tx, statement, walk=walk, nodes=room + 1, edges=self.limits.edges + 1)
         if row is None:
             return False
         seed: str = row["seed"]
-        found: dict[str, tuple[Sequence[str], dict[str, Any]]] = {}
+        found: dict[str, list[Any]] = {}
         around: dict[str, list[tuple[str, str]]] = {}
-        for eid, labels, props, leads_to in row["reached"]:
-            found[eid] = (labels, props)
-            around[eid] = leads_to
+        for entry in row["reached"]:
+            found[entry[0]] = entry
+            around[entry[0]] = entry[2]
         if not self.seeds:
-            labels, props = found[seed]
-            self.seeds = {seed: to_lineage_node(labels, props, 0)}
+            self.seeds = {seed: node_of_row(found[seed], 0)}
         # Breadth-first over what came back, level by level: the distances the level walk would have found, in
         # its order (nearest first, each level in the order it was reached).
         distance = {seed: 0}
@@ -354,8 +429,7 @@ class Walk:
             at = distance[eid]
             known = nodes.get(eid)
             if known is None or known.distance > at:
-                labels, props = found[eid]
-                nodes[eid] = to_lineage_node(labels, props, at)
+                nodes[eid] = node_of_row(found[eid], at)
             for type_name, far in around.get(eid, ()):
                 if far in keep:
                     if at < depth:
@@ -380,9 +454,8 @@ class Walk:
         self, tx: AsyncManagedTransaction, frontier: list[str], direction: Direction, visited: set[str]
     ) -> None:
         outgoing, incoming = follow(self.edge_types, direction)
-        row = await fetch_values(
-            tx, further_statement(tuple(outgoing), tuple(incoming)), frontier=frontier, visited=list(visited)
-        )
+        walk = {"frontier": frontier, "visited": list(visited)}
+        row = await fetch_values(tx, further_statement(tuple(outgoing), tuple(incoming)), walk=walk)
         assert row is not None
         self.expandable.update(row["more"])
 
@@ -409,22 +482,32 @@ class Walk:
         return [key for key in self.edges if key[0] in self.nodes and key[1] in self.nodes]
 
 
-# An element id that names no node: a statement is planned for its parameters' types and sizes, not their values.
-_NO_NODE = "4:00000000-0000-0000-0000-000000000000:-1"
-# Neo4j plans a statement once per size bucket (1, then powers of ten) of each list or string parameter it gets.
-WARM_UP_SIZES = (1, 10, 100, 1000)
+# An element id that names no node: a statement is planned for its parameters' types, not their values.
+NO_NODE = "4:00000000-0000-0000-0000-000000000000:-1"
 
 
-def warm_up_statements(size: int) -> list[tuple[str, dict[str, Any]]]:
-    """The statements of a walk over every lineage edge, upstream and downstream (a walk both ways runs both),
-    with parameters of the types the walk passes and a frontier of `size` (a bucket of WARM_UP_SIZES), the
-    visited set of its bucket or the next: what start-up plans (store/plans.py)."""
-    frontier = [_NO_NODE] * size
-    statements: list[tuple[str, dict[str, Any]]] = []
-    for direction in (Direction.UPSTREAM, Direction.DOWNSTREAM):
-        outgoing, incoming = (tuple(types) for types in follow(LINEAGE_EDGES, direction))
-        statements.append((level_statement(outgoing, incoming), {"frontier": frontier, "rows": 1}))
-        for visited in sorted({size, min(size * 10, WARM_UP_SIZES[-1])}):
-            further = further_statement(outgoing, incoming)
-            statements.append((further, {"frontier": frontier, "visited": [_NO_NODE] * visited}))
-    return statements
+def key_parts(ref: NodeRef) -> dict[str, Any]:
+    """`ref`'s key parts as the map a start's seek reads (`$walk.k0`, …)."""
+    return {f"k{i}": part for i, part in enumerate(ref.parts)}
+
+
+def warm_up_statements() -> tuple[list[tuple[str, dict[str, Any]]], list[tuple[str, dict[str, Any]]]]:
+    """The level and depth-check statements of a walk over every lineage edge (upstream, downstream, both
+    ways), then its depth checks, with parameters of the types the walk passes: what start-up plans
+    (store/plans.py). The walk's lists
+    travel in one map parameter (`$walk`), which Neo4j plans as one type whatever its lists' sizes, so one plan
+    per statement serves every frontier."""
+    up, down = (
+        tuple(tuple(types) for types in follow(LINEAGE_EDGES, d)) for d in (Direction.UPSTREAM, Direction.DOWNSTREAM)
+    )
+    frontier = [NO_NODE]
+    levels: list[tuple[str, dict[str, Any]]] = [
+        (level_statement((up, down)), {"walk": {"f0": frontier, "f1": frontier}, "rows": 1}),
+        (level_statement((up,)), {"walk": {"f0": frontier}, "rows": 1}),
+        (level_statement((down,)), {"walk": {"f0": frontier}, "rows": 1}),
+    ]
+    depth_checks: list[tuple[str, dict[str, Any]]] = [
+        (further_statement(outgoing, incoming), {"walk": {"frontier": frontier, "visited": frontier}})
+        for outgoing, incoming in (up, down)
+    ]
+    return levels, depth_checks
