@@ -186,16 +186,18 @@ class Side:
     parallel: str
 
 
-async def prepare(registry: Registry, http: httpx.AsyncClient) -> Side:
+async def prepare(registry: Registry, http: httpx.AsyncClient, warm_up: int = 3) -> Side:
     batch = uuid.uuid4().hex[:8]
     serial, parallel, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "warm"))
     for model in (serial, parallel, warm):
         await registry.create_model(http, model)
-    # Warm-up, not measured: lazy imports, first query plans, connection pools.
-    for n in range(3):
+    # Warm-up, not measured: lazy imports, first query plans, connection pools; with a larger `warm_up`, also the
+    # JIT compilation of a freshly started JVM (Neo4j's), which goes on for its first few thousand writes.
+    for n in range(warm_up):
         await registry.register(http, warm, n)
-        await registry.get(http, warm, 1)
-        await registry.search(http, warm)
+        if n < 3 or n % 5 == 0:
+            await registry.get(http, warm, 1)
+            await registry.search(http, warm)
     return Side(registry, http, serial, parallel)
 
 
@@ -279,6 +281,7 @@ async def exercise(
     clients: int,
     requests: int,
     rounds: int,
+    warm_up: int = 3,
 ) -> dict[str, Measured]:
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     headers = {"Authorization": f"Bearer {token}"}
@@ -286,8 +289,8 @@ async def exercise(
         httpx.AsyncClient(base_url=ours_url, headers=headers, timeout=60, limits=limits) as our_http,
         httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as their_http,
     ):
-        ours = await prepare(LineageGraphRegistry(), our_http)
-        theirs = await prepare(MlflowRegistry(), their_http)
+        ours = await prepare(LineageGraphRegistry(), our_http, warm_up)
+        theirs = await prepare(MlflowRegistry(), their_http, warm_up)
         table = rows(versions, clients, requests)
         measured = await interleaved(ours, theirs, table, rounds)
         concurrent = measured[f"register {versions} versions, {clients} clients"]
@@ -375,15 +378,19 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per read row")
     parser.add_argument("--workers", type=int, default=1, help="server processes of each system")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every row")
+    parser.add_argument(
+        "--warm-up", type=int, default=3, help="registrations per system before the rounds, not measured (default 3)"
+    )
     args = parser.parse_args()
     python = mlflow_python()
     with mlflow_server(python, args.workers) as mlflow_url, served(args.workers) as (url, token):
         measured = asyncio.run(
-            exercise(url, token, mlflow_url, args.versions, args.clients, args.requests, args.rounds)
+            exercise(url, token, mlflow_url, args.versions, args.clients, args.requests, args.rounds, args.warm_up)
         )
     print(
         f"{args.workers} worker(s) each; MLflow with SQLite, lineage-graph with Neo4j; same machine, same run, "
-        f"{args.rounds} interleaved rounds; load average {os.getloadavg()[0]:.1f}"
+        f"{args.rounds} interleaved rounds after {args.warm_up} warm-up registrations each; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     print(report(measured))
     return 0

@@ -135,6 +135,16 @@ class _GraphCollector(Collector):
         for kind, total in sorted(stats.seconds.items()):
             seconds.add_metric([kind], total)
         yield seconds
+        yield CounterMetricFamily(
+            "lineage_graph_registrations",
+            "Model version registrations decided (created, repeated client tokens and refusals).",
+            value=stats.registrations,
+        )
+        yield CounterMetricFamily(
+            "lineage_graph_registration_batches",
+            "Transactions that wrote registrations: a group's registrations that arrive together share one.",
+            value=stats.registration_batches,
+        )
         yield GaugeMetricFamily(
             "lineage_graph_neo4j_transactions_in_flight",
             "Transactions running now (each holds one pooled connection).",

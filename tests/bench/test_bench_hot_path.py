@@ -63,6 +63,8 @@ def test_mlflow_bench_runs_both_registries_side_by_side(settings: Settings, db: 
         "2",
         "--requests",
         "3",
+        "--warm-up",
+        "6",
         extra={"MLFLOW_PYTHON": str(MLFLOW_PYTHON)},
     )
     assert out.count("ratio") == 4

@@ -79,6 +79,25 @@ RETURN sequence, hash, appended
 )
 
 
+def append_events(events: str, head: str) -> str:
+    """A unit subquery (as APPEND_EVENT) appending the events sealed in the list `events`, one chain in order, and
+    moving the partition's head to `head`, the last of them: a write of several changes records them all in one
+    statement. `events` and `head` are parameter expressions (e.g. `$batch.events`), never values."""
+    return f"""
+CALL () {{
+  UNWIND {events} AS a
+  CREATE (:AuditEvent {{event_id: a.event_id, partition: a.partition, partition_sequence: a.partition_sequence,
+                       actor: a.actor, action: a.action, subject: a.subject, group: a.group, payload: a.payload,
+                       outcome: a.outcome, at: a.at, previous_hash: a.previous_hash, hash: a.hash, pending: true}})
+}}
+CALL () {{
+  MATCH (p:AuditPartition {{name: {head}.partition}})
+  SET p.sequence = {head}.sequence, p.hash = {head}.hash
+  REMOVE p._lock
+}}
+"""
+
+
 @dataclass(frozen=True)
 class PartitionHead:
     """A partition's head as read under its lock: the next event's predecessor."""

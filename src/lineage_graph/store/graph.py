@@ -63,6 +63,8 @@ class GraphStats:
     attempts: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
     in_flight: int = 0
+    registrations: int = 0  # model versions registered (repeated client tokens and refusals included)
+    registration_batches: int = 0  # the transactions that wrote them: registrations / batches is the batch size
 
 
 @dataclass
@@ -75,6 +77,11 @@ class CausalChain:
 
 
 _CHAIN: ContextVar[CausalChain | None] = ContextVar("lineage_graph_causal_chain", default=None)
+
+
+def current_chain() -> CausalChain | None:
+    """The causal chain of the request running now, if any (work done for it elsewhere carries it along)."""
+    return _CHAIN.get()
 
 
 @contextmanager
