@@ -70,6 +70,7 @@ _JVM_FLAGS = (
     "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
 )
 
+MIN_REPLAN_INTERVAL = "5m"
 _JIT_FLAGS: dict[str, tuple[str, ...]] = {"full": (), "quick": ("-XX:TieredStopAtLevel=1",)}
 
 
@@ -378,6 +379,11 @@ class LocalNeo4j:
             "dbms.usage_report.enabled": "false",
             # Bounded work: no single transaction may run longer than this (queries set tighter budgets).
             "db.transaction.timeout": "60s",
+            # A cached plan is re-planned once the statistics it was planned on have diverged and it is older
+            # than this (Neo4j's default: 10 s). A young database's counts grow by multiples every few seconds,
+            # so at 10 s every hot statement was re-planned again and again, each plan costing Neo4j hundreds
+            # of ms of CPU and holding its request up (docs/operations.md, "The managed Neo4j's planner").
+            "dbms.cypher.min_replan_interval": MIN_REPLAN_INTERVAL,
         }
         text = "".join(f"{key}={value}\n" for key, value in settings.items())
         (self.conf_dir / "neo4j.conf").write_text(text)

@@ -1,6 +1,7 @@
 """An audited write's event on the wire: once this process has appended to a partition, its next event there is
-sealed in advance against the head it left, and the lock, the check and the append are one statement. A head
-that moved in between (another writer) costs one statement more, never a broken or forked chain."""
+sealed in advance against the head it left, and the lock, the check and the append are one statement — the
+write's own statement, where the write is one statement. A head that moved in between (another writer) costs
+one statement more, never a broken or forked chain."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from lineage_graph.app import graph_settings
 from lineage_graph.config import Settings
 from lineage_graph.domain.audit import AuditEntry, partition_of
 from lineage_graph.domain.auth import SYSTEM
-from lineage_graph.domain.commands import DatasetVersionSpec, RecordRun
+from lineage_graph.domain.commands import CodeVersionSpec, DatasetVersionSpec, RecordRun
+from lineage_graph.domain.errors import NotFound
+from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.services.container import Services
 from lineage_graph.store import audit
 from lineage_graph.store.graph import Neo4jGraph
@@ -74,9 +77,10 @@ def test_the_next_event_of_a_partition_is_one_statement_and_a_moved_head_one_mor
         finally:
             await graph.close()
 
-    # The run's statement, then its event: sealed against the remembered head (one statement), except where
-    # nothing is remembered yet or another writer moved the head (the lock and head first, then the append).
-    assert asyncio.run(scenario()) == [3, 2, 2, 3, 2]
+    # The run and its event in one statement when the event is sealed against the remembered head; where
+    # nothing is remembered yet or another writer moved the head, that statement answers the head it locked and a
+    # second one appends.
+    assert asyncio.run(scenario()) == [2, 1, 1, 2, 1]
     assert _sequences(db, partition) == [1, 2, 3, 4, 5, 6]
     report = verify_audit_chain(settings)
     assert report.intact, report.broken
@@ -95,5 +99,35 @@ def test_concurrent_writers_of_one_partition_keep_one_chain(settings: Settings, 
 
     asyncio.run(scenario())
     assert _sequences(db, partition_of("Run:any")) == list(range(1, 49))
+    report = verify_audit_chain(settings)
+    assert report.intact, report.broken
+
+
+def test_a_single_statement_write_carries_its_event_and_one_that_matches_nothing_records_nothing(
+    settings: Settings, db: Driver, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> list[int]:
+        graph = Neo4jGraph.connect(graph_settings(settings))
+        services = Services.build(graph)
+        here = threading.get_ident()
+        try:
+            sent: list[int] = []
+            for n in range(3):
+                caplog.clear()
+                with caplog.at_level(logging.DEBUG, logger="neo4j"):
+                    spec = CodeVersionSpec("github.com/example/append", f"{uuid.uuid4().hex}{n}")
+                    await services.registry.register_code_version(SYSTEM, spec)
+                messages = [r.getMessage() for r in caplog.records if r.name.startswith("neo4j") and r.thread == here]
+                sent.append(sum(" C: RUN " in m for m in messages))
+            with pytest.raises(NotFound, match="model version"):
+                await services.registry.set_archived(SYSTEM, NodeRef.of(NodeKind.MODEL_VERSION, "absent", 1), True)
+            return sent
+        finally:
+            await graph.close()
+
+    assert asyncio.run(scenario()) == [2, 1, 1]
+    assert _sequences(db, partition_of("CodeVersion:any")) == [1, 2, 3]
+    # The archive of a version that does not exist wrote nothing: no event, no partition for its group.
+    assert _sequences(db, partition_of("ModelVersion:absent/1")) == []
     report = verify_audit_chain(settings)
     assert report.intact, report.broken

@@ -60,8 +60,8 @@ CALL () {
 _APPEND = APPEND_EVENT + "RETURN 1 AS appended"
 
 # Takes the partition's lock and appends the event sealed in $audit only if the head is the one it was sealed
-# against; answers the head found under the lock either way.
-_APPEND_AT_HEAD = (
+# against; answers the head found under the lock either way (`sequence`, `hash`, and `appended`: 1 or 0).
+_LOCK_AND_APPEND_AT_HEAD = (
     """
 MERGE (p:AuditPartition {name: $audit.partition})
   ON CREATE SET p.sequence = 0, p.hash = $genesis
@@ -74,9 +74,20 @@ CALL (sequence, hash) {
     + """
   RETURN count(*) AS appended
 }
-RETURN sequence, hash, appended
 """
 )
+_APPEND_AT_HEAD = _LOCK_AND_APPEND_AT_HEAD + "RETURN sequence, hash, appended"
+
+
+def audited(cypher: str) -> str:
+    """`cypher` (one write statement returning one row, or none when it matched nothing) followed, in the same
+    statement, by the lock of the event's partition and the append of the event sealed in `$audit` when the
+    head is still the one it was sealed against: the change and its record in one round trip (`write_audited`).
+    The write's own columns come back with `audit_sequence`, `audit_hash` and `audit_appended`."""
+    return (
+        f"CALL () {{\n{cypher.strip()}\n}}\nCALL () {{\n{_LOCK_AND_APPEND_AT_HEAD}"
+        "RETURN sequence AS audit_sequence, hash AS audit_hash, appended AS audit_appended\n}\nRETURN *"
+    )
 
 
 def append_events(events: str, head: str) -> str:
@@ -198,15 +209,42 @@ def _dumps(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+_AUDIT_COLUMNS = ("audit_sequence", "audit_hash", "audit_appended")
+
+
+async def fetch_audited(
+    tx: AsyncManagedTransaction, cypher: str, entry: AuditEntry, **params: Any
+) -> dict[str, Any] | None:
+    """Run `cypher`, one write statement whose entry is known before it runs, and append `entry` in the same
+    statement when it returns its row; None (and no event) when it matched nothing.
+
+    As in `append_audit_event`, the event is sealed in advance against the head this process remembers for the
+    partition; with nothing remembered, or when the head moved, the statement appends nothing and answers the
+    head it found under the lock, and a second statement appends the event sealed against that head."""
+    partition = partition_of(entry.subject)
+    remembered = _LAST_APPENDED.get(partition)
+    if remembered is not None:
+        event, audit = seal(remembered, entry)
+    else:
+        event, audit = None, {"partition": partition, "partition_sequence": -1}  # a check that never holds
+    row = await fetch_one(tx, audited(cypher), audit=audit, genesis=GENESIS_HASH, **params)
+    if row is None:
+        return None
+    if event is None or not row["audit_appended"]:
+        head = PartitionHead(partition, int(row["audit_sequence"]), str(row["audit_hash"]))  # locked by the statement
+        event, audit = seal(head, entry)
+        await tx.run(_APPEND, audit=audit)
+    _remember(event)
+    return {key: value for key, value in row.items() if key not in _AUDIT_COLUMNS}
+
+
 async def write_audited(graph: Neo4jGraph, cypher: str, entry: AuditEntry, **params: Any) -> dict[str, Any] | None:
-    """Run one write statement and, when it matched something, append `entry` in the same transaction.
-    Returns the statement's row, or None (and nothing written) when it matched nothing."""
+    """Run one write statement and, when it matched something, append `entry` in the same transaction (in the
+    same statement, see `fetch_audited`). Returns the statement's row, or None (and nothing written) when it
+    matched nothing."""
 
     async def work(tx: AsyncManagedTransaction) -> dict[str, Any] | None:
-        row = await fetch_one(tx, cypher, **params)
-        if row is not None:
-            await append_audit_event(tx, entry)
-        return row
+        return await fetch_audited(tx, cypher, entry, **params)
 
     return await graph.write(work)
 

@@ -21,7 +21,7 @@ from lineage_graph.domain.queries import DatasetFilter, Entity, RunFilter, Searc
 from lineage_graph.domain.queries import ModelLineage as ModelLineage  # importable from here too
 from lineage_graph.domain.queries import RunNeighbours as RunNeighbours
 from lineage_graph.domain.tags import TagChange
-from lineage_graph.store.audit import append_audit_event, write_audited
+from lineage_graph.store.audit import append_audit_event, fetch_audited, write_audited
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import (
@@ -119,7 +119,8 @@ CALL (r) {
     ON CREATE SET cv.path = c.path, cv.branch = c.branch, cv.created_at = $now
   MERGE (cv)-[:EXECUTED_BY]->(r)
 }
-RETURN r {.*} AS r
+RETURN r {.*, created_at: toString(r.created_at), started_at: toString(r.started_at),
+          ended_at: toString(r.ended_at)} AS r
 """
 
 _DATASETS_BY_KEY = """
@@ -396,6 +397,18 @@ class CatalogStore:
         """Upsert the run and its edges; inputs and outputs given by id must exist."""
         inputs = [_spec_key(r) for r in cmd.inputs] + [vars_of(s) for s in cmd.input_specs]
         outputs = [_spec_key(r) for r in cmd.outputs] + [vars_of(s) for s in cmd.output_specs]
+        entry = AuditEntry(
+            actor,
+            "run.record",
+            f"Run:{cmd.run_id}",
+            {
+                "job": f"{cmd.job_namespace}/{cmd.job_name}",
+                "kind": cmd.kind.value,
+                "status": cmd.status.value,
+                "inputs": len(inputs),
+                "outputs": len(outputs),
+            },
+        )
 
         async def work(tx: AsyncManagedTransaction) -> Run:
             problems: list[Problem] = []
@@ -409,9 +422,10 @@ class CatalogStore:
                 ]
             if problems:
                 raise ValidationFailed.of(problems)
-            row = await fetch_one(
+            row = await fetch_audited(
                 tx,
                 _RECORD_RUN,
+                entry,
                 run_id=cmd.run_id,
                 job_namespace=cmd.job_namespace,
                 job_name=cmd.job_name,
@@ -426,22 +440,7 @@ class CatalogStore:
                 code=[vars_of_code(cmd.code)] if cmd.code else [],
                 now=_now(),
             )
-            assert row is not None
-            await append_audit_event(
-                tx,
-                AuditEntry(
-                    actor,
-                    "run.record",
-                    f"Run:{cmd.run_id}",
-                    {
-                        "job": f"{cmd.job_namespace}/{cmd.job_name}",
-                        "kind": cmd.kind.value,
-                        "status": cmd.status.value,
-                        "inputs": len(inputs),
-                        "outputs": len(outputs),
-                    },
-                ),
-            )
+            assert row is not None  # MERGE always yields the run
             return to_run(row["r"])
 
         return await self._graph.write(work)
