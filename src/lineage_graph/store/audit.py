@@ -85,8 +85,13 @@ def audited(cypher: str) -> str:
     statement, by the lock of the event's partition and the append of the event sealed in `$audit` when the
     head is still the one it was sealed against: the change and its record in one round trip (`write_audited`).
     The write's own columns come back with `audit_sequence`, `audit_hash` and `audit_appended`."""
+    body = cypher.strip()
+    options = ""
+    if body.startswith("CYPHER "):  # query options (e.g. KEEP_PLAN) go before the whole statement
+        options, _, body = body.partition("\n")
+        options += "\n"
     return (
-        f"CALL () {{\n{cypher.strip()}\n}}\nCALL () {{\n{_LOCK_AND_APPEND_AT_HEAD}"
+        f"{options}CALL () {{\n{body}\n}}\nCALL () {{\n{_LOCK_AND_APPEND_AT_HEAD}"
         "RETURN sequence AS audit_sequence, hash AS audit_hash, appended AS audit_appended\n}\nRETURN *"
     )
 
