@@ -45,4 +45,5 @@ CREATE INDEX webhook_delivery_status IF NOT EXISTS FOR (d:WebhookDelivery) ON (d
 
 CREATE FULLTEXT INDEX registry_search IF NOT EXISTS
   FOR (n:ModelGroup|ModelVersion|Dataset|DatasetVersion|Job|Run|CodeVersion)
-  ON EACH [n.name, n.description, n.search_tags, n.namespace, n.repository, n.job_name];
+  ON EACH [n.name, n.description, n.search_tags, n.namespace, n.repository, n.job_name]
+  OPTIONS {indexConfig: {`fulltext.eventually_consistent`: true}};

@@ -163,3 +163,38 @@ def _wait_placed(db: Driver) -> None:
     while db.execute_query("MATCH (e:AuditEvent) WHERE e.pending RETURN count(e) AS n").records[0]["n"]:
         assert time.monotonic() < deadline, "the sequencer placed nothing"
         time.sleep(0.1)
+
+
+# The full-text index as earlier releases created it: synchronous, so every commit waited for Lucene's refresh.
+_SYNCHRONOUS_SEARCH_INDEX = """
+CREATE FULLTEXT INDEX registry_search IF NOT EXISTS
+  FOR (n:ModelGroup|ModelVersion|Dataset|DatasetVersion|Job|Run|CodeVersion)
+  ON EACH [n.name, n.description, n.search_tags, n.namespace, n.repository, n.job_name]
+"""
+_SEARCH_INDEX_CONFIG = (
+    "SHOW FULLTEXT INDEXES YIELD name, options WHERE name = 'registry_search' "
+    "RETURN options.indexConfig['fulltext.eventually_consistent'] AS ec"
+)
+
+
+def test_migrate_rebuilds_a_synchronous_search_index(settings: Settings, db: Driver, gql: GraphQLClient) -> None:
+    assert db.execute_query(_SEARCH_INDEX_CONFIG).records[0]["ec"] is True, "a new database gets the new index"
+    db.execute_query("DROP INDEX registry_search")
+    db.execute_query(_SYNCHRONOUS_SEARCH_INDEX)
+    db.execute_query("CALL db.awaitIndexes(60)")
+    gql.data('mutation { createModelGroup(input: {name: "kept-searchable", description: "churn scorer"}) { name } }')
+
+    dry = _run(settings, "migrate", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would rebuild the full-text index" in dry.stdout
+    assert db.execute_query(_SEARCH_INDEX_CONFIG).records[0]["ec"] is not True, "a dry run changes nothing"
+
+    done = _run(settings, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "rebuilt the full-text index" in done.stdout
+    assert db.execute_query(_SEARCH_INDEX_CONFIG).records[0]["ec"] is True
+    hits = gql.data('{ search(text: "churn") { node { __typename ... on ModelGroup { name } } } }')["search"]
+    assert {"__typename": "ModelGroup", "name": "kept-searchable"} in [h["node"] for h in hits], "indexed again"
+
+    again = _run(settings, "migrate")
+    assert "nothing to migrate" in again.stdout

@@ -126,6 +126,19 @@ def test_search_uses_the_fulltext_index(gql: GraphQLClient, db: Driver) -> None:
     assert problem_fields(body) == ["text"]
 
 
+def test_search_sees_every_registration_the_moment_it_returns(gql: GraphQLClient, db: Driver) -> None:
+    # The index is eventually consistent; a search waits for what committed before it.
+    gql.data('mutation { createModelGroup(input: {name: "instant"}) { name } }')
+    register = """mutation($d: String!) { registerModelVersion(input: {group: "instant",
+        artifactUri: "s3://models/instant", description: $d}) { version } }"""
+    search = "query($t: String!) { search(text: $t) { node { ... on ModelVersion { group { name } version } } } }"
+    for n in range(1, 26):
+        word = f"quokka{n}zebra"
+        assert gql.data(register, {"d": f"scorer {word}"})["registerModelVersion"] == {"version": n}
+        hits = gql.data(search, {"t": word})["search"]
+        assert [h["node"] for h in hits] == [{"group": {"name": "instant"}, "version": n}], n
+
+
 def test_compare_marks_best_metric_and_lists_differences(gql: GraphQLClient, db: Driver) -> None:
     versions = _seed(gql)
     result = gql.data(

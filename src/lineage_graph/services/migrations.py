@@ -22,10 +22,11 @@ class MigrationReport:
     anchored: int  # legacy events anchored by this run (a dry run: that would be)
     legacy_break: ChainBreak | None  # the legacy chain does not verify: `audit verify` will report it too
     tags_filled: int  # datasets and dataset versions given their empty tag list (a dry run: that would be)
+    search_index_rebuilt: bool  # the synchronous full-text index rebuilt eventually consistent (or would be)
 
     @property
     def changed(self) -> bool:
-        return bool(self.anchored or self.tags_filled)
+        return bool(self.anchored or self.tags_filled or self.search_index_rebuilt)
 
 
 class MigrationService:
@@ -33,8 +34,8 @@ class MigrationService:
         self._store = MigrationStore(graph)
 
     async def migrate(self, actor: Principal, *, dry_run: bool) -> MigrationReport:
-        """Anchor the pre-partition audit chain (verified first, with its original hashes) and fill the tag
-        lists OpenLineage left empty. A dry run reads and reports only."""
+        """Anchor the pre-partition audit chain (verified first, with its original hashes), fill the tag
+        lists OpenLineage left empty and rebuild a synchronous full-text index. A dry run reads and reports only."""
         require(actor, Role.ADMIN)
         plan = await self._store.plan()
         verifier = PartitionVerifier(LEGACY_PARTITION, log_through=0)
@@ -54,13 +55,17 @@ class MigrationService:
         # global log's head, which the old chain's head became.
         if dry_run:
             total = plan.untagged_datasets + plan.untagged_dataset_versions
-            return MigrationReport(True, seen, plan.unanchored_events, verifier.broken, total)
+            return MigrationReport(
+                True, seen, plan.unanchored_events, verifier.broken, total, plan.synchronous_search_index
+            )
         if pending:
             anchored += await self._store.anchor(pending)
         filled = 0
         while batch := await self._store.fill_tags(BATCH):
             filled += batch
-        report = MigrationReport(False, seen, anchored, verifier.broken, filled)
+        if plan.synchronous_search_index:
+            await self._store.rebuild_search_index()
+        report = MigrationReport(False, seen, anchored, verifier.broken, filled, plan.synchronous_search_index)
         if report.changed or (last is not None and plan.legacy_head is None):
             legacy_head = (last.sequence, last.hash) if last is not None and plan.legacy_head is None else None
             entry = AuditEntry(
@@ -72,6 +77,7 @@ class MigrationService:
                     "legacy_chain_head": last.sequence if last else None,
                     "legacy_chain_intact": verifier.broken is None,
                     "tags_filled": filled,
+                    "search_index_rebuilt": plan.synchronous_search_index,
                 },
             )
             await self._store.finish(legacy_head, entry)

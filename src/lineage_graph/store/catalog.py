@@ -227,8 +227,11 @@ RETURN k.group AS group, k.version AS version,
 
 # Hits come back with everything needed to render them (a model version's aliases too), so a search costs
 # one query however many hits it has.
+# The index is eventually consistent (schema/constraints.cypher): commits do not wait for Lucene, and a search
+# first waits for what committed before it to be indexed, so it still sees every write that returned to anyone.
 # Timestamps as strings, as in every hot read (see store/records.py); absent ones become null.
 _SEARCH = """
+CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()
 CALL db.index.fulltext.queryNodes('registry_search', $text, {limit: $limit}) YIELD node, score
 WITH node, score, labels(node)[0] AS label
 WHERE size($labels) = 0 OR label IN $labels

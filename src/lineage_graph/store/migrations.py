@@ -4,7 +4,8 @@ Two shapes predate the current model:
 - the audit log as one global chain (events with a `sequence` and a hash over the old content, no event id,
   no partition). They are anchored, untouched, as the `legacy` partition and the first positions of the global
   log: their original hashes stay what verification checks (see domain/audit.py, `legacy_content`).
-- datasets and dataset versions that OpenLineage created without `tags` / `search_tags`.
+- datasets and dataset versions that OpenLineage created without `tags` / `search_tags`;
+- a synchronous full-text index (`registry_search`), which every commit waited for; it is rebuilt.
 
 Every step is a batch of idempotent writes that only touches what is still in the old shape, so an interrupted
 migration is finished by running it again, and a finished one finds nothing to do.
@@ -22,6 +23,7 @@ from neo4j.time import DateTime
 
 from lineage_graph.domain.audit import LEGACY_PARTITION, AuditEntry, StoredAuditEvent, group_of, legacy_event_id
 from lineage_graph.store.audit import append_audit_event
+from lineage_graph.store.constraints import rebuild_search_index, search_index_is_synchronous
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 
 _PLAN = """
@@ -82,10 +84,16 @@ class MigrationPlan:
     legacy_head: int | None  # the legacy partition's head, once anchored
     untagged_datasets: int
     untagged_dataset_versions: int
+    synchronous_search_index: bool
 
     @property
     def empty(self) -> bool:
-        return not (self.unanchored_events or self.untagged_datasets or self.untagged_dataset_versions)
+        return not (
+            self.unanchored_events
+            or self.untagged_datasets
+            or self.untagged_dataset_versions
+            or self.synchronous_search_index
+        )
 
 
 class MigrationStore:
@@ -96,8 +104,15 @@ class MigrationStore:
         row = (await self._graph.rows(_PLAN, legacy=LEGACY_PARTITION))[0]
         head = row["anchored_head"]
         return MigrationPlan(
-            int(row["unanchored"]), None if head is None else int(head), int(row["datasets"]), int(row["versions"])
+            int(row["unanchored"]),
+            None if head is None else int(head),
+            int(row["datasets"]),
+            int(row["versions"]),
+            await search_index_is_synchronous(self._graph),
         )
+
+    async def rebuild_search_index(self) -> None:
+        await rebuild_search_index(self._graph)
 
     async def legacy_chain(self, batch_size: int = 1000) -> AsyncIterator[StoredAuditEvent]:
         """The pre-partition chain, oldest first, as stored."""
