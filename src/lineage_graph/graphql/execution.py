@@ -7,8 +7,9 @@ resolver that does work, and a waste for a field that only reads its object: a 1
 a projection for objects whose selected fields are all *plain*:
 
 - a basic Strawberry field (no resolver, no permission or field extension, no arguments), read as an attribute;
-- or a `source_field`: a resolver that is a pure function of the object it is on (no arguments, no info), so an
-  API type can read a domain object directly instead of copying it into a GraphQL object first;
+- or a `source_field`: a resolver that is a pure function of the object it is on (no arguments, no info), or an
+  attribute path of it (`"ref.global_id"`, read inline), so an API type can read a domain object directly
+  instead of copying it into a GraphQL object first;
 
 of leaf types or lists of leaves. The projection is one generated function per (type, selection), cached for the
 process: it reads each field and coerces the leaves directly, with the same values, nullability and leaf
