@@ -35,6 +35,7 @@ from lineage_graph.domain.audit import (
 )
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
+from lineage_graph.store.stable_plans import KEEP_PLAN
 
 _LOCK_PARTITION = """
 MERGE (p:AuditPartition {name: $partition})
@@ -212,29 +213,40 @@ async def write_audited(graph: Neo4jGraph, cypher: str, entry: AuditEntry, **par
 
 
 # ---- the sequencer ------------------------------------------------------------------------------------
-_LOCK_LOG = """
+_LOCK_LOG = (
+    KEEP_PLAN
+    + """
 MERGE (h:AuditHead {id: 'audit'})
   ON CREATE SET h.sequence = 0, h.hash = $genesis
 SET h._lock = true
 RETURN h.sequence AS sequence, h.hash AS hash
 """
+)
 
 # `$limit` is a validated integer. The pending flag is indexed and removed once placed, so this is a seek.
-_PENDING = """
-MATCH (e:AuditEvent) WHERE e.pending = true
+_PENDING = (
+    KEEP_PLAN
+    + """
+MATCH (e:AuditEvent) USING INDEX e:AuditEvent(pending) WHERE e.pending = true
 WITH e ORDER BY e.at LIMIT $limit
 RETURN collect({event_id: e.event_id, partition: e.partition, partition_sequence: e.partition_sequence, at: e.at,
                 hash: e.hash}) AS events
 """
+)
 
 # For each partition, is the event just before its first pending one already placed (or is there none)?
-_PLACED_BEFORE = """
+_PLACED_BEFORE = (
+    KEEP_PLAN
+    + """
 UNWIND $checks AS c
 OPTIONAL MATCH (e:AuditEvent {partition: c.partition, partition_sequence: c.before})
 RETURN collect({partition: c.partition, placed: c.before = 0 OR (e IS NOT NULL AND e.pending IS NULL)}) AS checks
 """
+)
 
-_PLACE = """
+_PLACE = (
+    KEEP_PLAN
+    + """
 UNWIND $placements AS p
 MATCH (e:AuditEvent {event_id: p.event_id})
 SET e.sequence = p.sequence, e.log_hash = p.log_hash
@@ -245,6 +257,7 @@ SET h.sequence = $sequence, h.hash = $hash
 REMOVE h._lock
 RETURN placed
 """
+)
 
 
 async def _place_pending(tx: AsyncManagedTransaction, limit: int) -> int:
@@ -347,8 +360,11 @@ UNWIND $ids AS id
 MATCH (e:AuditEvent {{event_id: id}})
 RETURN {_FIELDS}
 """
-_ANY_PENDING = "MATCH (e:AuditEvent) WHERE e.pending = true RETURN e.event_id AS id LIMIT 1"
-_LOG_HEAD = "MATCH (h:AuditHead {id: 'audit'}) RETURN h.sequence AS sequence"
+_ANY_PENDING = (
+    KEEP_PLAN
+    + "MATCH (e:AuditEvent) USING INDEX e:AuditEvent(pending) WHERE e.pending = true RETURN e.event_id AS id LIMIT 1"
+)
+_LOG_HEAD = KEEP_PLAN + "MATCH (h:AuditHead {id: 'audit'}) RETURN h.sequence AS sequence"
 
 
 @dataclass(frozen=True)

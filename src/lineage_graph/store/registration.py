@@ -48,6 +48,7 @@ from lineage_graph.store.audit import PartitionHead, append_events, seal
 from lineage_graph.store.graph import CausalChain, Neo4jGraph, causal_chain, current_chain, fetch_values
 from lineage_graph.store.group_rules import GroupRules, rules_from_row
 from lineage_graph.store.records import VERSION_TIMES, to_model_version
+from lineage_graph.store.stable_plans import KEEP_PLAN
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ WITH g
 # and creates `$batch.creations` too when `$batch.expected` (what this process last committed for the group) is
 # what it finds and every registration is new, with all its references present.
 _REGISTER = (
-    """
+    KEEP_PLAN
+    + """
 MATCH (g:ModelGroup {name: $group})
 SET g._lock = true
 WITH g WHERE g.deleted_at IS NULL
@@ -189,7 +191,7 @@ RETURN latest, sequence, hash, checks, created > 0 AS created, CASE WHEN created
 """
 )
 
-_CREATE_VERSIONS = "MATCH (g:ModelGroup {name: $group})" + _CREATE + "RETURN 1 AS created"
+_CREATE_VERSIONS = KEEP_PLAN + "MATCH (g:ModelGroup {name: $group})" + _CREATE + "RETURN 1 AS created"
 
 
 @dataclass(frozen=True)

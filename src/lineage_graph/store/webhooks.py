@@ -21,6 +21,7 @@ from lineage_graph.domain.errors import NotFound
 from lineage_graph.domain.webhooks import DeliveryResult, DeliveryStatus, Webhook, WebhookDelivery
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
+from lineage_graph.store.stable_plans import KEEP_PLAN
 
 _CREATE = """
 OPTIONAL MATCH (h:AuditHead {id: 'audit'})
@@ -55,21 +56,31 @@ SET d.status = 'REDELIVER'
 RETURN d {.*} AS d
 """
 
-_DUE = """
+# Subscriptions are few: the label scan is named, or a young database's statistics plan a scan of every node.
+_DUE = (
+    KEEP_PLAN
+    + """
 MATCH (w:Webhook)
+USING SCAN w:Webhook
 WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $now)
   AND (w.next_attempt_at IS NULL OR w.next_attempt_at <= $now)
-  AND (w.cursor < $head OR EXISTS { MATCH (:WebhookDelivery {webhook_id: w.webhook_id, status: 'REDELIVER'}) })
+  AND (w.cursor < $head OR EXISTS { MATCH (d:WebhookDelivery {webhook_id: w.webhook_id, status: 'REDELIVER'})
+                                    USING INDEX d:WebhookDelivery(status) })
 RETURN count(w) AS due
 """
+)
 
 # The claim: lock each candidate first, then re-check it under the lock, so of two instances claiming at once
 # the second sees the first one's lease and leaves the subscription alone.
-_CLAIM = """
+_CLAIM = (
+    KEEP_PLAN
+    + """
 MATCH (w:Webhook)
+USING SCAN w:Webhook
 WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $now)
   AND (w.next_attempt_at IS NULL OR w.next_attempt_at <= $now)
-  AND (w.cursor < $head OR EXISTS { MATCH (:WebhookDelivery {webhook_id: w.webhook_id, status: 'REDELIVER'}) })
+  AND (w.cursor < $head OR EXISTS { MATCH (d:WebhookDelivery {webhook_id: w.webhook_id, status: 'REDELIVER'})
+                                    USING INDEX d:WebhookDelivery(status) })
 WITH w LIMIT $limit
 SET w._lock = true
 REMOVE w._lock
@@ -77,6 +88,7 @@ WITH w WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $now)
 SET w.lease_owner = $owner, w.lease_until = $until
 RETURN collect(w {.*}) AS webhooks
 """
+)
 _REDELIVERIES = """
 MATCH (d:WebhookDelivery {webhook_id: $id, status: 'REDELIVER'})
 WITH d ORDER BY d.sequence LIMIT $limit
