@@ -1,6 +1,7 @@
 """The first lineage walks after Neo4j starts: without the server's start-up planning, with it, and warm.
 
-    .venv/bin/python bench/cold_start.py                   # two private Neo4j starts (a fresh JVM each)
+    .venv/bin/python bench/cold_start.py                   # two private Neo4j starts (a fresh JVM each, with
+                                                           # the JIT `serve` gives the managed Neo4j here)
     NEO4J_URI=bolt://… NEO4J_PASSWORD=… .venv/bin/python bench/cold_start.py --versions 3   # an existing one
 
 Each mode starts from a Neo4j that has planned none of the walk's statements: a freshly started one (its JVM
@@ -30,7 +31,7 @@ from neo4j import AsyncManagedTransaction
 from lineage_graph.config import Settings
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.lineage import DEFAULT_BUDGET, Direction, LineageRequest, Truncation
-from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port
+from lineage_graph.neo4j_local import Connection, LocalNeo4j, free_port, jit_for_machine
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import GraphSettings, Neo4jGraph
 from lineage_graph.store.lineage import Neo4jLineageStore
@@ -134,9 +135,16 @@ async def _neo4j(args: argparse.Namespace) -> AsyncIterator[Connection]:
     if os.environ.get("NEO4J_URI"):
         yield Connection(os.environ["NEO4J_URI"], os.environ.get("NEO4J_USER", "neo4j"), os.environ["NEO4J_PASSWORD"])
         return
+    settings = Settings()
     with tempfile.TemporaryDirectory(prefix="cold-start-") as home:
+        # The JIT `serve` gives its managed Neo4j on this machine (LINEAGE_GRAPH_NEO4J_JIT, "auto" by default).
         instance = LocalNeo4j(
-            home=Path(home), cache_dir=Settings().cache_dir, bolt_port=free_port(), heap=args.heap, pagecache="256m"
+            home=Path(home),
+            cache_dir=settings.cache_dir,
+            bolt_port=free_port(),
+            heap=args.heap,
+            pagecache="256m",
+            jit=jit_for_machine(settings.neo4j_jit),
         )
         connection = await asyncio.to_thread(instance.start)
         try:
@@ -155,7 +163,11 @@ async def _run(args: argparse.Namespace) -> list[Figures]:
 
 
 def report(figures: list[Figures], fresh: bool) -> None:
-    print(f"Neo4j: {'a fresh start per mode (cold JVM)' if fresh else 'NEO4J_URI, query caches cleared per mode'}")
+    if fresh:
+        jit = jit_for_machine(Settings().neo4j_jit)
+        print(f"Neo4j: a fresh start per mode (cold JVM, the {jit} JIT `serve` would give it here)")
+    else:
+        print("Neo4j: NEO4J_URI, query caches cleared per mode")
     shapes = list(figures[0].first)
     header = f"{'mode':<22} {'planning s':>10} " + " ".join(f"{'first ' + s + ' s':>18}" for s in shapes)
     print(header + f" {'warm upstream s':>16} {'first/warm upstream':>20}")

@@ -13,8 +13,9 @@ upstream and downstream traversals at depth 5, 10 and 20 three ways, interleaved
 - floor: the fastest single Cypher statement we found that returns the same nodes and edges to the client,
   collected in one row (a pruning breadth-first variable-length expansion; its PROFILE is printed once);
 - service: `LineageService.lineage` (validation, the one traversal of the store, domain objects), in process;
-- graphql: the `lineage` query POSTed with a viewer token to a Uvicorn server in its own process, parsed
-  (orjson, as the floor's row is decoded by the driver's Rust extension);
+- graphql: the `lineage` query POSTed with a viewer token to a Uvicorn server in its own process over one
+  keep-alive connection, the answer parsed in native code as the floor's row is (httptools and orjson here, the
+  driver's Rust extension there; `--http-client httpx` measures through httpx instead);
 - compact: the same query selecting `compact` (one JSON value of columns) instead of typed nodes and edges.
 
 Prints p50/p95 in milliseconds and the ratios service/floor and graphql/floor. It is not a test: nothing asserts.
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httptools
 import httpx
 import orjson
 from neo4j import AsyncDriver, AsyncGraphDatabase, GraphDatabase
@@ -215,20 +217,25 @@ RETURN collect([elementId(m), labels(m), m {_PROJECTION}]) AS nodes, collect(aro
 """
 
 
-async def floor(driver: AsyncDriver, start: NodeRef, direction: Direction, depth: int) -> tuple[int, int]:
-    """Run the floor statement; the edges kept are those between reached nodes (what the walk returns)."""
+async def floor(driver: AsyncDriver, start: NodeRef, direction: Direction, depth: int) -> dict[str, Any]:
+    """Run the floor statement: its one row, decoded (what the client receives; counted by `floor_counts`)."""
     params = {f"k{i}": p for i, p in enumerate(start.parts)}
 
-    async def work(tx: Any) -> tuple[int, int]:
+    async def work(tx: Any) -> dict[str, Any]:
         result = await tx.run(floor_statement(start, direction, depth), params)
         row = await result.single()
-        ids = {node[0] for node in row["nodes"]}
-        edges = {(a, b, t) for around in row["edges"] for a, b, t in around if a in ids and b in ids}
-        return len(ids), len(edges)
+        return {"nodes": row["nodes"], "edges": row["edges"]}
 
     async with driver.session() as session:
-        counted: tuple[int, int] = await session.execute_read(work)
-        return counted
+        answer: dict[str, Any] = await session.execute_read(work)
+        return answer
+
+
+def floor_counts(row: dict[str, Any]) -> tuple[int, int]:
+    """The floor's nodes and edges; the edges kept are those between reached nodes (what the walk returns)."""
+    ids = {node[0] for node in row["nodes"]}
+    edges = {(a, b, t) for around in row["edges"] for a, b, t in around if a in ids and b in ids}
+    return len(ids), len(edges)
 
 
 async def print_profile(driver: AsyncDriver, start: NodeRef, direction: Direction, depth: int) -> None:
@@ -250,6 +257,73 @@ async def print_profile(driver: AsyncDriver, start: NodeRef, direction: Directio
 
 
 # ---------------------------------------------------------------------------------------------- timing
+
+
+class LeanHTTP:
+    """POSTs over one keep-alive HTTP/1.1 connection, with asyncio streams and httptools' C parser (Uvicorn's):
+    the client side of an HTTP request at about the cost of the driver's side of the floor's statement (Python
+    I/O, native decoding). httpx spent 2.5-3 ms of this client's CPU per request on this machine, ~0.2 ms here:
+    a cost of the client, not of the server the bench measures."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        url = httpx.URL(base_url)
+        self._host, self._port = url.host, url.port or 80
+        self._head = f"host: {self._host}:{self._port}\r\nauthorization: Bearer {token}\r\n"
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        if self._writer is None:
+            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+        assert self._reader is not None
+        head = f"POST {path} HTTP/1.1\r\n{self._head}content-type: application/json\r\n"
+        self._writer.write(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
+        response = _Response()
+        parser = httptools.HttpResponseParser(response)
+        while not response.complete:
+            data = await self._reader.read(1 << 20)
+            if not data:
+                raise ConnectionError("the server closed the connection mid-response")
+            parser.feed_data(data)
+        if not parser.should_keep_alive():
+            await self.close()
+        return parser.get_status_code(), b"".join(response.body)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            await self._writer.wait_closed()
+        self._reader = self._writer = None
+
+
+class _Response:
+    """httptools' callbacks for one response: its body chunks, and whether it is complete."""
+
+    def __init__(self) -> None:
+        self.body: list[bytes] = []
+        self.complete = False
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+async def post_graphql(client: LeanHTTP | httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
+    """The query's answer, parsed (orjson, in native code as the floor's row is decoded); errors raise."""
+    payload = orjson.dumps({"query": query, "variables": variables})
+    if isinstance(client, LeanHTTP):
+        status, content = await client.post("/graphql", payload)
+    else:
+        headers = {"content-type": "application/json"}
+        response = await client.post("/graphql", content=payload, headers=headers)
+        status, content = response.status_code, response.content
+    body = orjson.loads(content)
+    if status != 200 or body.get("errors"):
+        raise RuntimeError(f"HTTP {status}: {body.get('errors')}")
+    return body["data"]
+
 
 GRAPHQL = """query($id: ID!, $direction: LineageDirection!, $depth: Int!, $limit: Int!, $edges: [LineageEdgeType!]) {
   lineage(id: $id, direction: $direction, depth: $depth, limit: $limit, edgeTypes: $edges) {
@@ -275,6 +349,7 @@ class Case:
     nodes: int = 0
     edges: int = 0
     floor_nodes: int = 0
+    floor_row: dict[str, Any] = field(default_factory=dict)
     times: dict[str, list[float]] = field(default_factory=lambda: {way: [] for way in WAYS})
 
 
@@ -289,7 +364,9 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
     return time.perf_counter() - began
 
 
-async def measure(cases: list[Case], conn: Connection, base_url: str, token: str, repeat: int, warmup: int) -> None:
+async def measure(
+    cases: list[Case], conn: Connection, base_url: str, token: str, repeat: int, warmup: int, http_client: str = "lean"
+) -> None:
     settings = Settings(
         neo4j_uri=conn.uri, neo4j_user=conn.user, neo4j_password=conn.password, neo4j_query_timeout=120.0
     )
@@ -297,14 +374,18 @@ async def measure(cases: list[Case], conn: Connection, base_url: str, token: str
     service = LineageService.over(graph, budget=60.0)
     driver = AsyncGraphDatabase.driver(conn.uri, auth=(conn.user, conn.password), notifications_min_severity="OFF")
     reader = Principal("bench-reader", Role.VIEWER)
+    lean = LeanHTTP(base_url, token)
     try:
         async with httpx.AsyncClient(
             base_url=base_url, timeout=120, headers={"Authorization": f"Bearer {token}"}
-        ) as http:
+        ) as httpx_client:
+            http: LeanHTTP | httpx.AsyncClient = lean if http_client == "lean" else httpx_client
             for case in cases:
 
                 async def raw(case: Case = case) -> None:
-                    case.floor_nodes, _ = await floor(driver, case.start, case.direction, case.depth)
+                    # Counted after the timing: the floor is the statement and its decoded row, as the GraphQL
+                    # figure is the request and its parsed answer.
+                    case.floor_row = await floor(driver, case.start, case.direction, case.depth)
 
                 async def call(case: Case = case) -> None:
                     result = await service.lineage(
@@ -320,13 +401,7 @@ async def measure(cases: list[Case], conn: Connection, base_url: str, token: str
                         "limit": MAX_LIMIT,
                         "edges": list(FLOW),
                     }
-                    response = await http.post("/graphql", json={"query": query, "variables": variables})
-                    # Parsed in native code, as the floor's client decodes its row (the driver's Rust
-                    # extension): the standard library's parser would add ~50 ms of this client's own CPU to
-                    # a 10k-node answer, which says nothing about the server.
-                    body = orjson.loads(response.content)
-                    if body.get("errors"):
-                        raise RuntimeError(body["errors"])
+                    await post_graphql(http, query, variables)
 
                 async def gql_compact(case: Case = case) -> None:
                     await gql(case, GRAPHQL_COMPACT)
@@ -338,8 +413,10 @@ async def measure(cases: list[Case], conn: Connection, base_url: str, token: str
                 for _ in range(repeat):
                     for name, fn in ways.items():  # interleaved, so drift and neighbours hit all three alike
                         case.times[name].append(await timed(fn))
+                case.floor_nodes, _ = floor_counts(case.floor_row)
                 print(f"  measured {case.label} {case.direction.value} depth {case.depth}", file=sys.stderr)
     finally:
+        await lean.close()
         await driver.close()
         await graph.close()
 
@@ -362,7 +439,7 @@ async def pick_starts(
             (Direction.DOWNSTREAM, versions, versions[:30] + spread),
         ):
             sample = likely + rnd.sample(pool, min(20, len(pool)))
-            sizes = [((await floor(driver, ref, direction, 20))[0], ref) for ref in sample]
+            sizes = [(floor_counts(await floor(driver, ref, direction, 20))[0], ref) for ref in sample]
             for target in targets:
                 size, ref = min(sizes, key=lambda s: abs(s[0] - target))
                 starts.append((f"~{target:,} ({ref.kind.label} {size})", ref, direction))
@@ -470,6 +547,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--heap", default="2g")
     parser.add_argument("--pagecache", default="1g")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--http-client",
+        choices=("lean", "httpx"),
+        default="lean",
+        help="the GraphQL client: one keep-alive connection parsed by httptools (default), or httpx",
+    )
     args = parser.parse_args(argv)
     if args.large:
         args.nodes = 1_000_000
@@ -505,7 +588,7 @@ def main(argv: list[str] | None = None) -> None:
                 await driver.close()
 
         with server(conn) as url:
-            asyncio.run(measure(cases, conn, url, token, args.repeat, args.warmup))
+            asyncio.run(measure(cases, conn, url, token, args.repeat, args.warmup, args.http_client))
         asyncio.run(profile())
     report(cases, synthetic, args)
 

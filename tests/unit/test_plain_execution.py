@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 import strawberry
+from graphql import GraphQLObjectType
 from strawberry.permission import BasePermission
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from lineage_graph.graphql.execution import PlainObjectExecution, projection, source_field
+from lineage_graph.graphql.execution import PlainObjectExecution, _plain_read, projection, source_field
 
 
 @strawberry.enum
@@ -78,11 +80,19 @@ def leaves() -> list[Leaf]:
     ]
 
 
+class Inner:
+    """What a source field's attribute path reaches into."""
+
+    def __init__(self, name: str | None, colour: Any, labels: Any) -> None:
+        self.name, self.colour, self.labels = name, colour, labels
+
+
 class Sample:
     """A domain object an API type presents through source fields, without a copy."""
 
-    def __init__(self, label: str, weight: int | None, colours: list[Colour]) -> None:
+    def __init__(self, label: str, weight: int | None, colours: list[Colour], inner: Inner | None = None) -> None:
         self.label, self.weight, self.colours = label, weight, colours
+        self.inner = inner or Inner(label, Colour.RED, (label,))
 
 
 @strawberry.type
@@ -90,10 +100,33 @@ class Presented:
     title: str = source_field(lambda s: s.label.title())
     weight: int = source_field(lambda s: s.weight)
     colours: list[Colour] = source_field(lambda s: s.colours)
+    # Attribute paths, read inline by the projection.
+    label: str = source_field("label")
+    inner_name: str = source_field("inner.name")
+    shade: Colour | None = source_field("inner.colour")
+    tone: Colour = source_field("inner.colour")
+    labels: list[str] = source_field("inner.labels")
+    maybe_labels: list[str | None] | None = source_field("inner.labels")
 
 
 def samples() -> list[Sample]:
-    return [Sample("one", 1, [Colour.RED]), Sample("two", None, []), Sample("three", 3, [Colour.BLUE])]
+    return [
+        Sample("one", 1, [Colour.RED]),
+        Sample("two", None, [], Inner("deux", None, ())),
+        Sample("three", 3, [Colour.BLUE], Inner("drei", Colour.BLUE, ["x", 7, "y"])),
+        Sample("four", 4, [], Inner("vier", Colour.BLUE, [])),
+    ]
+
+
+def odd_samples() -> list[Sample]:
+    """Values a projection must hand back to the general way: a name missing for a non-null field, an enum
+    value that is no member, an unhashable one, a list of strings that is a string, a null list."""
+    return [
+        Sample("five", 5, [], Inner(None, Colour.RED, ("a",))),
+        Sample("six", 6, [], Inner("sechs", "green", ("b",))),
+        Sample("seven", 7, [], Inner("sieben", ["RED"], "abc")),
+        Sample("eight", 8, [], Inner("acht", Colour.RED, None)),
+    ]
 
 
 @strawberry.type
@@ -101,6 +134,14 @@ class Query:
     @strawberry.field
     def presented(self) -> list[Presented]:
         return samples()  # type: ignore[return-value]  # source fields read the domain object itself
+
+    @strawberry.field
+    def odd_presented(self) -> list[Presented]:
+        return odd_samples()  # type: ignore[return-value]
+
+    @strawberry.field
+    def nullable_odd_presented(self) -> list[Presented | None] | None:
+        return [*odd_samples(), None]  # type: ignore[list-item]
 
     @strawberry.field
     def one_presented(self) -> Presented:
@@ -154,6 +195,16 @@ DOCUMENTS = [
     # `weight` is non-null and the second sample has none: the error is reported where it is.
     "{ presented { t: title weight colours } }",
     "{ presented { title colours } }",
+    "{ presented { label innerName shade labels maybeLabels } }",
+    # `tone` is non-null and the second sample's colour is null.
+    "{ presented { label tone } }",
+    "{ presented { shade } p2: presented { shade tone label } }",
+    "{ oddPresented { label innerName } }",
+    "{ oddPresented { label shade } }",
+    "{ oddPresented { label labels } }",
+    "{ oddPresented { maybeLabels } }",
+    "{ nullableOddPresented { label shade } }",
+    "{ nullableOddPresented { label maybeLabels } }",
 ]
 
 
@@ -193,6 +244,34 @@ def test_errors_are_still_reported() -> None:
     assert refused[0][0] == "not for you"
 
 
+def test_attribute_paths_and_enums_read_inline() -> None:
+    data, errors = run(plain, "{ presented { label innerName shade labels } }")
+    assert not errors
+    assert data == {
+        "presented": [
+            {"label": "one", "innerName": "one", "shade": "RED", "labels": ["one"]},
+            {"label": "two", "innerName": "deux", "shade": None, "labels": []},
+            # A non-string item of a list of strings is coerced, as the general way does.
+            {"label": "three", "innerName": "drei", "shade": "BLUE", "labels": ["x", "7", "y"]},
+            {"label": "four", "innerName": "vier", "shade": "BLUE", "labels": []},
+        ]
+    }
+    # The second run meets the enum values again (looked up, not coerced) and answers the same.
+    assert run(plain, "{ presented { label innerName shade labels } }") == (data, errors)
+    # And that answer is the generated projection's, not the general way's after a failed attempt.
+    presented = plain._schema.type_map["Presented"]
+    assert isinstance(presented, GraphQLObjectType)
+    plan = []
+    for name in ("label", "innerName", "shade", "labels"):
+        definition = presented.fields[name]
+        read = _plain_read(definition.extensions[GraphQLCoreConverter.DEFINITION_BACKREF], definition.resolve)
+        assert read is not None
+        plan.append((name, read, definition.type))
+    project = projection(tuple(plan))
+    assert project is not None
+    assert [project(sample) for sample in samples()] == data["presented"]
+
+
 def test_source_fields_are_projected_in_one_call() -> None:
     projection.cache_clear()
     data, errors = run(plain, "{ presented { title colours } }")
@@ -202,6 +281,7 @@ def test_source_fields_are_projected_in_one_call() -> None:
             {"title": "One", "colours": ["RED"]},
             {"title": "Two", "colours": []},
             {"title": "Three", "colours": ["BLUE"]},
+            {"title": "Four", "colours": []},
         ]
     }
     # One generated projection for (Presented, that selection), reused for every item.

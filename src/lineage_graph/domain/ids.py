@@ -108,7 +108,11 @@ class NodeRef:
         # The JSON array written as `json.dumps([label, *parts], separators=(",", ":"), ensure_ascii=False)`
         # writes it (the same string encoder; parts are str or int), without building an encoder per id, and
         # base64 without the module's wrappers (a 10k-node answer encodes 10k ids).
-        raw = _LABEL_JSON[self.kind] + ",".join([_json_part(p) for p in self.parts]) + "]"
+        try:
+            # Every part a string (most kinds' keys): encoded in C alone (an integer part raises TypeError).
+            raw = _LABEL_JSON[self.kind] + ",".join(map(encode_basestring, self.parts)) + "]"  # type: ignore[arg-type]
+        except TypeError:
+            raw = _LABEL_JSON[self.kind] + ",".join([_json_part(p) for p in self.parts]) + "]"
         return b2a_base64(raw.encode(), newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
     def __str__(self) -> str:

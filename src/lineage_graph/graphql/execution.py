@@ -7,8 +7,9 @@ resolver that does work, and a waste for a field that only reads its object: a 1
 a projection for objects whose selected fields are all *plain*:
 
 - a basic Strawberry field (no resolver, no permission or field extension, no arguments), read as an attribute;
-- or a `source_field`: a resolver that is a pure function of the object it is on (no arguments, no info), so an
-  API type can read a domain object directly instead of copying it into a GraphQL object first;
+- or a `source_field`: a resolver that is a pure function of the object it is on (no arguments, no info), or an
+  attribute path of it (`"ref.global_id"`, read inline), so an API type can read a domain object directly
+  instead of copying it into a GraphQL object first;
 
 of leaf types or lists of leaves. The projection is one generated function per (type, selection), cached for the
 process: it reads each field and coerces the leaves directly, with the same values, nullability and leaf
@@ -22,6 +23,7 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import strawberry
@@ -44,7 +46,7 @@ from strawberry.types.field import StrawberryField
 
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 Source = TypeVar("Source")
-# What a projection reads for one field: an attribute's name, or a `source_field`'s read of the object.
+# What a projection reads for one field: an attribute's name or dotted path, or a function of the object.
 Read = str | Callable[[Any], Any]
 # A plan: (response key, what to read, the field's output type) per selected field, in selection order;
 # `None` as output type stands for `__typename` (the read is then the type's name).
@@ -56,21 +58,29 @@ class NotPlain(Exception):
     """The projection cannot complete this value (e.g. null for a non-null field): complete it the general way."""
 
 
-def source_field(read: Callable[[Source], Any], description: str | None = None) -> Any:
-    """A field whose value is `read(obj)`, where `obj` is the object the field is on (e.g. a domain object the
-    API type presents): `read` must be pure (no effects, no awaiting), as it may run more than once. The type
-    is the class attribute's annotation:
+def source_field(read: Callable[[Source], Any] | str, description: str | None = None) -> Any:
+    """A field whose value is read from `obj`, the object the field is on (e.g. a domain object the API type
+    presents): `read(obj)`, or, when `read` is a dotted attribute path such as `"ref.global_id"`, that
+    attribute of `obj` (which the projection then reads inline, without a call). A function must be pure (no
+    effects, no awaiting), as it may run more than once. The type is the class attribute's annotation:
 
         @strawberry.type
         class LineageNode:
-            id: strawberry.ID = source_field(lambda node: node.ref.global_id)
+            id: strawberry.ID = source_field("ref.global_id")
+            kind: LineageNodeKind = source_field(lambda node: KINDS[node.ref.kind])
     """
+    reads: Callable[[Any], Any] = attrgetter(read) if isinstance(read, str) else read
 
     def resolve(root: Any) -> Any:
-        return read(root)
+        return reads(root)
 
-    resolve.reads_source = read  # type: ignore[attr-defined]  # what the projection calls
+    resolve.reads_source = read  # type: ignore[attr-defined]  # what the projection reads
     return strawberry.field(resolver=resolve, description=description)
+
+
+def _inline_path(read: str) -> bool:
+    """Whether an attribute path can be written into generated code as it is (`o.a.b`)."""
+    return all(part.isidentifier() and not keyword.iskeyword(part) for part in read.split("."))
 
 
 # Leaves whose coercion leaves a value of this Python type unchanged: they skip the call.
@@ -90,26 +100,41 @@ def _leaf(leaf_type: GraphQLLeafType, non_null: bool) -> Callable[[Any], Any]:
             raise NotPlain
         return completed
 
-    if not isinstance(leaf_type, GraphQLEnumType):
-        return complete
-    # An enum's coercion searches its values; an answer holds few distinct members, each looked up once.
-    names: dict[Any, Any] = {}
+    return complete
 
-    def complete_enum(value: Any) -> Any:
+
+class _EnumLeaf:
+    """An enum's completion, remembered per value: its coercion searches the enum's values, and an answer holds
+    few distinct members. `names` is what a projection looks up inline; a value met for the first time is
+    completed (and remembered) by calling the object."""
+
+    def __init__(self, enum_type: GraphQLEnumType, non_null: bool) -> None:
+        self._complete = _leaf(enum_type, non_null)
+        # Null completes to null in a nullable position, without the call.
+        self.names: dict[Any, Any] = {} if non_null else {None: None}
+
+    def __call__(self, value: Any) -> Any:
         try:
-            return names[value]
+            return self.names[value]
         except KeyError:
-            names[value] = completed = complete(value)
+            self.names[value] = completed = self._complete(value)
             return completed
         except TypeError:  # unhashable: not an enum member
-            return complete(value)
-
-    return complete_enum
+            return self._complete(value)
 
 
-def _list(item: Callable[[Any], Any], non_null: bool) -> Callable[[Any], Any]:
+def _list(item: Callable[[Any], Any], non_null: bool, unchanged: type | None = None) -> Callable[[Any], Any]:
+    """A list's completion; `unchanged`: the items are a non-null leaf that leaves values of that Python type
+    as they are (e.g. `[String!]`), so a list holding only such values completes to a copy of itself."""
+
     def complete(value: Any) -> Any:
         if type(value) is list or type(value) is tuple:  # the common case, without the checks below
+            if unchanged is not None:
+                for v in value:
+                    if type(v) is not unchanged:
+                        break
+                else:
+                    return list(value)
             return [item(v) for v in value]
         if value is None:
             if non_null:
@@ -122,49 +147,70 @@ def _list(item: Callable[[Any], Any], non_null: bool) -> Callable[[Any], Any]:
     return complete
 
 
+def _unchanged(output_type: GraphQLOutputType) -> type | None:
+    """The Python type a leaf's coercion leaves unchanged, when `output_type` is such a leaf (or its non-null)."""
+    leaf = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
+    return _UNCHANGED.get(leaf.name) if type(leaf) is GraphQLScalarType else None
+
+
 def completer(output_type: GraphQLOutputType, non_null: bool = False) -> Callable[[Any], Any] | None:
     """How to complete a value of `output_type` without the general machinery; None when it is not a leaf or a
     (nested) list of leaves."""
     if isinstance(output_type, GraphQLNonNull):
         return completer(output_type.of_type, non_null=True)
     if isinstance(output_type, GraphQLList):
-        item = completer(output_type.of_type)
-        return None if item is None else _list(item, non_null)
+        of = output_type.of_type
+        item = completer(of)
+        if item is None:
+            return None
+        return _list(item, non_null, _unchanged(of) if isinstance(of, GraphQLNonNull) else None)
+    if isinstance(output_type, GraphQLEnumType):
+        return _EnumLeaf(output_type, non_null)
     if is_leaf_type(output_type):
         leaf = _leaf(output_type, non_null)
-        unchanged = _UNCHANGED.get(output_type.name) if type(output_type) is GraphQLScalarType else None
+        unchanged = _unchanged(output_type)
         if unchanged is None:
             return leaf
         return lambda value: value if type(value) is unchanged else leaf(value)
     return None
 
 
+# What an enum's inline lookup answers for a value it has not met yet.
+_UNSEEN = object()
+
+
 @lru_cache(maxsize=2048)
 def projection(plan: Plan) -> Projection | None:
     """The plan as one generated function from an object to its completed fields (None when a field's type is
     not a leaf or a list of leaves). Generated once per plan for the process: an object costs one call and one
-    dict display, not a loop over the plan."""
-    namespace: dict[str, Any] = {"type": type}
+    dict display, not a loop over the plan. Attribute paths are read inline, a value that is already its leaf's
+    completed value (a string for a String) is kept inline, and an enum value met before is looked up inline:
+    the calls left are the reads that are functions and the completions of anything else."""
+    namespace: dict[str, Any] = {"type": type, "unseen": _UNSEEN}
     items: list[str] = []
     for index, (key, read, output_type) in enumerate(plan):
         if output_type is None:
             items.append(f"{key!r}: {read!r}")
             continue
-        if isinstance(read, str) and read.isidentifier() and not keyword.iskeyword(read):
+        if isinstance(read, str) and _inline_path(read):
             value = f"o.{read}"
         else:
-            namespace[f"r{index}"] = read if callable(read) else (lambda o, name=read: getattr(o, name))
+            namespace[f"r{index}"] = attrgetter(read) if isinstance(read, str) else read
             value = f"r{index}(o)"
         complete = completer(output_type)
         if complete is None:
             return None
         namespace[f"c{index}"] = complete
-        leaf = output_type.of_type if isinstance(output_type, GraphQLNonNull) else output_type
-        unchanged = _UNCHANGED.get(leaf.name) if type(leaf) is GraphQLScalarType else None
+        unchanged = _unchanged(output_type)
         if unchanged is not None:
             # The common case inline: a value already of the leaf's Python type is the completed value.
             namespace[f"t{index}"] = unchanged
             items.append(f"{key!r}: (v{index} if type(v{index} := {value}) is t{index} else c{index}(v{index}))")
+        elif isinstance(complete, _EnumLeaf):
+            # A value met before is looked up inline (an unhashable one raises: the general way completes it).
+            namespace[f"e{index}"] = complete.names
+            lookup = f"(x{index} := e{index}.get(v{index} := {value}, unseen))"
+            items.append(f"{key!r}: (x{index} if {lookup} is not unseen else c{index}(v{index}))")
         else:
             items.append(f"{key!r}: c{index}({value})")
     source = "def project(o):\n    return {" + ", ".join(items) + "}\n"
@@ -259,9 +305,9 @@ class PlainObjectExecution(StrawberryGraphQLCoreExecutionContext):
 
 def _plain_read(field: StrawberryField, resolve: Any) -> Read | None:
     """What a plain field reads: its attribute (a basic field, which Strawberry resolves with its default
-    resolver, an attribute read) or a `source_field`'s function; None for any other resolver."""
+    resolver, an attribute read) or what a `source_field` reads; None for any other resolver."""
     if field.base_resolver is None:
         basic = field.is_basic_field and getattr(resolve, "_is_default", False)
         return field.python_name if basic and field.default_resolver is getattr else None
-    read: Callable[[Any], Any] | None = getattr(field.base_resolver.wrapped_func, "reads_source", None)
+    read: Read | None = getattr(field.base_resolver.wrapped_func, "reads_source", None)
     return read

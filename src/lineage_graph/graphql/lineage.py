@@ -98,11 +98,11 @@ def _key_part(name: str, text: bool = False) -> Callable[[domain.LineageNode], A
     return read
 
 
-def _node_field(read: Callable[[domain.LineageNode], Any], description: str | None = None) -> Any:
+def _node_field(read: Callable[[domain.LineageNode], Any] | str, description: str | None = None) -> Any:
     return source_field(read, description)
 
 
-def _edge_field(read: Callable[[domain.LineageEdge], Any], description: str | None = None) -> Any:
+def _edge_field(read: Callable[[domain.LineageEdge], Any] | str, description: str | None = None) -> Any:
     return source_field(read, description)
 
 
@@ -110,12 +110,10 @@ def _edge_field(read: Callable[[domain.LineageEdge], Any], description: str | No
 # 10k-node answer is not copied into 10k GraphQL objects first: graphql/execution.py projects each in one call.
 @strawberry.type(description="A node of a lineage answer: its id, kind, key parts and governance status.")
 class LineageNode:
-    id: strawberry.ID = _node_field(lambda node: node.ref.global_id)
+    id: strawberry.ID = _node_field("ref.global_id")
     kind: LineageNodeKind = _node_field(lambda node: _KINDS[node.ref.kind])
-    display_name: str = _node_field(lambda node: node.display_name)
-    distance: int = _node_field(
-        lambda node: node.distance, "Lineage edges from the start (0: the start, or its members)."
-    )
+    display_name: str = _node_field("display_name")
+    distance: int = _node_field("distance", "Lineage edges from the start (0: the start, or its members).")
     namespace: str | None = _node_field(_key_part("namespace"))
     name: str | None = _node_field(_key_part("name"))
     group: str | None = _node_field(_key_part("group"))
@@ -123,15 +121,15 @@ class LineageNode:
     repository: str | None = _node_field(_key_part("repository"))
     commit: str | None = _node_field(_key_part("commit"))
     run_id: str | None = _node_field(_key_part("run_id"))
-    approval_status: Status | None = _node_field(lambda node: node.approval_status, "Model versions only.")
-    archived: bool | None = _node_field(lambda node: node.archived, "Model versions only.")
-    tags: list[str] = _node_field(lambda node: node.tags, "Tags (incident, pii, … included).")
+    approval_status: Status | None = _node_field("approval_status", "Model versions only.")
+    archived: bool | None = _node_field("archived", "Model versions only.")
+    tags: list[str] = _node_field("tags", "Tags (incident, pii, … included).")
     needs_review: bool | None = _node_field(
-        lambda node: node.needs_review,
+        "needs_review",
         "Model versions only: an upstream dataset version was flagged after approval.",
     )
     expandable: bool = _node_field(
-        lambda node: node.expandable,
+        "expandable",
         "The answer stopped short of what lies beyond this node (depth or another limit): tracing from here may "
         "show more.",
     )
@@ -148,8 +146,8 @@ def _edge_type(edge: domain.LineageEdge) -> LineageEdgeType:
 )
 class LineageEdge:
     # A node's global id is encoded once (NodeRef caches it) and an edge's ends are its nodes' refs.
-    source: strawberry.ID = _edge_field(lambda edge: edge.source.global_id)
-    target: strawberry.ID = _edge_field(lambda edge: edge.target.global_id)
+    source: strawberry.ID = _edge_field("source.global_id")
+    target: strawberry.ID = _edge_field("target.global_id")
     type: LineageEdgeType = _edge_field(_edge_type)
     via: list[strawberry.ID] = _edge_field(lambda edge: [ref.global_id for ref in edge.via])
     path: list[LineageEdgeType] = _edge_field(lambda edge: [_EDGE_TYPES[t] for t in edge.path])

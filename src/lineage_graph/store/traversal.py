@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from neo4j import AsyncManagedTransaction
@@ -76,6 +77,23 @@ _TYPE_NAMES = frozenset(_EDGE_OF_NAME)
 Follow = tuple[tuple[str, ...], tuple[str, ...]]  # the relationship types followed (outgoing, incoming)
 
 
+def _check_types(outgoing: tuple[str, ...], incoming: tuple[str, ...]) -> None:
+    """Relationship types are written into a statement's text: lineage edge types only, and at least one."""
+    if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
+        raise ValueError("lineage edge types only")
+
+
+def _each_way(outgoing: tuple[str, ...], incoming: tuple[str, ...], forward: str, backward: str) -> list[str]:
+    """`forward` for the outgoing types and `backward` for the incoming ones, where there are any, each with
+    `{types}` the alternation of its types (`INPUT_TO|OUTPUT`; literal braces doubled)."""
+    patterns = []
+    if outgoing:
+        patterns.append(forward.format(types="|".join(outgoing)))
+    if incoming:
+        patterns.append(backward.format(types="|".join(incoming)))
+    return patterns
+
+
 @cache
 def level_statement(follows: tuple[Follow, ...]) -> str:
     """One breadth-first level around each direction's frontier (`$walk.f0`, `$walk.f1`: a walk both ways
@@ -87,21 +105,17 @@ def level_statement(follows: tuple[Follow, ...]) -> str:
     aliases and deployments are never touched) and come only from the `EdgeType` enum, never from a caller."""
     calls, columns = [], []
     for i, (outgoing, incoming) in enumerate(follows):
-        if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
-            raise ValueError("lineage edge types only")
-        branches = []
-        if outgoing:
-            branches.append(f"MATCH (n)-[r:{'|'.join(outgoing)}]->(m) RETURN r, m, true AS out")
-        if incoming:
-            branches.append(f"MATCH (n)<-[r:{'|'.join(incoming)}]-(m) RETURN r, m, false AS out")
+        _check_types(outgoing, incoming)
+        branches = _each_way(
+            outgoing,
+            incoming,
+            "MATCH (n)-[r:{types}]->(m) RETURN r, m, true AS out",
+            "MATCH (n)<-[r:{types}]-(m) RETURN r, m, false AS out",
+        )
         union = "\n    UNION ALL\n    ".join(branches)
         # Whether a reached node leads on in this direction at all (a degree check, no expansion): a dead end
         # joins no frontier, so a walk that runs out ends without a statement that finds nothing.
-        onward = []
-        if outgoing:
-            onward.append(f"EXISTS {{ (m)-[:{'|'.join(outgoing)}]->() }}")
-        if incoming:
-            onward.append(f"EXISTS {{ (m)<-[:{'|'.join(incoming)}]-() }}")
+        onward = _each_way(outgoing, incoming, "EXISTS {{ (m)-[:{types}]->() }}", "EXISTS {{ (m)<-[:{types}]-() }}")
         calls.append(f"""CALL () {{
   UNWIND $walk.f{i} AS origin
   MATCH (n) WHERE elementId(n) = origin
@@ -153,13 +167,13 @@ RETURN elementId(s) AS seed, collect([elementId(m), labels(m), around, {_VALUES}
 @cache
 def further_statement(outgoing: tuple[str, ...], incoming: tuple[str, ...]) -> str:
     """Which frontier nodes lead somewhere the walk has not been: decides DEPTH truncation and `expandable`."""
-    if not _TYPE_NAMES.issuperset(outgoing + incoming) or not outgoing + incoming:
-        raise ValueError("lineage edge types only")
-    tests = []
-    if outgoing:
-        tests.append(f"EXISTS {{ MATCH (n)-[:{'|'.join(outgoing)}]->(m) WHERE NOT elementId(m) IN $walk.visited }}")
-    if incoming:
-        tests.append(f"EXISTS {{ MATCH (n)<-[:{'|'.join(incoming)}]-(m) WHERE NOT elementId(m) IN $walk.visited }}")
+    _check_types(outgoing, incoming)
+    tests = _each_way(
+        outgoing,
+        incoming,
+        "EXISTS {{ MATCH (n)-[:{types}]->(m) WHERE NOT elementId(m) IN $walk.visited }}",
+        "EXISTS {{ MATCH (n)<-[:{types}]-(m) WHERE NOT elementId(m) IN $walk.visited }}",
+    )
     return f"""
 UNWIND $walk.frontier AS origin
 MATCH (n) WHERE elementId(n) = origin
@@ -196,17 +210,19 @@ def to_lineage_node(labels: Sequence[str], props: dict[str, Any], distance: int)
     )
 
 
-_KEY_AT = {kind: tuple(_AT[key] for key in kind.keys) for kind in LINEAGE_KINDS}
+# A kind's key parts out of a node's row, read in C (one part comes back bare, several as a tuple).
+_KEY_OF = {kind: itemgetter(*(_AT[key] for key in kind.keys)) for kind in LINEAGE_KINDS}
 _STATUS_AT, _ARCHIVED_AT, _JOB_AT = _AT["approval_status"], _AT["archived"], _AT["job_name"]
 _TAGS_AT, _REVIEW_AT = _AT["tags"], _AT["needs_review"]
 
 
 def node_of_row(row: Sequence[Any], distance: int) -> LineageNode:
     """A node as a walk's statement returns it: element id, labels, a third column, then `FIELDS` in order."""
-    kind = _kind_of(row[1])
+    kind = _KIND_OF_LABELS.get(tuple(row[1])) or _kind_of(row[1])
     status = row[_STATUS_AT]
+    parts = _KEY_OF[kind](row)
     return LineageNode(
-        NodeRef(kind, tuple([row[i] for i in _KEY_AT[kind]])),
+        NodeRef(kind, parts if type(parts) is tuple else (parts,)),
         _STATUS_OF_VALUE[status] if status else None,
         row[_ARCHIVED_AT],
         row[_JOB_AT],
@@ -400,11 +416,9 @@ class Walk:
         if row is None:
             return False
         seed: str = row["seed"]
-        found: dict[str, list[Any]] = {}
-        around: dict[str, list[tuple[str, str]]] = {}
-        for entry in row["reached"]:
-            found[entry[0]] = entry
-            around[entry[0]] = entry[2]
+        reached: list[list[Any]] = row["reached"]
+        found: dict[str, list[Any]] = {entry[0]: entry for entry in reached}
+        around: dict[str, list[tuple[str, str]]] = {entry[0]: entry[2] for entry in reached}
         if not self.seeds:
             self.seeds = {seed: node_of_row(found[seed], 0)}
         # Breadth-first over what came back, level by level: the distances the level walk would have found, in
@@ -423,7 +437,11 @@ class Walk:
         # The first `room` are the prefix the rule keeps.
         kept = list(distance)[:room]
         keep = set(kept)
-        reads = sum(len(around[eid]) for eid in kept if eid in around)
+        # Edges read by the kept nodes (all of them, without a cut: summed in C).
+        if len(kept) == len(around):
+            reads = sum(map(len, around.values()))
+        else:
+            reads = sum(len(around[eid]) for eid in kept if eid in around)
         nodes, edges, expandable, edge_of = self.nodes, self.edges, self.expandable, _EDGE_OF_NAME
         for eid in kept:
             at = distance[eid]
@@ -444,7 +462,7 @@ class Walk:
             dropped = [distance[eid] for eid in distance if eid not in keep]
             if dropped and kept and min(dropped) == distance[kept[-1]]:
                 self.depth_reached = distance[kept[-1]] - 1
-        elif reads > self.limits.edges or any(len(leads) > self.limits.edges for leads in around.values()):
+        elif reads > self.limits.edges or max(map(len, around.values()), default=0) > self.limits.edges:
             self.truncated = Truncation.EDGE_LIMIT
         elif self.expandable and self.truncated is None:
             self.truncated = Truncation.DEPTH
