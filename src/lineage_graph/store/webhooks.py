@@ -56,32 +56,25 @@ SET d.status = 'REDELIVER'
 RETURN d {.*} AS d
 """
 
-# Subscriptions are few: the label scan is named, or a young database's statistics plan a scan of every node.
-_DUE = (
-    KEEP_PLAN
-    + """
+# The subscriptions with work to do: active, not leased, not backing off, with events past their cursor or a
+# delivery asked again. Subscriptions are few: the label scan is named, or a young database's statistics plan a
+# scan of every node (and the statements keep their plan).
+_DUE_SUBSCRIPTIONS = """
 MATCH (w:Webhook)
 USING SCAN w:Webhook
 WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $now)
   AND (w.next_attempt_at IS NULL OR w.next_attempt_at <= $now)
   AND (w.cursor < $head OR EXISTS { MATCH (d:WebhookDelivery {webhook_id: w.webhook_id, status: 'REDELIVER'})
                                     USING INDEX d:WebhookDelivery(status) })
-RETURN count(w) AS due
 """
-)
+_DUE = KEEP_PLAN + _DUE_SUBSCRIPTIONS + "RETURN count(w) AS due\n"
 
 # The claim: lock each candidate first, then re-check it under the lock, so of two instances claiming at once
 # the second sees the first one's lease and leaves the subscription alone.
 _CLAIM = (
     KEEP_PLAN
-    + """
-MATCH (w:Webhook)
-USING SCAN w:Webhook
-WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $now)
-  AND (w.next_attempt_at IS NULL OR w.next_attempt_at <= $now)
-  AND (w.cursor < $head OR EXISTS { MATCH (d:WebhookDelivery {webhook_id: w.webhook_id, status: 'REDELIVER'})
-                                    USING INDEX d:WebhookDelivery(status) })
-WITH w LIMIT $limit
+    + _DUE_SUBSCRIPTIONS
+    + """WITH w LIMIT $limit
 SET w._lock = true
 REMOVE w._lock
 WITH w WHERE w.active AND (w.lease_until IS NULL OR w.lease_until < $now)
