@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httptools
 import httpx
 import orjson
 from neo4j import AsyncDriver, AsyncGraphDatabase, GraphDatabase
@@ -54,6 +53,9 @@ from lineage_graph.services.auth import AuthService
 from lineage_graph.services.lineage import LineageService
 from lineage_graph.store.constraints import apply_constraints
 from lineage_graph.store.graph import Neo4jGraph
+
+sys.path.insert(0, str(Path(__file__).parent))
+from lean_http import LeanHTTP
 
 NS = "bench"
 BATCH = 10_000
@@ -257,57 +259,6 @@ async def print_profile(driver: AsyncDriver, start: NodeRef, direction: Directio
 
 
 # ---------------------------------------------------------------------------------------------- timing
-
-
-class LeanHTTP:
-    """POSTs over one keep-alive HTTP/1.1 connection, with asyncio streams and httptools' C parser (Uvicorn's):
-    the client side of an HTTP request at about the cost of the driver's side of the floor's statement (Python
-    I/O, native decoding). httpx spent 2.5-3 ms of this client's CPU per request on this machine, ~0.2 ms here:
-    a cost of the client, not of the server the bench measures."""
-
-    def __init__(self, base_url: str, token: str) -> None:
-        url = httpx.URL(base_url)
-        self._host, self._port = url.host, url.port or 80
-        self._head = f"host: {self._host}:{self._port}\r\nauthorization: Bearer {token}\r\n"
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
-
-    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        if self._writer is None:
-            self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
-        assert self._reader is not None
-        head = f"POST {path} HTTP/1.1\r\n{self._head}content-type: application/json\r\n"
-        self._writer.write(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
-        response = _Response()
-        parser = httptools.HttpResponseParser(response)
-        while not response.complete:
-            data = await self._reader.read(1 << 20)
-            if not data:
-                raise ConnectionError("the server closed the connection mid-response")
-            parser.feed_data(data)
-        if not parser.should_keep_alive():
-            await self.close()
-        return parser.get_status_code(), b"".join(response.body)
-
-    async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            await self._writer.wait_closed()
-        self._reader = self._writer = None
-
-
-class _Response:
-    """httptools' callbacks for one response: its body chunks, and whether it is complete."""
-
-    def __init__(self) -> None:
-        self.body: list[bytes] = []
-        self.complete = False
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        self.complete = True
 
 
 async def post_graphql(client: LeanHTTP | httpx.AsyncClient, query: str, variables: dict[str, Any]) -> Any:
