@@ -106,3 +106,33 @@ def test_group_lists_search_and_group_pages_do_not_grow_with_the_page(
         for n in (5, 30)
     )
     assert small == large <= 3
+
+
+PAGE = """query($first: Int!, $group: String) {
+  modelVersions(first: $first, filter: {group: $group}, sort: CREATED_AT, direction: DESC) {
+    totalCount nodes { id ...Drawn } } }
+fragment Drawn on ModelVersion { version group { name owner versionCount } trainedOn { name version uri } }"""
+ONE = """query($id: ID!) { node(id: $id) { ... on ModelVersion { id version group { name owner versionCount }
+    trainedOn { name version uri } } } }"""
+
+
+def test_a_page_of_versions_reads_their_groups_and_training_data_with_it(
+    gql: GraphQLClient, db: Driver, settings: Settings
+) -> None:
+    _seed(gql, 12)
+    gql.data('mutation { createModelGroup(input: {name: "other", owner: "ads"}) { name } }')
+    gql.data('mutation { registerModelVersion(input: {group: "other", artifactUri: "s3://o/1"}) { id } }')
+    for group, count in ((None, 13), ("ranker", 12)):
+        variables = {"first": 20, "group": group}
+        # the page, its versions' groups and their training data: one statement, through a fragment too
+        assert _count(settings, PAGE, variables, lambda d, n=count: len(d["modelVersions"]["nodes"]) == n) == 1
+        page = gql.data(PAGE, variables)["modelVersions"]["nodes"]
+        # what came with the page is what each version's own fields read through the loaders
+        for item in page:
+            assert gql.data(ONE, {"id": item["id"]})["node"] == item
+    assert {item["group"]["name"] for item in gql.data(PAGE, {"first": 20})["modelVersions"]["nodes"]} == {
+        "ranker",
+        "other",
+    }
+    # a group's own page reads its versions' training data with it
+    assert _count(settings, GROUP_VERSIONS, {"first": 5}, lambda d: len(d["modelGroup"]["versions"]["nodes"]) == 5) == 2

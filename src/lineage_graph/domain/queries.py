@@ -74,6 +74,26 @@ class VersionFilter:
 
 
 @dataclass(frozen=True)
+class VersionPageIncludes:
+    """What the reader of a page of versions will ask of each version beyond its own fields, fetched with the
+    page instead of by one more batch each (a page is then one statement)."""
+
+    groups: bool = False
+    training_data: bool = False
+
+
+@dataclass(frozen=True)
+class VersionPage:
+    """A page of versions, how many match, and what `VersionPageIncludes` asked for: the groups of the page's
+    versions by name, and each version's training data by (group, version)."""
+
+    versions: list[ModelVersion]
+    total: int
+    groups: dict[str, ModelGroup]
+    training_data: dict[tuple[str, int], list[DatasetVersion]]
+
+
+@dataclass(frozen=True)
 class DeploymentFilter:
     endpoint: str | None = None
     environment: str | None = None

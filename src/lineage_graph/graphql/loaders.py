@@ -26,7 +26,7 @@ from lineage_graph.domain.models import (
     ModelVersion,
     Run,
 )
-from lineage_graph.domain.queries import ModelLineage, Page, Paged, RunNeighbours
+from lineage_graph.domain.queries import ModelLineage, Page, Paged, RunNeighbours, VersionPage
 from lineage_graph.services.container import Services
 from lineage_graph.store.approvals import RecordedDecision
 
@@ -104,3 +104,9 @@ class Loaders:
             approval_policies=_loader(principal, reads.approval_policies),
             audit_events=_loader(principal, services.audit.events),
         )
+
+
+def prime_version_page(loaders: Loaders, found: VersionPage) -> None:
+    """What a page of versions was read with goes into the request's loaders, where its items' fields look."""
+    loaders.groups.prime_many(found.groups)
+    loaders.training_data.prime_many(found.training_data)

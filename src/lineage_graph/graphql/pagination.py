@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar
 
 import strawberry
+from strawberry.types.nodes import SelectedField, Selection
 
 from lineage_graph.domain.errors import ValidationFailed
 
@@ -70,3 +71,27 @@ def connection(items: Sequence[M], total: int, offset: int, render: Callable[[M]
         ),
         total_count=total,
     )
+
+
+def item_fields(info: strawberry.Info[Any, Any]) -> frozenset[str]:
+    """The fields the document selects on a connection's items (`nodes { … }`, `edges { node { … } }`, through
+    fragments): a list resolver reads with its page what every item of it will ask for, instead of leaving
+    each to a batch of its own."""
+    names: set[str] = set()
+    for field in _fields(info.selected_fields):
+        for part in _fields(field.selections):
+            if part.name == "nodes":
+                names.update(f.name for f in _fields(part.selections))
+            elif part.name == "edges":
+                for edge in _fields(part.selections):
+                    if edge.name == "node":
+                        names.update(f.name for f in _fields(edge.selections))
+    return frozenset(names)
+
+
+def _fields(selections: Iterable[Selection]) -> Iterator[SelectedField]:
+    for selection in selections:
+        if isinstance(selection, SelectedField):
+            yield selection
+        else:  # a fragment spread or an inline fragment: its own selections
+            yield from _fields(selection.selections)

@@ -14,7 +14,8 @@ from lineage_graph.domain.models import ApprovalStatus as ApprovalStatusModel
 from lineage_graph.domain.models import DeploymentStatus as Status
 from lineage_graph.domain.queries import DEFAULT_PAGE, MAX_PAGE, DatasetFilter, RunFilter, page
 from lineage_graph.graphql.comparison import ModelVersionComparison
-from lineage_graph.graphql.pagination import Connection, connection, decode_cursor
+from lineage_graph.graphql.loaders import prime_version_page
+from lineage_graph.graphql.pagination import Connection, connection, decode_cursor, item_fields
 from lineage_graph.graphql.registry_inputs import (
     DeploymentFilter,
     ModelGroupFilter,
@@ -120,14 +121,17 @@ class RegistryQuery:
         pg = page(first, decode_cursor(after))
         f = filter or ModelVersionFilter()
         status = ApprovalStatusModel(f.approval_status.value) if f.approval_status else None
-        items, total = await info.context.services.registry.list_versions(
+        wanted = item_fields(info)
+        found = await info.context.services.registry.version_page(
             info.context.principal,
             queries.VersionFilter(f.group, status, f.tag, f.created_after, f.created_before, f.archived),
             sort.value,
             direction is SortDirection.DESC,
             pg,
+            queries.VersionPageIncludes(groups="group" in wanted, training_data="trainedOn" in wanted),
         )
-        return connection(items, total, pg.offset, ModelVersion.from_model)
+        prime_version_page(info.context.loaders, found)
+        return connection(found.versions, found.total, pg.offset, ModelVersion.from_model)
 
     @strawberry.field
     async def dataset(self, info: Info, namespace: str, name: str) -> Dataset | None:

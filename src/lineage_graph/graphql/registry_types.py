@@ -12,11 +12,20 @@ from strawberry.scalars import JSON
 
 from lineage_graph.domain import models
 from lineage_graph.domain.ids import NodeKind, NodeRef
-from lineage_graph.domain.queries import DEFAULT_PAGE, DeploymentFilter, Entity, RunFilter, VersionFilter, page
+from lineage_graph.domain.queries import (
+    DEFAULT_PAGE,
+    DeploymentFilter,
+    Entity,
+    RunFilter,
+    VersionFilter,
+    VersionPageIncludes,
+    page,
+)
 from lineage_graph.graphql.approval_readiness import ApprovalReadiness, readiness_field
 from lineage_graph.graphql.context import Context
 from lineage_graph.graphql.lineage import LineageGraph, lineage_field
-from lineage_graph.graphql.pagination import Connection, connection, decode_cursor
+from lineage_graph.graphql.loaders import prime_version_page
+from lineage_graph.graphql.pagination import Connection, connection, decode_cursor, item_fields
 
 if TYPE_CHECKING:
     from lineage_graph.graphql.approvals import ApprovalDecision, ApprovalPolicy
@@ -157,14 +166,16 @@ class ModelGroup(Node):
         after: str | None = None,
     ) -> Connection[ModelVersion]:
         pg = page(first, decode_cursor(after))
-        found, total = await info.context.services.registry.list_versions(
+        found = await info.context.services.registry.version_page(
             info.context.principal,
             VersionFilter(group=self.name, approval_status=approval_status, archived=archived),
             "VERSION",
             direction is SortDirection.DESC,
             pg,
+            VersionPageIncludes(training_data="trainedOn" in item_fields(info)),
         )
-        return connection(found, total, pg.offset, ModelVersion.from_model)
+        prime_version_page(info.context.loaders, found)
+        return connection(found.versions, found.total, pg.offset, ModelVersion.from_model)
 
     @strawberry.field(description="Deployments of this group's versions, newest first (retired ones included).")
     async def deployments(

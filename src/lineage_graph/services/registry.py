@@ -36,6 +36,7 @@ from lineage_graph.domain.models import (
 )
 from lineage_graph.domain.queries import MAX_PAGE as MAX_PAGE  # importable from here too
 from lineage_graph.domain.queries import Page as Page
+from lineage_graph.domain.queries import VersionPage, VersionPageIncludes
 from lineage_graph.domain.queries import page as page
 from lineage_graph.domain.registry import Checker, as_utc, merge_metrics
 from lineage_graph.domain.tags import TagChange, TagPolicy
@@ -208,6 +209,20 @@ class RegistryService:
     ) -> tuple[list[ModelVersion], int]:
         require(actor, Role.VIEWER)
         return await self.registry.list_versions(flt, sort, descending, pg.offset, pg.limit)
+
+    async def version_page(
+        self,
+        actor: Principal,
+        flt: VersionFilter,
+        sort: str,
+        descending: bool,
+        pg: Page,
+        include: VersionPageIncludes,
+    ) -> VersionPage:
+        """`list_versions` with what the page's reader will ask of each version (its group, its training
+        data), read in the same statement; a viewer may read all of it."""
+        require(actor, Role.VIEWER)
+        return await self.registry.version_page(flt, sort, descending, pg.offset, pg.limit, include)
 
     async def latest_version(self, actor: Principal, group: str, status: ApprovalStatus | None) -> ModelVersion | None:
         require(actor, Role.VIEWER)

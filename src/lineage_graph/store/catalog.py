@@ -25,6 +25,7 @@ from lineage_graph.store.audit import append_audit_event, fetch_audited, write_a
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_all, fetch_one
 from lineage_graph.store.records import (
+    TRAINED_ON,
     dumps,
     metrics_to_json,
     to_code_version,
@@ -34,6 +35,7 @@ from lineage_graph.store.records import (
     to_model_group,
     to_model_version,
     to_run,
+    unique_dataset_versions,
 )
 from lineage_graph.store.registry import TagMerge
 
@@ -203,13 +205,10 @@ RETURN id,
 
 # Only the training data, for `trainedOn` (the common nested field of a version page): the whole model lineage
 # also brings back runs and code, each with timestamps the driver must decode.
-_TRAINING_DATA = """
+_TRAINING_DATA = f"""
 UNWIND $keys AS k
-MATCH (v:ModelVersion {group: k.group, version: k.version})
-RETURN k.group AS group, k.version AS version,
-  COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*, created_at: toString(d.created_at)}
-            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v)
-            RETURN d {.*, created_at: toString(d.created_at)} } AS datasets
+MATCH (v:ModelVersion {{group: k.group, version: k.version}})
+RETURN k.group AS group, k.version AS version, {TRAINED_ON} AS datasets
 """
 
 # A model version's training data: trained on directly, or read by the run that produced it.
@@ -499,13 +498,13 @@ class CatalogStore:
     async def training_data(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], list[DatasetVersion]]:
         """For each model version, the dataset versions it was trained on (directly or through its run)."""
         rows = await self._graph.maps(_TRAINING_DATA, keys=[{"group": g, "version": v} for g, v in keys])
-        return {(r["group"], int(r["version"])): _unique_dataset_versions(r["datasets"]) for r in rows}
+        return {(r["group"], int(r["version"])): unique_dataset_versions(r["datasets"]) for r in rows}
 
     async def model_lineage(self, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], ModelLineage]:
         rows = await self._graph.rows(_MODEL_LINEAGE, keys=[{"group": g, "version": v} for g, v in keys])
         return {
             (r["group"], int(r["version"])): ModelLineage(
-                datasets=_unique_dataset_versions(r["datasets"]),
+                datasets=unique_dataset_versions(r["datasets"]),
                 runs=[to_run(x) for x in r["runs"]],
                 code=list({(c.repository, c.commit): c for c in map(to_code_version, r["code"])}.values()),
                 parents=[(g, int(v)) for g, v in r["parents"]],
@@ -568,11 +567,6 @@ def _to_entity(label: str, props: Mapping[str, Any], aliases: Sequence[str]) -> 
         case "Job":
             return to_job(props)
     return to_run(props)
-
-
-def _unique_dataset_versions(rows: Sequence[Mapping[str, Any]]) -> list[DatasetVersion]:
-    found = {(d.namespace, d.name, d.version): d for d in map(to_dataset_version, rows)}
-    return [found[k] for k in sorted(found)]
 
 
 def vars_of(spec: Any) -> dict[str, Any]:

@@ -32,6 +32,12 @@ Props = Mapping[str, Any]
 VERSION_TIMES = "created_at: toString(v.created_at), updated_at: toString(v.updated_at)"
 GROUP_TIMES = "created_at: toString(g.created_at), updated_at: toString(g.updated_at)"
 
+# A model version's training data: the dataset versions it was trained on directly, or that the run which
+# produced it read. A subquery expression of `v`, for a page's projection and for the loader's batch alike.
+TRAINED_ON = """COLLECT { MATCH (d:DatasetVersion)-[:TRAINED]->(v) RETURN d {.*, created_at: toString(d.created_at)}
+            UNION MATCH (d:DatasetVersion)-[:INPUT_TO]->(:Run)-[:OUTPUT]->(v)
+            RETURN d {.*, created_at: toString(d.created_at)} }"""
+
 
 def to_datetime(value: Any) -> datetime:
     if isinstance(value, str):
@@ -122,6 +128,12 @@ def to_dataset(p: Props) -> Dataset:
         tags=tuple(p.get("tags") or ()),
         created_at=to_datetime(p["created_at"]),
     )
+
+
+def unique_dataset_versions(rows: Sequence[Props]) -> list[DatasetVersion]:
+    """Dataset versions from `TRAINED_ON`'s rows, each once, in key order."""
+    found = {(d.namespace, d.name, d.version): d for d in map(to_dataset_version, rows)}
+    return [found[k] for k in sorted(found)]
 
 
 def to_dataset_version(p: Props) -> DatasetVersion:

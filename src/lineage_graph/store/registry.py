@@ -28,17 +28,20 @@ from lineage_graph.domain.errors import AlreadyExists, Conflict, NotFound
 from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
 from lineage_graph.domain.queries import GroupFilter as GroupFilter  # importable from here too
 from lineage_graph.domain.queries import VersionFilter as VersionFilter
+from lineage_graph.domain.queries import VersionPage, VersionPageIncludes
 from lineage_graph.domain.tags import TagChange
 from lineage_graph.store.audit import append_audit_event, write_audited
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
 from lineage_graph.store.records import (
     GROUP_TIMES,
+    TRAINED_ON,
     VERSION_TIMES,
     dumps,
     metrics_to_json,
     to_model_group,
     to_model_version,
+    unique_dataset_versions,
 )
 from lineage_graph.store.registration import Registered, Registrations, RulesDecision
 
@@ -124,9 +127,18 @@ CALL () {{
   MATCH (v:ModelVersion) {page_where}
   WITH v ORDER BY {order} SKIP $offset LIMIT $limit
   RETURN collect(v {{.*, created_at: toString(v.created_at), updated_at: toString(v.updated_at),
-                     aliases: COLLECT {{ MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }}}}) AS page
+                     aliases: COLLECT {{ MATCH (a:Alias)-[:POINTS_TO]->(v) RETURN a.name }}{trained_on}}}) AS page
 }}
-RETURN total, page
+{groups}RETURN total, page{groups_column}
+"""
+# What a page's reader will ask of each version, in the page's statement (`VersionPageIncludes`).
+_PAGE_TRAINED_ON = f",\n                     trained_on: {TRAINED_ON}"
+_PAGE_GROUPS = f"""CALL (page) {{
+  UNWIND page AS p
+  WITH DISTINCT p.group AS name
+  MATCH (g:ModelGroup {{name: name}})
+  RETURN collect(g {{.*, {GROUP_TIMES}}}) AS groups
+}}
 """
 
 # The newest non-archived version per (group, status): the group equality is a seek on the (group, version)
@@ -342,6 +354,19 @@ class RegistryStore:
         self, flt: VersionFilter, sort: str, descending: bool, offset: int, limit: int
     ) -> tuple[list[ModelVersion], int]:
         """A page of versions matching `flt`, sorted by `sort` (VERSION or CREATED_AT), and how many match."""
+        found = await self.version_page(flt, sort, descending, offset, limit)
+        return found.versions, found.total
+
+    async def version_page(
+        self,
+        flt: VersionFilter,
+        sort: str,
+        descending: bool,
+        offset: int,
+        limit: int,
+        include: VersionPageIncludes = VersionPageIncludes(),
+    ) -> VersionPage:
+        """`list_versions`, and in the same statement what `include` asks for."""
         params = {
             "group": flt.group,
             "status": flt.approval_status.value if flt.approval_status else None,
@@ -357,9 +382,23 @@ class RegistryStore:
             # version (the count keeps its own plan: without filters, the count store).
             page_where = f"{where} AND v.created_at IS NOT NULL" if where else "WHERE v.created_at IS NOT NULL"
         order = _order(_VERSION_ORDER, sort, descending, "VERSION")
-        cypher = _LIST_VERSIONS.format(where=where, page_where=page_where, order=order)
-        rows = await self._graph.maps(cypher, **supplied, offset=offset, limit=limit)
-        return [to_model_version(v, v["aliases"]) for v in rows[0]["page"]], int(rows[0]["total"])
+        cypher = _LIST_VERSIONS.format(
+            where=where,
+            page_where=page_where,
+            order=order,
+            trained_on=_PAGE_TRAINED_ON if include.training_data else "",
+            groups=_PAGE_GROUPS if include.groups else "",
+            groups_column=", groups" if include.groups else "",
+        )
+        row = (await self._graph.maps(cypher, **supplied, offset=offset, limit=limit))[0]
+        versions = [to_model_version(v, v["aliases"]) for v in row["page"]]
+        training_data = (
+            {(p["group"], int(p["version"])): unique_dataset_versions(p["trained_on"]) for p in row["page"]}
+            if include.training_data
+            else {}
+        )
+        groups = {g["name"]: to_model_group(g) for g in row.get("groups", ())}
+        return VersionPage(versions, int(row["total"]), groups, training_data)
 
     async def latest_version(self, group: str, status: ApprovalStatus | None) -> ModelVersion | None:
         return (await self.latest_versions([(group, status)])).get((group, status))
