@@ -405,8 +405,19 @@ def test_one_statement_and_level_by_level_walks_agree(settings: Settings, db: Dr
         (TRAIN, Direction.BOTH, 3, 1000),
         (MV2, Direction.UPSTREAM, 2, 1000),
     ]
-    for node_id, direction, depth, limit in cases:
-        request = LineageRequest.validate(node_id, direction, depth, None, flow, limit)
+    # With every lineage edge (None): DERIVED_FROM points against the data flow, so one statement follows the
+    # flow and the walk is done again level by level where a node reached has a DERIVED_FROM edge to follow.
+    mixed = [
+        (grid[0][0].global_id, Direction.DOWNSTREAM, 20, 1000, None),  # no fine-tunes: one statement
+        (grid[-1][0].global_id, Direction.UPSTREAM, 20, 30, None),
+        (MV2, Direction.UPSTREAM, 5, 1000, None),  # the fine-tune's parent: level by level
+        (MV1, Direction.DOWNSTREAM, 5, 1000, None),
+        (EV1, Direction.DOWNSTREAM, 10, 1000, None),
+        (TRAIN, Direction.BOTH, 3, 1000, None),
+        (SCORES, Direction.UPSTREAM, 10, 1000, None),
+    ]
+    for node_id, direction, depth, limit, types in [*((*case, flow) for case in cases), *mixed]:
+        request = LineageRequest.validate(node_id, direction, depth, None, types, limit)
         single, levels = _both_ways(settings, request)
         assert single.truncated == levels.truncated, (node_id, direction, depth, limit)
         assert single.depth_reached == levels.depth_reached
@@ -419,8 +430,9 @@ def test_one_statement_and_level_by_level_walks_agree(settings: Settings, db: Dr
             assert max(n.distance for n in single.nodes.values()) == max(n.distance for n in levels.nodes.values())
 
 
-def _statements_of(settings: Settings, request: LineageRequest) -> tuple[Walk, list[str]]:
-    """The request walked level by level in one transaction, and the statements it sent."""
+def _statements_of(settings: Settings, request: LineageRequest, single: bool = False) -> tuple[Walk, list[str]]:
+    """The request walked level by level (or, `single`, as the service walks it) in one transaction, and the
+    statements it sent."""
     sent: list[str] = []
 
     class Counting:
@@ -435,6 +447,7 @@ def _statements_of(settings: Settings, request: LineageRequest) -> tuple[Walk, l
         graph = Neo4jGraph.connect(graph_settings(settings))
         try:
             walk = Walk.of({}, request.direction, request.edge_types, request.limits(60.0))
+            walk.single_statement = single
             start = _Start(request.start, walk)
             walk.start_clock()
             await graph.read(lambda tx: start.run(Counting(tx)))  # type: ignore[arg-type]
@@ -461,3 +474,20 @@ def test_a_walk_both_ways_is_one_statement_per_level_and_stops_at_dead_ends(sett
     assert len(sent) == 1 + 3, sent
     assert "steps1" in sent[1]
     assert "steps1" not in sent[2]
+
+
+def test_a_walk_of_every_edge_is_one_statement_per_direction_unless_a_fine_tune_is_reached(
+    settings: Settings, db: Driver
+) -> None:
+    make_ml_graph(db)
+    # Upstream of the scores: a model, its training run and data, no fine-tune's parent reached: one statement.
+    walk, sent = _statements_of(settings, LineageRequest.validate(SCORES, Direction.UPSTREAM, 10), single=True)
+    assert len(sent) == 1, sent
+    assert {MV1, TRAIN, EV1} <= {node.ref.global_id for node in walk.nodes.values()}
+    # Upstream of the fine-tune: its DERIVED_FROM parent is reached, so the walk is done again level by level
+    # from the start the first statement found, and the parent and what trained it are in the answer.
+    walk, sent = _statements_of(settings, LineageRequest.validate(MV2, Direction.UPSTREAM, 10), single=True)
+    assert "mixed" in sent[0]
+    assert len(sent) > 2, sent
+    reached = {node.ref.global_id for node in walk.nodes.values()}
+    assert {MV1, TRAIN, EV2} <= reached

@@ -13,6 +13,7 @@ from lineage_graph.domain.errors import NotFound, QueryTimedOut
 from lineage_graph.domain.ids import NodeKind, NodeRef
 from lineage_graph.domain.lineage import (
     CONTAINERS,
+    DEFAULT_DEPTH,
     LINEAGE_EDGES,
     Direction,
     ImpactDeployment,
@@ -31,6 +32,7 @@ from lineage_graph.store.traversal import (
     PROJECTION,
     Walk,
     key_parts,
+    pruned_walks,
     to_lineage_node,
     warm_up_statements,
 )
@@ -212,4 +214,5 @@ def lineage_statements() -> list[tuple[str, dict[str, Any]]]:
     members = (_MEMBERS, {"walk": {"container": NO_NODE, "membership": "IN_GROUP"}, "rows": 1})
     details = (_IMPACT_DETAILS_BY_KEY, {"impacted": {"versions": [["g", 1]]}})
     levels, depth_checks = warm_up_statements()
-    return [*levels, *starts[:2], *depth_checks, *starts[2:], members, details]
+    walks = pruned_walks(DEFAULT_DEPTH, [kind for kind in kinds if kind not in CONTAINERS])
+    return [*walks, *levels, *starts[:2], *depth_checks, *starts[2:], members, details]

@@ -142,26 +142,70 @@ _SEEKS = frozenset({SEEK_BY_ELEMENT_ID, *(seek_by_key(kind) for kind in NodeKind
 
 
 @cache
-def pruned_statement(types: tuple[str, ...], outgoing: bool, depth: int, seek: str = SEEK_BY_ELEMENT_ID) -> str:
-    """The whole walk in one statement, for a start whose followed edges all point one way: Neo4j's pruning
-    breadth-first expansion (`VarLengthExpand(Pruning,BFS)`: each node expanded once) and, for each node reached,
-    the edges it leads along, all collected into one row (none when the start does not exist). `depth` is a
-    validated integer (the only value ever written into a statement); the types come from the `EdgeType` enum
-    and `seek` from `seek_by_key` or `SEEK_BY_ELEMENT_ID`."""
-    if not _TYPE_NAMES.issuperset(types) or not types or not 0 <= depth <= 1000:
+def pruned_statement(
+    types: tuple[str, ...],
+    outgoing: bool,
+    depth: int,
+    seek: str = SEEK_BY_ELEMENT_ID,
+    others: tuple[str, ...] = (),
+) -> str:
+    """The whole walk in one statement along edges that all point one way: Neo4j's pruning breadth-first
+    expansion (`VarLengthExpand(Pruning,BFS)`: each node expanded once) and, for each node reached, the edges it
+    leads along, all collected into one row (none when the start does not exist). `others` are followed types
+    that point the other way (DERIVED_FROM against the data flow): one pattern cannot follow both, so the row
+    only says, in `mixed`, whether any node reached has one, and the walk is then done level by level. `depth`
+    is a validated integer (the only value ever written into a statement); the types come from the `EdgeType`
+    enum and `seek` from `seek_by_key` or `SEEK_BY_ELEMENT_ID`."""
+    if not _TYPE_NAMES.issuperset((*types, *others)) or not types or not 0 <= depth <= 1000:
         raise ValueError("lineage edge types and a bounded depth only")
     if seek not in _SEEKS:
         raise ValueError("a start seek of this module only")
     union = "|".join(types)
     walk = f"(s)-[:{union}*0..{int(depth)}]->(m)" if outgoing else f"(s)<-[:{union}*0..{int(depth)}]-(m)"
     around = f"(m)-[r:{union}]->(x)" if outgoing else f"(m)<-[r:{union}]-(x)"
+    reached = f"collect([elementId(m), labels(m), around, {_VALUES}]) AS reached"
+    if not others:
+        return f"""
+{seek}
+MATCH {walk}
+WITH DISTINCT s, m LIMIT $nodes
+CALL (m) {{ MATCH {around} WITH r, x LIMIT $edges RETURN collect([type(r), elementId(x)]) AS around }}
+RETURN elementId(s) AS seed, {reached}
+"""
+    other = "|".join(others)
+    leads = f"EXISTS {{ (m)<-[:{other}]-() }}" if outgoing else f"EXISTS {{ (m)-[:{other}]->() }}"
     return f"""
 {seek}
 MATCH {walk}
 WITH DISTINCT s, m LIMIT $nodes
 CALL (m) {{ MATCH {around} WITH r, x LIMIT $edges RETURN collect([type(r), elementId(x)]) AS around }}
-RETURN elementId(s) AS seed, collect([elementId(m), labels(m), around, {_VALUES}]) AS reached
+WITH s, m, around, {leads} AS other
+RETURN elementId(s) AS seed, {reached}, count(CASE WHEN other THEN 1 END) > 0 AS mixed
 """
+
+
+def one_way(edge_types: Sequence[EdgeType], direction: Direction) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
+    """How a one-statement walk goes `direction`: the types it follows, whether outgoing, and the types of the
+    other way it only checks for (see `pruned_statement`). Along the side with more types: the data flow."""
+    outgoing, incoming = follow(edge_types, direction)
+    out = len(outgoing) >= len(incoming)
+    return (tuple(outgoing), True, tuple(incoming)) if out else (tuple(incoming), False, tuple(outgoing))
+
+
+def pruned_walks(depth: int, kinds: Sequence[NodeKind]) -> list[tuple[str, dict[str, Any]]]:
+    """The one-statement walks over every lineage edge at `depth`, each way, from a start found by its key (each
+    of `kinds`) or from a seed (the second way of a walk both ways), with parameters of the types a walk
+    passes: what start-up plans (the depth is written into the statement, so one depth: the default)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for direction in (Direction.UPSTREAM, Direction.DOWNSTREAM):
+        types, out, others = one_way(LINEAGE_EDGES, direction)
+        caps = {"nodes": 1, "edges": 1}
+        for kind in kinds:
+            parts = tuple(1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" for key in kind.keys)
+            walk = key_parts(NodeRef(kind, parts))
+            found.append((pruned_statement(types, out, depth, seek_by_key(kind), others), {"walk": walk, **caps}))
+        found.append((pruned_statement(types, out, depth, others=others), {"walk": {"seed": NO_NODE}, **caps}))
+    return found
 
 
 @cache
@@ -264,6 +308,8 @@ class Walk:
     expandable: set[str] = field(default_factory=set)
     _edge_reads: int = 0
     _deadline: float = 0.0
+    # A one-statement walk reached an edge it cannot follow (see `one_statement`).
+    _mixed: bool = False
 
     @classmethod
     def of(
@@ -288,14 +334,17 @@ class Walk:
         self.nodes = {**self.anchors, **self.seeds}
         self.edges = dict.fromkeys(self.seed_edges)
         self.depth_reached, self.target_distance, self._edge_reads = 0, None, 0
+        self._mixed = False
         self.truncated = None
         self.expandable = set()
 
     @property
     def one_statement(self) -> bool:
-        """Whether each direction is walked in one statement: edges that point one way, no target."""
-        uniform = all(not all(follow(self.edge_types, d)) for d in self.directions)
-        return self.single_statement and uniform and self.target is None
+        """Whether each direction is first walked in one statement (no target). Where the followed edges point
+        both ways (DERIVED_FROM against the data flow), that statement follows the data flow and the walk is
+        kept only when nothing it reached has an edge of the others; otherwise it is walked again level by
+        level. Most graphs have no fine-tune chains under most nodes, so most walks are one statement."""
+        return self.single_statement and self.target is None
 
     async def run_from_key(self, tx: AsyncManagedTransaction, start: NodeRef) -> bool:
         """The walk from `start`, found by its key in the walk's own statement (no lookup of its own: one round
@@ -307,20 +356,27 @@ class Walk:
         for direction in self.directions:
             if not await self._pruned(tx, direction, start):
                 return False
+            if self._mixed:  # the start is found (the seed now): walk again, level by level
+                await self.run(tx, by_level=True)
+                return True
         return True
 
-    async def run(self, tx: AsyncManagedTransaction) -> None:
-        """The work function: walk every direction level by level until done or cut. Idempotent (a managed
-        transaction may run it again: it starts over rather than mix two attempts)."""
+    async def run(self, tx: AsyncManagedTransaction, by_level: bool = False) -> None:
+        """The work function: walk every direction (in one statement each where `one_statement`, else or when
+        `by_level`, level by level) until done or cut. Idempotent (a managed transaction may run it again: it
+        starts over rather than mix two attempts)."""
         self._reset()
         frontiers = {d: list(self.seeds) for d in self.directions}
         visited = {d: set(self.seeds) for d in self.directions}
         if self.target is not None and any(n.ref == self.target for n in self.seeds.values()):
             self.target_distance = 0
             return
-        if self.one_statement and len(self.seeds) == 1:
+        if not by_level and self.one_statement and len(self.seeds) == 1:
             for direction in self.directions:
                 await self._pruned(tx, direction)
+                if self._mixed:
+                    await self.run(tx, by_level=True)
+                    return
             return
         for level in range(1, self.limits.depth + 1):
             if not any(frontiers.values()):
@@ -400,16 +456,16 @@ class Walk:
         """The walk in one statement (see `pruned_statement`); distances, limits and truncation are then worked
         out here from what came back, to the same rule as the level-by-level walk. From the one seed or, when
         there is none yet, from `start` found by its key (it becomes the seed); False when it does not exist."""
-        outgoing, incoming = follow(self.edge_types, direction)
-        types, out = (tuple(outgoing), True) if outgoing else (tuple(incoming), False)
+        types, out, others = one_way(self.edge_types, direction)
         # The node limit is shared with what is already found (anchors, the other direction); a known seed is
         # counted in both.
         depth, room = self.limits.depth, self.limits.nodes - len(self.nodes) + (1 if self.seeds else 0)
         walk: dict[str, Any]
         if self.seeds:
-            statement, walk = pruned_statement(types, out, depth), {"seed": next(iter(self.seeds))}
+            statement, walk = pruned_statement(types, out, depth, others=others), {"seed": next(iter(self.seeds))}
         elif start is not None:
-            statement, walk = pruned_statement(types, out, depth, seek_by_key(start.kind)), key_parts(start)
+            seek = seek_by_key(start.kind)
+            statement, walk = pruned_statement(types, out, depth, seek, others), key_parts(start)
         else:
             raise ValueError("a walk needs a seed or a start")
         row = await fetch_values(tx, statement, walk=walk, nodes=room + 1, edges=self.limits.edges + 1)
@@ -421,6 +477,9 @@ class Walk:
         around: dict[str, list[tuple[str, str]]] = {entry[0]: entry[2] for entry in reached}
         if not self.seeds:
             self.seeds = {seed: node_of_row(found[seed], 0)}
+        if row.get("mixed"):
+            self._mixed = True
+            return True
         # Breadth-first over what came back, level by level: the distances the level walk would have found, in
         # its order (nearest first, each level in the order it was reached).
         distance = {seed: 0}
