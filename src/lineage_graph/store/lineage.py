@@ -120,7 +120,9 @@ class _Start:
 
 def graph_of(root: NodeRef, walk: Walk) -> LineageGraph:
     nodes = walk.result_nodes()
-    edges = tuple(LineageEdge(nodes[s].ref, nodes[t].ref, edge_type) for s, t, edge_type in walk.result_edges())
+    # Each edge built as the tuple it is, in C (`LineageEdge` is a named tuple): 11k of them in a big answer.
+    new = tuple.__new__
+    edges = tuple([new(LineageEdge, (nodes[s].ref, nodes[t].ref, kind, (), ())) for s, t, kind in walk.result_edges()])
     return LineageGraph(root, tuple(nodes.values()), edges, walk.depth_reached, walk.truncated)
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -217,19 +217,19 @@ _TAGS_AT, _REVIEW_AT = _AT["tags"], _AT["needs_review"]
 
 
 def node_of_row(row: Sequence[Any], distance: int) -> LineageNode:
-    """A node as a walk's statement returns it: element id, labels, a third column, then `FIELDS` in order."""
+    """A node as a walk's statement returns it: element id, labels, a third column, then `FIELDS` in order.
+    Built as the tuple it is, in C (`LineageNode` is a named tuple), with its ref's parts read by the kind's
+    keys: a walk builds one per node reached."""
     kind = _KIND_OF_LABELS.get(tuple(row[1])) or _kind_of(row[1])
-    status = row[_STATUS_AT]
+    value = row[_STATUS_AT]
+    status = _STATUS_OF_VALUE[value] if value else None
     parts = _KEY_OF[kind](row)
-    return LineageNode(
-        NodeRef(kind, parts if type(parts) is tuple else (parts,)),
-        _STATUS_OF_VALUE[status] if status else None,
-        row[_ARCHIVED_AT],
-        row[_JOB_AT],
-        distance,
-        tuple(row[_TAGS_AT] or ()),
-        row[_REVIEW_AT],
-    )
+    ref = NodeRef.of_key(kind, parts if type(parts) is tuple else (parts,))
+    tags, review = tuple(row[_TAGS_AT] or ()), row[_REVIEW_AT]
+    return _new_tuple(LineageNode, (ref, status, row[_ARCHIVED_AT], row[_JOB_AT], distance, tags, review, False))
+
+
+_new_tuple = tuple.__new__
 
 
 # An edge as the walk keeps it: (source element id, target element id, type), as stored. Keyed by the triple
@@ -492,7 +492,7 @@ class Walk:
     def result_nodes(self) -> dict[str, LineageNode]:
         """The nodes found, `expandable` set where the walk stopped short of what lies beyond them."""
         return {
-            eid: replace(node, expandable=True) if eid in self.expandable else node for eid, node in self.nodes.items()
+            eid: node._replace(expandable=True) if eid in self.expandable else node for eid, node in self.nodes.items()
         }
 
     def result_edges(self) -> list[EdgeKey]:
