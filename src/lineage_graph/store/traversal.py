@@ -25,7 +25,7 @@ holds.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter
@@ -418,8 +418,8 @@ class Walk:
             return False
         seed: str = row["seed"]
         reached: list[list[Any]] = row["reached"]
+        # Each reached node's row by element id; its third column is what it leads along (edge type, far end).
         found: dict[str, list[Any]] = {entry[0]: entry for entry in reached}
-        around: dict[str, list[tuple[str, str]]] = {entry[0]: entry[2] for entry in reached}
         if not self.seeds:
             self.seeds = {seed: node_of_row(found[seed], 0)}
         # Breadth-first over what came back, level by level: the distances the level walk would have found, in
@@ -430,26 +430,28 @@ class Walk:
             level += 1
             following = []
             for eid in frontier:
-                for _, far in around.get(eid, ()):
+                for _, far in found[eid][2]:
                     if far not in distance and far in found:
                         distance[far] = level
                         following.append(far)
             frontier = following
-        # The first `room` are the prefix the rule keeps.
+        # The first `room` are the prefix the rule keeps (all of them, the common case: `distance` is then the
+        # set of kept nodes, without building another).
         kept = list(distance)[:room]
-        keep = set(kept)
+        keep: Container[str] = distance if len(kept) == len(distance) else set(kept)
         # Edges read by the kept nodes (all of them, without a cut: summed in C).
-        if len(kept) == len(around):
-            reads = sum(map(len, around.values()))
+        if len(kept) == len(found):
+            reads = sum([len(entry[2]) for entry in reached])
         else:
-            reads = sum(len(around[eid]) for eid in kept if eid in around)
+            reads = sum([len(found[eid][2]) for eid in kept])
         nodes, edges, expandable, edge_of = self.nodes, self.edges, self.expandable, _EDGE_OF_NAME
         for eid in kept:
             at = distance[eid]
+            entry = found[eid]
             known = nodes.get(eid)
             if known is None or known.distance > at:
-                nodes[eid] = node_of_row(found[eid], at)
-            for type_name, far in around.get(eid, ()):
+                nodes[eid] = node_of_row(entry, at)
+            for type_name, far in entry[2]:
                 if far in keep:
                     if at < depth:
                         edges[(eid, far, edge_of[type_name]) if out else (far, eid, edge_of[type_name])] = None
@@ -463,7 +465,7 @@ class Walk:
             dropped = [distance[eid] for eid in distance if eid not in keep]
             if dropped and kept and min(dropped) == distance[kept[-1]]:
                 self.depth_reached = distance[kept[-1]] - 1
-        elif reads > self.limits.edges or max(map(len, around.values()), default=0) > self.limits.edges:
+        elif reads > self.limits.edges or max([len(entry[2]) for entry in reached], default=0) > self.limits.edges:
             self.truncated = Truncation.EDGE_LIMIT
         elif self.expandable and self.truncated is None:
             self.truncated = Truncation.DEPTH
