@@ -494,6 +494,8 @@ class Walk:
 
     def result_nodes(self) -> dict[str, LineageNode]:
         """The nodes found, `expandable` set where the walk stopped short of what lies beyond them."""
+        if not self.expandable:  # a walk that ran out: every node as it was built, copied in C
+            return dict(self.nodes)
         return {
             eid: node._replace(expandable=True) if eid in self.expandable else node for eid, node in self.nodes.items()
         }
