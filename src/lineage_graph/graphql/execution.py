@@ -12,10 +12,11 @@ a projection for objects whose selected fields are all *plain*:
   instead of copying it into a GraphQL object first;
 
 of leaf types or lists of leaves. The projection is one generated function per (type, selection), cached for the
-process: it reads each field and coerces the leaves directly, with the same values, nullability and leaf
-coercion as the general way, without the per-field machinery. Anything else (a resolver that does work, a nested
-object, a `@defer`, field middleware from a schema extension's `resolve`, a value the projection cannot complete)
-goes the general way, which also raises the error.
+process, and a list of such objects one generated comprehension: it reads each field and coerces the leaves
+directly, with the same values, nullability and leaf coercion as the general way, without the per-field
+machinery. Anything else (a resolver that does work, a nested object, a `@defer`, field middleware from a
+schema extension's `resolve`, a value the projection cannot complete) goes the general way, which also raises
+the error.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ Read = str | Callable[[Any], Any]
 Plan = tuple[tuple[str, Read, GraphQLOutputType | None], ...]
 Projection = Callable[[Any], dict[str, Any]]
 ListProjection = Callable[[list[Any] | tuple[Any, ...]], list[dict[str, Any]]]
+Compiled = TypeVar("Compiled", Projection, ListProjection)
 
 
 class NotPlain(Exception):
@@ -300,22 +302,28 @@ class PlainObjectExecution(StrawberryGraphQLCoreExecutionContext):
     def _projection_for(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> Projection | None:
-        key = (return_type, id(field_details_list))
-        if key in self._projections:
-            return self._projections[key]
-        plan = self._plan(return_type, field_details_list)
-        project = self._projections[key] = None if plan is None else projection(plan)
-        return project
+        return self._compiled(self._projections, projection, return_type, field_details_list)
 
     def _list_projection_for(
         self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList
     ) -> ListProjection | None:
+        return self._compiled(self._list_projections, list_projection, return_type, field_details_list)
+
+    def _compiled(
+        self,
+        compiled: dict[tuple[GraphQLObjectType, int], Compiled | None],
+        compile_plan: Callable[[Plan], Compiled | None],
+        return_type: GraphQLObjectType,
+        field_details_list: FieldDetailsList,
+    ) -> Compiled | None:
+        """What `compile_plan` makes of this selection's plan, once per execution (the plan's own cache hashes
+        the whole plan, which an object completed outside a list would pay every time)."""
         key = (return_type, id(field_details_list))
-        if key in self._list_projections:
-            return self._list_projections[key]
+        if key in compiled:
+            return compiled[key]
         plan = self._plan(return_type, field_details_list)
-        project_all = self._list_projections[key] = None if plan is None else list_projection(plan)
-        return project_all
+        made = compiled[key] = None if plan is None else compile_plan(plan)
+        return made
 
     def _plan(self, return_type: GraphQLObjectType, field_details_list: FieldDetailsList) -> Plan | None:
         if return_type.is_type_of is not None:
