@@ -18,7 +18,6 @@ from lineage_graph.domain.lineage import (
     Direction,
     ImpactDeployment,
     ImpactedModelVersion,
-    LineageEdge,
     LineageGraph,
     LineageNode,
     LineageRequest,
@@ -122,7 +121,7 @@ class _Start:
 
 def graph_of(root: NodeRef, walk: Walk) -> LineageGraph:
     nodes = walk.result_nodes()
-    edges = tuple(LineageEdge(nodes[s].ref, nodes[t].ref, edge_type) for s, t, edge_type in walk.result_edges())
+    edges = tuple(walk.lineage_edges(nodes))
     return LineageGraph(root, tuple(nodes.values()), edges, walk.depth_reached, walk.truncated)
 
 
@@ -171,7 +170,7 @@ class Neo4jLineageStore:
         walk = Walk.of({}, direction, LINEAGE_EDGES, WalkLimits(max_depth, limit, budget), target=target)
         await self._run(_Start(source, walk, id_field="from"), walk)
         nodes = walk.result_nodes()
-        edges = [LineageEdge(nodes[s].ref, nodes[t].ref, edge_type) for s, t, edge_type in walk.result_edges()]
+        edges = walk.lineage_edges(nodes)
         dag = ShortestPathDag.from_walk(source, direction, {n.ref: n.distance for n in nodes.values()}, edges)
         truncated = walk.truncated if walk.target_distance is None else None
         return dag, {n.ref: n for n in nodes.values()}, walk.target_distance, truncated

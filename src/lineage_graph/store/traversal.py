@@ -25,8 +25,8 @@ holds.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Container, Iterable, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter
 from typing import Any
@@ -39,6 +39,7 @@ from lineage_graph.domain.lineage import (
     LINEAGE_KINDS,
     Direction,
     EdgeType,
+    LineageEdge,
     LineageNode,
     Truncation,
     WalkLimits,
@@ -261,19 +262,19 @@ _TAGS_AT, _REVIEW_AT = _AT["tags"], _AT["needs_review"]
 
 
 def node_of_row(row: Sequence[Any], distance: int) -> LineageNode:
-    """A node as a walk's statement returns it: element id, labels, a third column, then `FIELDS` in order."""
+    """A node as a walk's statement returns it: element id, labels, a third column, then `FIELDS` in order.
+    Built as the tuple it is, in C (`LineageNode` is a named tuple), with its ref's parts read by the kind's
+    keys: a walk builds one per node reached."""
     kind = _KIND_OF_LABELS.get(tuple(row[1])) or _kind_of(row[1])
-    status = row[_STATUS_AT]
+    value = row[_STATUS_AT]
+    status = _STATUS_OF_VALUE[value] if value else None
     parts = _KEY_OF[kind](row)
-    return LineageNode(
-        NodeRef(kind, parts if type(parts) is tuple else (parts,)),
-        _STATUS_OF_VALUE[status] if status else None,
-        row[_ARCHIVED_AT],
-        row[_JOB_AT],
-        distance,
-        tuple(row[_TAGS_AT] or ()),
-        row[_REVIEW_AT],
-    )
+    ref = NodeRef.of_key(kind, parts if type(parts) is tuple else (parts,))
+    tags, review = tuple(row[_TAGS_AT] or ()), row[_REVIEW_AT]
+    return _new_tuple(LineageNode, (ref, status, row[_ARCHIVED_AT], row[_JOB_AT], distance, tags, review, False))
+
+
+_new_tuple = tuple.__new__
 
 
 # An edge as the walk keeps it: (source element id, target element id, type), as stored. Keyed by the triple
@@ -473,8 +474,8 @@ class Walk:
             return False
         seed: str = row["seed"]
         reached: list[list[Any]] = row["reached"]
+        # Each reached node's row by element id; its third column is what it leads along (edge type, far end).
         found: dict[str, list[Any]] = {entry[0]: entry for entry in reached}
-        around: dict[str, list[tuple[str, str]]] = {entry[0]: entry[2] for entry in reached}
         if not self.seeds:
             self.seeds = {seed: node_of_row(found[seed], 0)}
         if row.get("mixed"):
@@ -488,26 +489,28 @@ class Walk:
             level += 1
             following = []
             for eid in frontier:
-                for _, far in around.get(eid, ()):
+                for _, far in found[eid][2]:
                     if far not in distance and far in found:
                         distance[far] = level
                         following.append(far)
             frontier = following
-        # The first `room` are the prefix the rule keeps.
+        # The first `room` are the prefix the rule keeps (all of them, the common case: `distance` is then the
+        # set of kept nodes, without building another).
         kept = list(distance)[:room]
-        keep = set(kept)
+        keep: Container[str] = distance if len(kept) == len(distance) else set(kept)
         # Edges read by the kept nodes (all of them, without a cut: summed in C).
-        if len(kept) == len(around):
-            reads = sum(map(len, around.values()))
+        if len(kept) == len(found):
+            reads = sum([len(entry[2]) for entry in reached])
         else:
-            reads = sum(len(around[eid]) for eid in kept if eid in around)
+            reads = sum([len(found[eid][2]) for eid in kept])
         nodes, edges, expandable, edge_of = self.nodes, self.edges, self.expandable, _EDGE_OF_NAME
         for eid in kept:
             at = distance[eid]
+            entry = found[eid]
             known = nodes.get(eid)
             if known is None or known.distance > at:
-                nodes[eid] = node_of_row(found[eid], at)
-            for type_name, far in around.get(eid, ()):
+                nodes[eid] = node_of_row(entry, at)
+            for type_name, far in entry[2]:
                 if far in keep:
                     if at < depth:
                         edges[(eid, far, edge_of[type_name]) if out else (far, eid, edge_of[type_name])] = None
@@ -521,7 +524,7 @@ class Walk:
             dropped = [distance[eid] for eid in distance if eid not in keep]
             if dropped and kept and min(dropped) == distance[kept[-1]]:
                 self.depth_reached = distance[kept[-1]] - 1
-        elif reads > self.limits.edges or max(map(len, around.values()), default=0) > self.limits.edges:
+        elif reads > self.limits.edges or max([len(entry[2]) for entry in reached], default=0) > self.limits.edges:
             self.truncated = Truncation.EDGE_LIMIT
         elif self.expandable and self.truncated is None:
             self.truncated = Truncation.DEPTH
@@ -550,13 +553,26 @@ class Walk:
 
     def result_nodes(self) -> dict[str, LineageNode]:
         """The nodes found, `expandable` set where the walk stopped short of what lies beyond them."""
+        if not self.expandable:  # a walk that ran out: every node as it was built, copied in C
+            return dict(self.nodes)
         return {
-            eid: replace(node, expandable=True) if eid in self.expandable else node for eid, node in self.nodes.items()
+            eid: node._replace(expandable=True) if eid in self.expandable else node for eid, node in self.nodes.items()
         }
 
     def result_edges(self) -> list[EdgeKey]:
         # A cut level may have recorded an edge whose far end was then dropped: keep edges between returned nodes.
         return [key for key in self.edges if key[0] in self.nodes and key[1] in self.nodes]
+
+    def lineage_edges(self, nodes: dict[str, LineageNode]) -> list[LineageEdge]:
+        """`result_edges` as the domain's edges between `nodes` (what `result_nodes` returned), each built as the
+        tuple it is, in C (`LineageEdge` is a named tuple): 11k of them in a big answer."""
+        ref_of = {eid: node.ref for eid, node in nodes.items()}.get
+        new = _new_tuple
+        return [
+            new(LineageEdge, (source, target, edge_type, (), ()))
+            for s, t, edge_type in self.edges
+            if (source := ref_of(s)) is not None and (target := ref_of(t)) is not None
+        ]
 
 
 # An element id that names no node: a statement is planned for its parameters' types, not their values.
