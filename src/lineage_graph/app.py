@@ -178,6 +178,7 @@ def create_app(settings: Settings) -> Starlette:
         backoff_base=settings.webhook_backoff_base,
         backoff_cap=settings.webhook_backoff_cap,
         allow_link_local=settings.webhook_allow_link_local,
+        refresh_seconds=settings.webhook_refresh_seconds,
     )
     # ModelMetrics reports named by SageMaker registrations are read from S3 (or the configured endpoint).
     reports = S3Reports.connect(settings.aws_region, settings.s3_endpoint_url)
@@ -217,7 +218,13 @@ def create_app(settings: Settings) -> Starlette:
             sender = WebhookSender(delivery.timeout, delivery.allow_link_local)
             dispatcher = WebhookDispatcher(graph, services.webhooks, sender, ArnScope(region=settings.aws_region))
             # The outbox's worker: places committed events in the global log and delivers them (bounded passes).
-            events = EventWorker(services.events, [dispatcher.deliver_due], settings.events_poll_interval)
+            events = EventWorker(
+                services.events,
+                [dispatcher.deliver_due],
+                settings.events_poll_interval,
+                consumed=services.webhooks.known.any,
+                idle_interval=settings.events_idle_interval,
+            )
             worker = asyncio.create_task(events.run())
             # Everything built so far lives as long as the process: out of the collector's way (heap.py).
             heap.tune(settings.gc_young_threshold)

@@ -118,8 +118,12 @@ class Settings(BaseSettings):
 
     # Events (docs/events.md): how often each instance polls the outbox for events to place and deliver.
     events_poll_interval: float = Field(default=0.2, gt=0, le=60)
+    # How often events are placed while nothing reads the log soon (no webhook, no subscriber on this instance).
+    events_idle_interval: float = Field(default=2.0, gt=0, le=60)
     webhook_timeout: float = Field(default=10.0, gt=0, le=120)  # one delivery's HTTP budget
     webhook_lease_seconds: float = Field(default=30.0, gt=0)  # a killed instance's deliveries resume after this
+    # While an instance knows of no subscription: how often it looks for one created through another instance.
+    webhook_refresh_seconds: float = Field(default=5.0, gt=0, le=300)
     webhook_max_attempts: int = Field(default=8, ge=1)  # failed attempts at one event before disabling
     webhook_backoff_base: float = Field(default=1.0, gt=0)  # seconds; doubles per failed attempt
     webhook_backoff_cap: float = Field(default=300.0, gt=0)

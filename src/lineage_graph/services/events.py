@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ class EventLog:
         self._store = AuditStore(graph)
         self.poll_interval = poll_interval
         self.scope = scope or ArnScope()
+        self.streams = 0  # subscribers reading the log through this instance now
 
     async def place_pending(self) -> int:
         """Place what has committed since the last pass (bounded); returns how many events were placed."""
@@ -103,24 +105,42 @@ class EventWorker:
     subscription). A deliverer sleeps `poll_interval` after a pass that found nothing, or goes again at once.
     Placing goes again at once only after a pass that stopped at its bound: a pass that drained what had
     committed waits out the interval too, so a steady stream of commits is placed in batches instead of one
-    pass (four statements and a commit) per event, which had cost Neo4j as much as the writes themselves. A
-    failing pass is logged and retried on the next one."""
+    pass (four statements and a commit) per event, which had cost Neo4j as much as the writes themselves.
+    While nothing reads the log soon (`consumed()` false: no webhook subscription known, and no subscriber
+    streaming through this instance), placing happens every `idle_interval` instead, in larger batches: the
+    instance a subscriber reads through places at the poll interval itself. A failing pass is logged and
+    retried on the next one."""
 
     def __init__(
         self,
         log: EventLog,
         deliverers: Sequence[Callable[[], Awaitable[int]]] = (),
         poll_interval: float = 0.2,
+        consumed: Callable[[], Awaitable[bool]] | None = None,
+        idle_interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._log = log
         self._deliverers = deliverers
         self._poll_interval = poll_interval
+        self._consumed = consumed
+        self._idle_interval = idle_interval
+        self._clock = clock
+        self._placed_at: float | None = None
 
     async def run(self) -> None:
         await asyncio.gather(
-            self._loop(self._log.place_pending, lambda placed: placed >= PLACE_BATCH * MAX_ROUNDS),
+            self._loop(self._place, lambda placed: placed >= PLACE_BATCH * MAX_ROUNDS),
             *(self._loop(d, bool) for d in self._deliverers),
         )
+
+    async def _place(self) -> int:
+        now = self._clock()
+        idle = self._placed_at is not None and now - self._placed_at < self._idle_interval
+        if idle and self._consumed is not None and not self._log.streams and not await self._consumed():
+            return 0
+        self._placed_at = now
+        return await self._log.place_pending()
 
     async def _loop(self, step: Callable[[], Awaitable[int]], again: Callable[[int], bool]) -> None:
         """Run `step` pass after pass; `again(work)` says whether to go on at once or wait `poll_interval`."""

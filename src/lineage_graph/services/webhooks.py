@@ -52,6 +52,37 @@ class DeliverySettings:
     batch: int = 50  # log events looked at per subscription per pass
     claim_limit: int = 20  # subscriptions claimed per pass
     allow_link_local: bool = False
+    # While no subscription is known, how often an instance looks for one created through another instance.
+    refresh_seconds: float = 5.0
+
+
+class KnownSubscriptions:
+    """Whether any webhook subscription exists, as this instance knows it: read from the database at most every
+    `refresh` seconds, and true at once when this instance creates one. With none, the deliverer and the event
+    log's placer stay off the database instead of polling it five times a second (docs/operations.md, "The hot
+    path"); a subscription created through another instance starts within `refresh` seconds, and since its
+    cursor starts at the log's head at its creation, it still receives every event from then on."""
+
+    def __init__(self, store: WebhookStore, refresh: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._refresh = refresh
+        self._clock = clock
+        self._any = False
+        self._read_at: float | None = None
+        self._created = 0  # subscriptions created here: a read that started before one cannot undo it
+
+    def created(self) -> None:
+        self._created += 1
+        self._any = True
+
+    async def any(self) -> bool:
+        now = self._clock()
+        if self._read_at is None or now - self._read_at >= self._refresh:
+            created = self._created
+            self._read_at = now
+            found = await self._store.count() > 0
+            self._any = found or self._created != created
+        return self._any
 
 
 @dataclass(frozen=True)
@@ -72,6 +103,7 @@ class WebhookService:
         self._master_key = master_key
         self._address_check = address_check
         self.settings = settings
+        self.known = KnownSubscriptions(self._store, settings.refresh_seconds)
 
     async def create(
         self, actor: Principal, url: str, event_types: Sequence[str], group: str | None = None, active: bool = True
@@ -92,6 +124,7 @@ class WebhookService:
             raise ValidationFailed.of(problems)
         webhook_id = str(uuid.uuid4())
         webhook = await self._store.create(webhook_id, url, types, group, active, actor.name, datetime.now(UTC))
+        self.known.created()
         return CreatedWebhook(webhook, derive_secret(self._master_key, webhook_id))
 
     async def webhooks(self, actor: Principal) -> list[Webhook]:
@@ -135,6 +168,8 @@ class WebhookDispatcher:
 
     async def deliver_due(self) -> int:
         """One bounded pass: claim subscriptions with work, deliver for each; returns deliveries attempted."""
+        if not await self._service.known.any():
+            return 0
         now = datetime.now(UTC)
         head = await self._log.log_head()
         claimed = await self._store.claim(self.owner, now, self._until(), head, self._settings.claim_limit)

@@ -30,6 +30,8 @@ CREATE (w:Webhook {webhook_id: $id, url: $url, event_types: $event_types, group:
 RETURN w {.*} AS w
 """
 _LIST = "MATCH (w:Webhook) WITH w ORDER BY w.created_at RETURN collect(w {.*}) AS webhooks"
+# Read from the count store: one operator whatever the database holds.
+_COUNT = "MATCH (w:Webhook) RETURN count(w) AS subscriptions"
 _GET = "MATCH (w:Webhook {webhook_id: $id}) RETURN w {.*} AS w"
 _DELETE = """
 MATCH (w:Webhook {webhook_id: $id})
@@ -197,6 +199,11 @@ class WebhookStore:
     async def webhooks(self) -> list[Webhook]:
         rows = await self._graph.rows(_LIST)
         return [_to_webhook(w) for w in rows[0]["webhooks"]] if rows else []
+
+    async def count(self) -> int:
+        """How many subscriptions exist, active or not."""
+        rows = await self._graph.rows(_COUNT)
+        return int(rows[0]["subscriptions"]) if rows else 0
 
     async def webhook(self, webhook_id: str) -> Webhook | None:
         rows = await self._graph.rows(_GET, id=webhook_id)
