@@ -35,6 +35,7 @@ from lineage_graph.domain.audit import (
 )
 from lineage_graph.store.filters import where_clause
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
+from lineage_graph.store.records import to_datetime
 from lineage_graph.store.stable_plans import KEEP_PLAN
 
 _LOCK_PARTITION = """
@@ -52,7 +53,7 @@ CALL () {
   CREATE (e:AuditEvent {event_id: $audit.event_id, partition: $audit.partition,
                         partition_sequence: $audit.partition_sequence, actor: $audit.actor, action: $audit.action,
                         subject: $audit.subject, group: $audit.group, payload: $audit.payload,
-                        outcome: $audit.outcome, at: $audit.at, previous_hash: $audit.previous_hash,
+                        outcome: $audit.outcome, at: datetime($audit.at), previous_hash: $audit.previous_hash,
                         hash: $audit.hash, pending: true})
   SET p.sequence = $audit.partition_sequence, p.hash = $audit.hash
   REMOVE p._lock
@@ -105,7 +106,8 @@ CALL () {{
   UNWIND {events} AS a
   CREATE (:AuditEvent {{event_id: a.event_id, partition: a.partition, partition_sequence: a.partition_sequence,
                        actor: a.actor, action: a.action, subject: a.subject, group: a.group, payload: a.payload,
-                       outcome: a.outcome, at: a.at, previous_hash: a.previous_hash, hash: a.hash, pending: true}})
+                       outcome: a.outcome, at: datetime(a.at), previous_hash: a.previous_hash, hash: a.hash,
+                       pending: true}})
 }}
 CALL () {{
   MATCH (p:AuditPartition {{name: {head}.partition}})
@@ -171,7 +173,7 @@ def seal(head: PartitionHead, entry: AuditEntry) -> tuple[AuditEvent, dict[str, 
         "group": group,
         "payload": _dumps(entry.payload),
         "outcome": entry.outcome,
-        "at": at,
+        "at": at.isoformat(),  # built into a DateTime by Neo4j: the driver's own conversion costs ~100 µs
         "previous_hash": head.hash,
         "hash": digest,
     }
@@ -266,14 +268,16 @@ RETURN h.sequence AS sequence, h.hash AS hash
 """
 )
 
-# `$limit` is a validated integer. The pending flag is indexed and removed once placed, so this is a seek.
+# `$limit` is a validated integer. The pending flag is indexed and removed once placed, so this is a seek. The
+# time comes as a string: the driver would build each DateTime in Python (store/records.py, VERSION_TIMES), a
+# few hundred µs per event placed, that is per write.
 _PENDING = (
     KEEP_PLAN
     + """
 MATCH (e:AuditEvent) USING INDEX e:AuditEvent(pending) WHERE e.pending = true
 WITH e ORDER BY e.at LIMIT $limit
-RETURN collect({event_id: e.event_id, partition: e.partition, partition_sequence: e.partition_sequence, at: e.at,
-                hash: e.hash}) AS events
+RETURN collect({event_id: e.event_id, partition: e.partition, partition_sequence: e.partition_sequence,
+                at: toString(e.at), hash: e.hash}) AS events
 """
 )
 
@@ -309,7 +313,7 @@ async def _place_pending(tx: AsyncManagedTransaction, limit: int) -> int:
     head = (int(head_row["sequence"]), str(head_row["hash"]))
     row = await fetch_one(tx, _PENDING, limit=limit)
     pending = [
-        PendingEvent(e["event_id"], e["partition"], int(e["partition_sequence"]), _native(e["at"]), e["hash"])
+        PendingEvent(e["event_id"], e["partition"], int(e["partition_sequence"]), to_datetime(e["at"]), e["hash"])
         for e in (row or {}).get("events", [])
     ]
     if not pending:
