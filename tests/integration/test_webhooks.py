@@ -188,6 +188,8 @@ def test_a_server_killed_mid_delivery_loses_nothing(
         "LINEAGE_GRAPH_DATA_DIR": str(settings.data_dir),  # the same master key: the same webhook secrets
         "LINEAGE_GRAPH_WEBHOOK_LEASE_SECONDS": "2",
         "LINEAGE_GRAPH_EVENTS_POLL_INTERVAL": "0.02",
+        # It learns of the subscription created through the test's server within a poll, not the default 5 s.
+        "LINEAGE_GRAPH_WEBHOOK_REFRESH_SECONDS": "0.02",
         "LINEAGE_GRAPH_LOG_LEVEL": "warning",
     }
     cli = Path(sys.executable).with_name("lineage-graph")
