@@ -26,7 +26,11 @@ def cli_env(settings: Settings, db: Driver, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def _actors(db: Driver) -> list[tuple[str, str]]:
-    records = db.execute_query("MATCH (e:AuditEvent) RETURN e.action AS a, e.actor AS actor ORDER BY e.sequence")
+    # In the order they were written (the global log's sequence is placed in the background, every few seconds
+    # while nothing reads the log).
+    records = db.execute_query(
+        "MATCH (e:AuditEvent) RETURN e.action AS a, e.actor AS actor ORDER BY e.at, e.partition_sequence"
+    )
     return [(r["a"], r["actor"]) for r in records.records]
 
 

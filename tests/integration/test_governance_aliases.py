@@ -54,7 +54,7 @@ def test_an_alias_names_exactly_one_version_under_16_concurrent_moves(
     assert gql.data(BY_ALIAS, {"a": "champion"})["modelVersionByAlias"]["version"] == holders[0]
     # The moves were serialized: each audit record's `previous` is the version the one before it set.
     moves = db.execute_query(
-        "MATCH (e:AuditEvent {action: 'alias.set'}) RETURN e.payload AS p ORDER BY e.sequence"
+        "MATCH (e:AuditEvent {action: 'alias.set'}) RETURN e.payload AS p ORDER BY e.partition_sequence"
     ).records
     payloads = [json.loads(r["p"]) for r in moves]
     assert len(payloads) == 32
@@ -102,7 +102,7 @@ def test_protected_aliases_move_only_by_approvers_onto_approved_versions(
     assert gql.data(BY_ALIAS, {"a": "champion"})["modelVersionByAlias"] == {"version": 2, "approvalStatus": "APPROVED"}
     event = db.execute_query(
         "MATCH (e:AuditEvent {action: 'alias.set'}) RETURN e.actor AS actor, e.payload AS p "
-        "ORDER BY e.sequence DESC LIMIT 1"
+        "ORDER BY e.partition_sequence DESC LIMIT 1"
     ).records[0]
     assert event["actor"] == "abe"
     assert json.loads(event["p"]) == {"alias": "champion", "version": 2, "previous": 1, "protected": True}

@@ -30,7 +30,8 @@ def _tags_of(db: Driver, label: str = "DatasetVersion") -> Any:
 
 def _audit(db: Driver, action: str) -> list[dict[str, Any]]:
     records = db.execute_query(
-        "MATCH (e:AuditEvent {action: $a}) RETURN e.actor AS actor, e.payload AS p ORDER BY e.sequence", a=action
+        "MATCH (e:AuditEvent {action: $a}) RETURN e.actor AS actor, e.payload AS p ORDER BY e.at, e.partition_sequence",
+        a=action,
     ).records
     return [{"actor": r["actor"], **json.loads(r["p"])} for r in records]
 
