@@ -32,6 +32,7 @@ from lineage_graph.store.traversal import (
     Walk,
     key_parts,
     pruned_walks,
+    sample_ref,
     to_lineage_node,
     warm_up_statements,
 )
@@ -207,9 +208,7 @@ def lineage_statements() -> list[tuple[str, dict[str, Any]]]:
     kinds = sorted(_FIND, key=lambda kind: kind not in (NodeKind.MODEL_VERSION, NodeKind.DATASET_VERSION))
     starts = []
     for kind in kinds:
-        # A model version's number is an integer (domain/ids.py); every other key part is a string.
-        parts = [1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" for key in kind.keys]
-        starts.append((_FIND[kind] + _FIND_RETURN, {"key": key_parts(NodeRef(kind, tuple(parts)))}))
+        starts.append((_FIND[kind] + _FIND_RETURN, {"key": key_parts(sample_ref(kind))}))
     members = (_MEMBERS, {"walk": {"container": NO_NODE, "membership": "IN_GROUP"}, "rows": 1})
     details = (_IMPACT_DETAILS_BY_KEY, {"impacted": {"versions": [["g", 1]]}})
     levels, depth_checks = warm_up_statements()

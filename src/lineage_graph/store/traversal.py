@@ -202,8 +202,7 @@ def pruned_walks(depth: int, kinds: Sequence[NodeKind]) -> list[tuple[str, dict[
         types, out, others = one_way(LINEAGE_EDGES, direction)
         caps = {"nodes": 1, "edges": 1}
         for kind in kinds:
-            parts = tuple(1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" for key in kind.keys)
-            walk = key_parts(NodeRef(kind, parts))
+            walk = key_parts(sample_ref(kind))
             found.append((pruned_statement(types, out, depth, seek_by_key(kind), others), {"walk": walk, **caps}))
         found.append((pruned_statement(types, out, depth, others=others), {"walk": {"seed": NO_NODE}, **caps}))
     return found
@@ -577,6 +576,12 @@ class Walk:
 
 # An element id that names no node: a statement is planned for its parameters' types, not their values.
 NO_NODE = "4:00000000-0000-0000-0000-000000000000:-1"
+
+
+def sample_ref(kind: NodeKind) -> NodeRef:
+    """A ref of `kind` whose key parts have the types a request passes (a model version's number is an integer,
+    domain/ids.py; every other part a string): for planning its statements before any request."""
+    return NodeRef(kind, tuple(1 if kind is NodeKind.MODEL_VERSION and key == "version" else "k" for key in kind.keys))
 
 
 def key_parts(ref: NodeRef) -> dict[str, Any]:
