@@ -470,6 +470,9 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
             )
         fill = "would fill" if report.dry_run else "filled"
         _print(f"tags: {fill} the empty tag list of {report.tags_filled} datasets and dataset versions")
+        if report.versions_unnamed:
+            unname = "would take" if report.dry_run else "took"
+            _print(f"search: {unname} the names of {report.versions_unnamed} model versions out of the full-text index")
         if report.search_index_rebuilt:
             rebuild = "would rebuild" if report.dry_run else "rebuilt"
             _print(f"search: {rebuild} the full-text index so that commits do not wait for it")

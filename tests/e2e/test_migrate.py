@@ -36,6 +36,15 @@ CREATE (d:Dataset {namespace: 's3://lake', name: 'tx', created_at: datetime()})
 CREATE (v:DatasetVersion {namespace: 's3://lake', name: 'tx', version: '1', created_at: datetime()})
 CREATE (v)-[:VERSION_OF]->(d)
 """
+# A model version as earlier releases registered it: in the full-text index by its name.
+_OLD_MODEL_VERSION = """
+CREATE (g:ModelGroup {name: 'fraud', created_at: datetime(), updated_at: datetime(), latest_version: 1, tags: [],
+                      search_tags: ''})
+CREATE (v:ModelVersion {group: 'fraud', version: 1, name: 'fraud/1', tags: [], search_tags: '', archived: false,
+                        artifact_uri: 's3://m/fraud/1', approval_status: 'PENDING_MANUAL_APPROVAL',
+                        created_at: datetime(), updated_at: datetime()})
+CREATE (v)-[:IN_GROUP]->(g)
+"""
 
 
 def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -101,6 +110,7 @@ def _write_old_database(db: Driver) -> list[str]:
         hashes.append(digest)
     db.execute_query(_OLD_HEAD, sequence=len(events), hash=previous)
     db.execute_query(_OLD_DATASET)
+    db.execute_query(_OLD_MODEL_VERSION)
     return hashes
 
 
@@ -115,6 +125,7 @@ def test_migrate_anchors_the_old_chain_and_fills_tags(settings: Settings, db: Dr
     assert dry.returncode == 0, dry.stderr
     assert "would anchor 5" in dry.stdout
     assert "would fill the empty tag list of 2" in dry.stdout
+    assert "would take the names of 1 model versions out of the full-text index" in dry.stdout
     assert "dry run: nothing was written" in dry.stdout
     assert graph_fingerprint(db) == unchanged
 
@@ -131,11 +142,17 @@ def test_migrate_anchors_the_old_chain_and_fills_tags(settings: Settings, db: Dr
     assert [r["g"] for r in stored][:3] == ["fraud"] * 3
     tags = db.execute_query("MATCH (n) WHERE n:Dataset OR n:DatasetVersion RETURN n.tags AS t, n.search_tags AS s")
     assert [(r["t"], r["s"]) for r in tags.records] == [([], ""), ([], "")]
+    assert "took the names of 1 model versions" in done.stdout
+    version = db.execute_query("MATCH (v:ModelVersion) RETURN v.name AS name, v.search_tags AS s").records
+    assert [(r["name"], r["s"]) for r in version] == [(None, None)]
+    hits = gql.data('{ search(text: "fraud/1") { node { ... on ModelVersion { version } } } }')["search"]
+    assert hits[0] == {"node": {"version": 1}}, "still found by its name, first"
     recorded = db.execute_query(
         "MATCH (e:AuditEvent {action: 'database.migrate'}) RETURN e.actor AS actor, e.payload AS payload"
     ).records
     assert [r["actor"] for r in recorded] == ["operator:upgrader"]
     assert json.loads(recorded[0]["payload"])["legacy_events_anchored"] == 5
+    assert json.loads(recorded[0]["payload"])["model_versions_unnamed"] == 1
 
     # The server goes on from the old head: new events are placed after it, and the whole log verifies.
     gql.data('mutation { createModelGroup(input: {name: "after-upgrade"}) { name } }')

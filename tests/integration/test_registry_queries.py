@@ -120,10 +120,51 @@ def test_search_uses_the_fulltext_index(gql: GraphQLClient, db: Driver) -> None:
         '{ search(text: "baseline", types: [MODEL_VERSION]) { node { ... on ModelVersion { version } } } }'
     )
     assert [h["node"] for h in by_tag["search"]] == [{"version": 1}]
+    # a version by its name, first; a group's name finds the group, not each of its versions
+    named = gql.data('{ search(text: " churn/2 ") { score node { __typename ... on ModelVersion { version } } } }')
+    assert named["search"][0]["node"] == {"__typename": "ModelVersion", "version": 2}
+    assert named["search"][0]["score"] == max(h["score"] for h in named["search"])
+    typed = '{ search(text: "churn/2", types: [DATASET]) { node { __typename } } }'
+    assert all(h["node"]["__typename"] == "Dataset" for h in gql.data(typed)["search"])
+    missing = gql.data('{ search(text: "churn/9") { node { __typename } } }')["search"]
+    assert "ModelVersion" not in [h["node"]["__typename"] for h in missing]
+    by_name = gql.data('{ search(text: "churn") { node { __typename } } }')["search"]
+    assert "ModelVersion" not in [h["node"]["__typename"] for h in by_name]
     # Lucene syntax in user text is escaped, never interpreted (and never an error)
     assert gql.data('{ search(text: "fraud-detector) OR *:* AND \\"") { score } }')["search"] is not None
     body = gql.execute('{ search(text: "   ") { score } }')
     assert problem_fields(body) == ["text"]
+
+
+_INDEXED_PROPERTIES = (
+    "SHOW FULLTEXT INDEXES YIELD name, properties WHERE name = 'registry_search' RETURN properties AS properties"
+)
+
+
+def test_a_version_enters_the_search_index_only_with_words_of_its_own(gql: GraphQLClient, db: Driver) -> None:
+    # An entry costs Lucene a flush per commit: a bare registration (most of them) must not make one.
+    gql.data('mutation { createModelGroup(input: {name: "bare"}) { name } }')
+    register = """mutation($input: RegisterModelVersionInput!) { registerModelVersion(input: $input) { id } }"""
+    bare = gql.data(register, {"input": {"group": "bare", "artifactUri": "s3://m/1"}})["registerModelVersion"]["id"]
+    tagged = {"group": "bare", "artifactUri": "s3://m/2", "tags": ["gbm"]}
+    gql.data(register, {"input": tagged})
+    indexed = set(db.execute_query(_INDEXED_PROPERTIES).records[0]["properties"])
+
+    def entries(version: int) -> set[str]:
+        found = db.execute_query(
+            "MATCH (v:ModelVersion {group: 'bare', version: $v}) RETURN properties(v) AS p", v=version
+        ).records[0]["p"]
+        return indexed & {key for key, value in found.items() if isinstance(value, str)}
+
+    assert entries(1) == set()
+    assert entries(2) == {"search_tags"}
+    # tags removed: out of the index again; the version is still found by its name
+    gql.data('mutation($id: ID!) { updateModelVersion(id: $id, input: {tags: ["x"]}) { id } }', {"id": bare})
+    assert entries(1) == {"search_tags"}
+    gql.data("mutation($id: ID!) { updateModelVersion(id: $id, input: {tags: []}) { id } }", {"id": bare})
+    assert entries(1) == set()
+    hits = gql.data('{ search(text: "bare/1") { node { id } } }')["search"]
+    assert hits[0] == {"node": {"id": bare}}
 
 
 def test_search_sees_every_registration_the_moment_it_returns(gql: GraphQLClient, db: Driver) -> None:

@@ -34,6 +34,7 @@ def _seed(gql: GraphQLClient, count: int) -> None:
                 "input": {
                     "group": "ranker",
                     "artifactUri": f"s3://m/{i}",
+                    "description": f"ranker, retrained ({i})",
                     "trainedOnDatasets": [{"namespace": "s3://lake", "name": f"clicks-{i % 7}", "version": str(i)}],
                     "producedBy": {"runId": f"run-{i}"},
                     "code": {"repository": "github.com/acme/ranker", "commit": f"{i:07x}"},
@@ -82,7 +83,7 @@ def test_round_trips_do_not_grow_with_the_page(gql: GraphQLClient, db: Driver, s
 
 GROUPS = """query($first: Int!) { modelGroups(first: $first) { nodes { name
     latestVersion { version group { name } } approved: latestVersion(approvalStatus: APPROVED) { version } } } }"""
-SEARCH = """query($first: Int!) { search(text: "ranker", first: $first) { score node { id
+SEARCH = """query($first: Int!) { search(text: "ranker", types: [MODEL_VERSION], first: $first) { score node { id
     ... on ModelVersion { version group { name } } ... on ModelGroup { name } } } }"""
 GROUP_VERSIONS = """query($first: Int!) { modelGroup(name: "ranker") {
     versions(first: $first) { totalCount nodes { version trainedOn { name } } } } }"""

@@ -186,6 +186,16 @@ class Checker:
             self.fail(path, "must be between the years 1900 and 9999", "OUT_OF_RANGE")
 
 
+def version_name(text: str) -> tuple[str, int] | None:
+    """The (group, version) that `text` names as a model version is shown, `group/version` ("churn/3"), or None."""
+    group, slash, number = text.strip().rpartition("/")
+    if not slash or not number.isascii() or not number.isdigit() or len(number) > 9:
+        return None
+    if not GROUP_NAME.fullmatch(group):
+        return None
+    return group, int(number)
+
+
 def as_utc(value: datetime) -> datetime:
     """A timestamp in UTC; one without a zone is taken to be UTC already."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

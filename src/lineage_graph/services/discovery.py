@@ -34,6 +34,7 @@ from lineage_graph.domain.queries import (
     RunNeighbours,
     SearchHit,
 )
+from lineage_graph.domain.registry import version_name
 from lineage_graph.services.authorization import require
 from lineage_graph.store.approvals import ApprovalStore, RecordedDecision
 from lineage_graph.store.catalog import CatalogStore
@@ -194,7 +195,7 @@ class DiscoveryService:
         if not 1 <= limit <= MAX_PAGE:
             raise ValidationFailed.field("first", f"must be between 1 and {MAX_PAGE}, got {limit}", "OUT_OF_RANGE")
         wanted = [k.label for k in kinds if k in SEARCHABLE]
-        return await self._catalog.search(lucene_query(text), wanted, limit)
+        return await self._catalog.search(lucene_query(text), wanted, limit, version_name(text))
 
     async def compare(self, actor: Principal, refs: Sequence[NodeRef]) -> Comparison:
         require(actor, Role.VIEWER)

@@ -23,10 +23,11 @@ class MigrationReport:
     legacy_break: ChainBreak | None  # the legacy chain does not verify: `audit verify` will report it too
     tags_filled: int  # datasets and dataset versions given their empty tag list (a dry run: that would be)
     search_index_rebuilt: bool  # the synchronous full-text index rebuilt eventually consistent (or would be)
+    versions_unnamed: int  # model versions taken out of the index's name entries (a dry run: that would be)
 
     @property
     def changed(self) -> bool:
-        return bool(self.anchored or self.tags_filled or self.search_index_rebuilt)
+        return bool(self.anchored or self.tags_filled or self.search_index_rebuilt or self.versions_unnamed)
 
 
 class MigrationService:
@@ -35,7 +36,8 @@ class MigrationService:
 
     async def migrate(self, actor: Principal, *, dry_run: bool) -> MigrationReport:
         """Anchor the pre-partition audit chain (verified first, with its original hashes), fill the tag
-        lists OpenLineage left empty and rebuild a synchronous full-text index. A dry run reads and reports only."""
+        lists OpenLineage left empty, rebuild a synchronous full-text index and take model versions' names out of it.
+        A dry run reads and reports only."""
         require(actor, Role.ADMIN)
         plan = await self._store.plan()
         verifier = PartitionVerifier(LEGACY_PARTITION, log_through=0)
@@ -56,16 +58,25 @@ class MigrationService:
         if dry_run:
             total = plan.untagged_datasets + plan.untagged_dataset_versions
             return MigrationReport(
-                True, seen, plan.unanchored_events, verifier.broken, total, plan.synchronous_search_index
+                True,
+                seen,
+                plan.unanchored_events,
+                verifier.broken,
+                total,
+                plan.synchronous_search_index,
+                plan.named_model_versions,
             )
         if pending:
             anchored += await self._store.anchor(pending)
         filled = 0
         while batch := await self._store.fill_tags(BATCH):
             filled += batch
+        unnamed = 0
+        while batch := await self._store.unname_versions(BATCH):
+            unnamed += batch
         if plan.synchronous_search_index:
             await self._store.rebuild_search_index()
-        report = MigrationReport(False, seen, anchored, verifier.broken, filled, plan.synchronous_search_index)
+        report = MigrationReport(False, seen, anchored, verifier.broken, filled, plan.synchronous_search_index, unnamed)
         if report.changed or (last is not None and plan.legacy_head is None):
             legacy_head = (last.sequence, last.hash) if last is not None and plan.legacy_head is None else None
             entry = AuditEntry(
@@ -78,6 +89,7 @@ class MigrationService:
                     "legacy_chain_intact": verifier.broken is None,
                     "tags_filled": filled,
                     "search_index_rebuilt": plan.synchronous_search_index,
+                    "model_versions_unnamed": unnamed,
                 },
             )
             await self._store.finish(legacy_head, entry)

@@ -44,7 +44,7 @@ from lineage_graph.services.authorization import require, require_approver
 from lineage_graph.store.catalog import TAGGED_KINDS, CatalogStore
 from lineage_graph.store.deployments import DeploymentFilter, DeploymentStore
 from lineage_graph.store.group_rules import GroupRules
-from lineage_graph.store.records import dumps, metrics_to_json
+from lineage_graph.store.records import dumps, metrics_to_json, search_words
 from lineage_graph.store.registration import RunLineage
 from lineage_graph.store.registry import GroupFilter, RegistryStore, VersionFilter
 
@@ -167,7 +167,7 @@ class RegistryService:
             "metrics": metrics_to_json(cmd.metrics),
             "custom_properties": dumps(dict(cmd.custom_properties)),
             "tags": list(cmd.tags),
-            "search_tags": " ".join(cmd.tags),
+            "search_tags": search_words(NodeKind.MODEL_VERSION, cmd.tags),
             "approval_status": ApprovalStatus.PENDING_MANUAL_APPROVAL.value,
             "archived": False,
             "external_spec": dumps(dict(cmd.external_spec)) if cmd.external_spec is not None else None,

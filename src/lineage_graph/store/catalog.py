@@ -28,6 +28,7 @@ from lineage_graph.store.records import (
     TRAINED_ON,
     dumps,
     metrics_to_json,
+    search_words,
     to_code_version,
     to_dataset,
     to_dataset_version,
@@ -229,14 +230,25 @@ RETURN k.group AS group, k.version AS version,
 # one query however many hits it has.
 # The index is eventually consistent (schema/constraints.cypher): commits do not wait for Lucene, and a search
 # first waits for what committed before it to be indexed, so it still sees every write that returned to anyone.
+# A model version's name (`group/version`) is not in the index (see store/registration.py): the version that
+# `$named` names is looked up by its key and comes first; `{group: '', version: -1}` names none.
+# The index knows no labels: a search for some kinds reads up to `_FILTERED_SCAN` best hits to find `$limit`
+# of those kinds among them (a search for every kind reads `$limit`).
 # Timestamps as strings, as in every hot read (see store/records.py); absent ones become null.
+_FILTERED_SCAN = 10_000
 _SEARCH = """
 CALL db.index.fulltext.awaitEventuallyConsistentIndexRefresh()
-CALL db.index.fulltext.queryNodes('registry_search', $text, {limit: $limit}) YIELD node, score
-WITH node, score, labels(node)[0] AS label
+CALL () {
+  MATCH (node:ModelVersion {group: $named.group, version: $named.version})
+  RETURN node, 1 AS named, 0.0 AS score
+  UNION ALL
+  CALL db.index.fulltext.queryNodes('registry_search', $text, {limit: $scan}) YIELD node, score
+  RETURN node, 0 AS named, score
+}
+WITH node, labels(node)[0] AS label, max(named) AS named, max(score) AS score
 WHERE size($labels) = 0 OR label IN $labels
-WITH node, score, label ORDER BY score DESC LIMIT $limit
-RETURN collect({label: label, score: score,
+WITH node, score, label, named ORDER BY named DESC, score DESC LIMIT $limit
+RETURN collect({label: label, score: score, named: named = 1,
   props: node {.*, created_at: toString(node.created_at), updated_at: toString(node.updated_at),
                started_at: toString(node.started_at), ended_at: toString(node.ended_at)},
   aliases: CASE WHEN label = 'ModelVersion'
@@ -366,7 +378,8 @@ class CatalogStore:
             if locked is None:
                 raise NotFound(ref.kind.label, str(ref), "id")
             change = tags(locked["tags"])
-            await (await tx.run(write, **key, tags=list(change.after), search_tags=" ".join(change.after))).consume()
+            words = search_words(ref.kind, change.after)
+            await (await tx.run(write, **key, tags=list(change.after), search_tags=words)).consume()
             await append_audit_event(
                 tx,
                 AuditEntry(actor, "tags.change", str(ref), {"reason": reason, "tags": change.audit()}),
@@ -546,10 +559,26 @@ class CatalogStore:
             (r["namespace"], r["name"]): ([to_dataset_version(v) for v in r["page"]], int(r["total"])) for r in rows
         }
 
-    async def search(self, text: str, labels: Sequence[str], limit: int) -> list[SearchHit]:
-        """Full-text hits, best first, as entities (`text` is a Lucene query the caller escaped)."""
-        rows = await self._graph.maps(_SEARCH, text=text, labels=list(labels), limit=limit)
-        return [SearchHit(_to_entity(h["label"], h["props"], h["aliases"]), float(h["score"])) for h in rows[0]["hits"]]
+    async def search(
+        self, text: str, labels: Sequence[str], limit: int, named: tuple[str, int] | None = None
+    ) -> list[SearchHit]:
+        """Full-text hits, best first, as entities (`text` is a Lucene query the caller escaped); the model
+        version `named` (group, version), when there is one, first, scored as the best of them."""
+        group, version = named or ("", -1)
+        rows = await self._graph.maps(
+            _SEARCH,
+            text=text,
+            labels=list(labels),
+            limit=limit,
+            scan=_FILTERED_SCAN if labels else limit,
+            named={"group": group, "version": version},
+        )
+        hits = rows[0]["hits"]
+        best = max((float(h["score"]) for h in hits), default=1.0) or 1.0
+        return [
+            SearchHit(_to_entity(h["label"], h["props"], h["aliases"]), best if h["named"] else float(h["score"]))
+            for h in hits
+        ]
 
 
 def _to_entity(label: str, props: Mapping[str, Any], aliases: Sequence[str]) -> Entity:

@@ -5,7 +5,10 @@ Two shapes predate the current model:
   no partition). They are anchored, untouched, as the `legacy` partition and the first positions of the global
   log: their original hashes stay what verification checks (see domain/audit.py, `legacy_content`).
 - datasets and dataset versions that OpenLineage created without `tags` / `search_tags`;
-- a synchronous full-text index (`registry_search`), which every commit waited for; it is rebuilt.
+- a synchronous full-text index (`registry_search`), which every commit waited for; it is rebuilt;
+- model versions with a `name` (`group/version`) and an empty `search_tags`, which put every version into the
+  full-text index (a Lucene flush per registration); both are removed, and a search for `group/version` finds
+  the version by its key.
 
 Every step is a batch of idempotent writes that only touches what is still in the old shape, so an interrupted
 migration is finished by running it again, and a finished one finds nothing to do.
@@ -31,7 +34,8 @@ CALL () { MATCH (e:AuditEvent) WHERE e.partition IS NULL RETURN count(e) AS unan
 CALL () { OPTIONAL MATCH (p:AuditPartition {name: $legacy}) RETURN p.sequence AS anchored_head }
 CALL () { MATCH (d:Dataset) WHERE d.tags IS NULL OR d.search_tags IS NULL RETURN count(d) AS datasets }
 CALL () { MATCH (v:DatasetVersion) WHERE v.tags IS NULL OR v.search_tags IS NULL RETURN count(v) AS versions }
-RETURN unanchored, anchored_head, datasets, versions
+CALL () { MATCH (v:ModelVersion) WHERE v.name IS NOT NULL OR v.search_tags = '' RETURN count(v) AS named }
+RETURN unanchored, anchored_head, datasets, versions, named
 """
 
 # The legacy chain, anchored or not: its position is its old global sequence. `$limit` is a validated integer.
@@ -75,6 +79,15 @@ SET v.tags = tags,
 RETURN count(v) AS filled
 """
 
+# A model version's own words only (see store/registration.py): no name, no empty tag words.
+_UNNAME_VERSIONS = """
+MATCH (v:ModelVersion) WHERE v.name IS NOT NULL OR v.search_tags = ''
+WITH v LIMIT $limit
+REMOVE v.name
+SET v.search_tags = CASE v.search_tags WHEN '' THEN null ELSE v.search_tags END
+RETURN count(v) AS unnamed
+"""
+
 
 @dataclass(frozen=True)
 class MigrationPlan:
@@ -85,6 +98,7 @@ class MigrationPlan:
     untagged_datasets: int
     untagged_dataset_versions: int
     synchronous_search_index: bool
+    named_model_versions: int  # versions the full-text index holds by their `group/version` name
 
     @property
     def empty(self) -> bool:
@@ -93,6 +107,7 @@ class MigrationPlan:
             or self.untagged_datasets
             or self.untagged_dataset_versions
             or self.synchronous_search_index
+            or self.named_model_versions
         )
 
 
@@ -109,6 +124,7 @@ class MigrationStore:
             int(row["datasets"]),
             int(row["versions"]),
             await search_index_is_synchronous(self._graph),
+            int(row["named"]),
         )
 
     async def rebuild_search_index(self) -> None:
@@ -154,6 +170,15 @@ class MigrationStore:
                 row = await fetch_one(tx, cypher, limit=limit)
                 filled += int(row["filled"]) if row else 0
             return filled
+
+        return await self._graph.write(work)
+
+    async def unname_versions(self, limit: int = 1000) -> int:
+        """Take one batch of model versions out of the full-text index's name entries; returns how many."""
+
+        async def work(tx: AsyncManagedTransaction) -> int:
+            row = await fetch_one(tx, _UNNAME_VERSIONS, limit=limit)
+            return int(row["unnamed"]) if row else 0
 
         return await self._graph.write(work)
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from lineage_graph.domain.ids import NodeKind
 from lineage_graph.domain.models import (
     ApprovalStatus,
     CodeVersion,
@@ -24,6 +25,14 @@ from lineage_graph.domain.models import (
 )
 
 Props = Mapping[str, Any]
+
+
+def search_words(kind: NodeKind, tags: Sequence[str]) -> str | None:
+    """A node's tags as the full-text index's `search_tags`. A model version has none when it has no tags, so a
+    version without a description has no entry in the index (an entry costs Lucene a flush per commit); every
+    other node has an entry anyway (its name), and keeps ''."""
+    words = " ".join(tags)
+    return (words or None) if kind is NodeKind.MODEL_VERSION else words
 
 
 # Temporal properties a hot read projects as strings (`toString(...)`): the driver builds each DateTime in Python

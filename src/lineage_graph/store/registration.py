@@ -27,6 +27,11 @@ Each registration is decided on its own: a refused one (a missing reference, the
 own error and nothing of it is written, and the others are created without it; a repeated client token returns
 the version it created. A transaction that fails for a reason that is not the database's state is tried again
 one registration at a time, so one registration's failure stays its own.
+
+Search: a version enters the full-text index only with words of its own (a description, tags). Its name
+(`group/version`) is made of its group's name, which the group's own entry holds, so the version carries no
+`name` and no empty `search_tags`: an entry in the index costs Lucene a flush and a reader refresh per commit,
+most of Neo4j's work for a registration. A search for `group/version` finds the version by its key instead.
 """
 
 from __future__ import annotations
@@ -345,7 +350,6 @@ def _seal(
             **extra,
             "group": cmd.group,
             "version": n,
-            "name": f"{cmd.group}/{n}",
             "created_by": pending.actor,
         }
         _, audit = seal(head, _audit_entry(cmd, n, pending.actor, pending.datasets))

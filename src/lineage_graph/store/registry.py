@@ -25,6 +25,7 @@ from lineage_graph.domain.commands import (
     UpdateModelVersion,
 )
 from lineage_graph.domain.errors import AlreadyExists, Conflict, NotFound
+from lineage_graph.domain.ids import NodeKind
 from lineage_graph.domain.models import ApprovalStatus, Metric, ModelGroup, ModelVersion
 from lineage_graph.domain.queries import GroupFilter as GroupFilter  # importable from here too
 from lineage_graph.domain.queries import VersionFilter as VersionFilter
@@ -39,6 +40,7 @@ from lineage_graph.store.records import (
     VERSION_TIMES,
     dumps,
     metrics_to_json,
+    search_words,
     to_model_group,
     to_model_version,
     unique_dataset_versions,
@@ -442,7 +444,7 @@ class RegistryStore:
                 version=version,
                 description=cmd.description,
                 tags=list(change.after),
-                search_tags=" ".join(change.after),
+                search_tags=search_words(NodeKind.MODEL_VERSION, change.after),
                 custom_properties=dumps(new_map),
                 now=_now(),
             )

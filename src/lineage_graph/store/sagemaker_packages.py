@@ -22,7 +22,7 @@ from lineage_graph.domain.models import ModelGroup, ModelVersion
 from lineage_graph.domain.sagemaker_search import Condition, Expression, NestedFilter, Resource
 from lineage_graph.store.audit import append_audit_event
 from lineage_graph.store.graph import Neo4jGraph, fetch_one
-from lineage_graph.store.records import dumps, to_model_group, to_model_version
+from lineage_graph.store.records import dumps, search_words, to_model_group, to_model_version
 
 _FIELDS: Mapping[Resource, Mapping[str, str]] = {
     Resource.MODEL_PACKAGE: {
@@ -324,7 +324,7 @@ class SageMakerRegistryStore:
             if row is None:
                 raise NotFound(ref.kind.label, str(ref), "ResourceArn")
             tags = change(list(row["tags"]))
-            await tx.run(write, key=ref.key, tags=tags, search=" ".join(tags))
+            await tx.run(write, key=ref.key, tags=tags, search=search_words(ref.kind, tags))
             await append_audit_event(tx, AuditEntry(actor, action, str(ref), {**detail, "tags": tags}))
             return tags
 
