@@ -20,6 +20,7 @@ from lineage_graph.graphql.errors import ErrorPolicy, code_document_errors
 from lineage_graph.graphql.execution import PlainObjectExecution
 from lineage_graph.graphql.governance import GovernanceMutation, GovernanceQuery
 from lineage_graph.graphql.hardening import Limits, limit_extensions
+from lineage_graph.graphql.input_conversion import plan_inputs
 from lineage_graph.graphql.lifecycle import LifecycleMutation, LifecycleQuery
 from lineage_graph.graphql.lineage import LineageQuery
 from lineage_graph.graphql.model_cards import ModelCardMutation, ModelCardQuery
@@ -92,13 +93,15 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
     ]
     if not introspection:
         extensions.append(DisableIntrospection)
-    return LineageSchema(
+    schema = LineageSchema(
         query=Query,
         mutation=Mutation,
         subscription=EventSubscription,
         extensions=extensions,
         execution_context_class=PlainObjectExecution,
     )
+    plan_inputs(schema)  # input objects built by a plan per type (input_conversion.py)
+    return schema
 
 
 def print_schema() -> str:
