@@ -9,6 +9,8 @@ back, in `--rounds` interleaved rounds (the machine may be shared: a pair sees t
 - gets one version `--requests` times (`model-versions/get` / `modelVersion(group, version)`);
 - lists a model's versions with a filter, 100 at a time, `--requests` times (`model-versions/search` with
   `name='…'` / `modelVersions(filter: {group}, first: 100)`);
+- sends each system's cheapest request `--requests` times (MLflow's `GET /health`, which reads nothing; a
+  `{__typename}` document with the bearer token, whose lookup is all the server does);
 
 and prints ops/s, p50/p95, errors, and the version-number anomalies of the concurrent registration (duplicate
 numbers, gaps, versions missing) with the throughput ratio lineage-graph / MLflow per row (the median of the
@@ -64,6 +66,7 @@ class Registry(Protocol):
     async def register(self, http: httpx.AsyncClient, model: str, n: int) -> int | None: ...
     async def get(self, http: httpx.AsyncClient, model: str, version: int) -> bool: ...
     async def search(self, http: httpx.AsyncClient, model: str) -> bool: ...
+    async def cheapest(self, http: httpx.AsyncClient) -> bool: ...
     async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]: ...
 
 
@@ -90,6 +93,9 @@ class MlflowRegistry:
         params = {"filter": f"name='{model}'", "max_results": 100}
         response = await http.get(f"{self.prefix}/model-versions/search", params=params)
         return response.status_code == 200 and len(response.json().get("model_versions", [])) > 0
+
+    async def cheapest(self, http: httpx.AsyncClient) -> bool:
+        return (await http.get("/health")).status_code == 200
 
     async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]:
         found: list[int] = []
@@ -134,6 +140,10 @@ class LineageGraphRegistry:
     async def search(self, http: httpx.AsyncClient, model: str) -> bool:
         data = await self._call(http, LIST, {"g": model})
         return data is not None and len(data["modelVersions"]["nodes"]) > 0
+
+    async def cheapest(self, http: httpx.AsyncClient) -> bool:
+        data = await self._call(http, "{ __typename }", {})
+        return data is not None and data["__typename"] == "Query"
 
     async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]:
         found: list[int] = []
@@ -224,11 +234,15 @@ def rows(versions: int, clients: int, requests: int) -> dict[str, Row]:
     async def search(side: Side) -> Result:
         return await _timed(requests, clients, lambda n: side.registry.search(side.http, side.serial))
 
+    async def cheapest(side: Side) -> Result:
+        return await _timed(requests, clients, lambda n: side.registry.cheapest(side.http))
+
     return {
         f"register {versions} versions, 1 client": serial,
         f"register {versions} versions, {clients} clients": parallel,
         f"get one version, {clients} clients": get,
         f"list 100 versions by model, {clients} clients": search,
+        f"cheapest request, {clients} clients": cheapest,
     }
 
 
