@@ -73,10 +73,8 @@ def _converter(field_type: Any, registry: Mapping[object, Any]) -> Convert:
     inner = _optional_of(field_type)
     if _is_plain_scalar(inner, registry):
         return None
-    if type(inner) is StrawberryList and _is_plain_scalar(_optional_of(inner.of_type), registry):
-        return _copied
     if type(inner) is StrawberryList:
-        return _listed(field_type)
+        return _copied if _is_plain_scalar(_optional_of(inner.of_type), registry) else _listed(field_type)
     return _strawberrys(field_type)
 
 

@@ -1,6 +1,6 @@
 """Upgrading a database that earlier releases wrote (`lineage-graph migrate`; docs/operations.md).
 
-Two shapes predate the current model:
+These shapes predate the current model:
 - the audit log as one global chain (events with a `sequence` and a hash over the old content, no event id,
   no partition). They are anchored, untouched, as the `legacy` partition and the first positions of the global
   log: their original hashes stay what verification checks (see domain/audit.py, `legacy_content`).
