@@ -205,7 +205,7 @@ def main() -> int:
     parser.add_argument("--token", default=os.environ.get("LINEAGE_GRAPH_TOKEN"))
     args = parser.parse_args()
     if args.serve:
-        with served() as (url, token):
+        with served() as (url, token, _):
             results = run_all(url, token, args.clients, args.groups, args.per_client)
     else:
         if not args.token:

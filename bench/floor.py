@@ -118,7 +118,7 @@ def main() -> int:
         bare = Target("bare", "GET", "/")
         asyncio.run(measure(bare_url, bare, "", args.clients, 1.0))  # warm-up
         results.append(("bare Starlette route", asyncio.run(measure(bare_url, bare, "", args.clients, args.duration))))
-    with served(args.workers) as (url, token):
+    with served(args.workers) as (url, token, _):
         for target in ours:
             asyncio.run(measure(url, target, token, args.clients, 1.0))  # warm-up: caches, connections
             results.append((target.name, asyncio.run(measure(url, target, token, args.clients, args.duration))))

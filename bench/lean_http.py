@@ -14,30 +14,62 @@ import httpx
 
 
 class LeanHTTP:
-    """POSTs over one keep-alive HTTP/1.1 connection, with asyncio streams and httptools' C parser (Uvicorn's):
-    the client side of an HTTP request at about the cost of the driver's side of a Cypher statement (Python I/O,
-    native decoding). One per concurrent client: a connection carries one request at a time."""
+    """GETs and POSTs over one keep-alive HTTP/1.1 connection, with asyncio streams and httptools' C parser
+    (Uvicorn's): the client side of an HTTP request at about the cost of the driver's side of a Cypher statement
+    (Python I/O, native decoding). One per concurrent client: a connection carries one request at a time.
+    Without a token, requests carry no Authorization header."""
 
-    def __init__(self, base_url: str, token: str) -> None:
+    def __init__(self, base_url: str, token: str | None = None) -> None:
         url = httpx.URL(base_url)
         self._host, self._port = url.host, url.port or 80
-        self._head = f"host: {self._host}:{self._port}\r\nauthorization: Bearer {token}\r\n"
+        self._head = f"host: {self._host}:{self._port}\r\n"
+        if token is not None:
+            self._head += f"authorization: Bearer {token}\r\n"
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """POST a JSON body; the response's status and body."""
+        head = f"POST {path} HTTP/1.1\r\n{self._head}content-type: application/json\r\n"
+        return await self._exchange(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        """GET `path` (with its query string, already encoded); the response's status and body."""
+        return await self._exchange(f"GET {path} HTTP/1.1\r\n{self._head}\r\n".encode())
+
+    async def _exchange(self, request: bytes) -> tuple[int, bytes]:
+        reused = self._writer is not None
+        try:
+            return await self._once(request)
+        except _Stale:
+            # The server closed the idle connection (Uvicorn does after 5 s) before reading the request: it
+            # was never served, so it is sent once more on a new connection, as httpx's pool does.
+            await self.close()
+            if not reused:
+                raise ConnectionError("the server closed a new connection before answering") from None
+            return await self._once(request)
+
+    async def _once(self, request: bytes) -> tuple[int, bytes]:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
         assert self._reader is not None
-        head = f"POST {path} HTTP/1.1\r\n{self._head}content-type: application/json\r\n"
-        self._writer.write(f"{head}content-length: {len(body)}\r\n\r\n".encode() + body)
         response = _Response()
         parser = httptools.HttpResponseParser(response)
-        while not response.complete:
+        try:
+            self._writer.write(request)
+            data = await self._reader.read(1 << 20)
+        except ConnectionError:
+            raise _Stale from None
+        if not data:
+            raise _Stale
+        while True:
+            parser.feed_data(data)
+            if response.complete:
+                break
             data = await self._reader.read(1 << 20)
             if not data:
+                await self.close()
                 raise ConnectionError("the server closed the connection mid-response")
-            parser.feed_data(data)
         if not parser.should_keep_alive():
             await self.close()
         return parser.get_status_code(), b"".join(response.body)
@@ -47,6 +79,10 @@ class LeanHTTP:
             self._writer.close()
             await self._writer.wait_closed()
         self._reader = self._writer = None
+
+
+class _Stale(Exception):
+    """The connection was closed before any byte of the response arrived."""
 
 
 class _Response:

@@ -299,9 +299,9 @@ def _require_loopback(url: str) -> None:
 
 
 @contextmanager
-def served(workers: int = 1) -> Iterator[tuple[str, str]]:
+def served(workers: int = 1) -> Iterator[tuple[str, str, int]]:
     """`lineage-graph serve --workers N` on a free loopback port, logging to a file, stopped on exit; yields its
-    URL and an admin token issued by `lineage-graph token create` against the same Neo4j."""
+    URL, an admin token issued by `lineage-graph token create` against the same Neo4j, and the server's pid."""
     from lineage_graph.neo4j_local import free_port
 
     port = free_port()
@@ -324,7 +324,7 @@ def served(workers: int = 1) -> Iterator[tuple[str, str]]:
                 except httpx.TransportError:
                     pass
                 time.sleep(0.5)
-            yield url, _create_token(cli, env)
+            yield url, _create_token(cli, env), server.pid
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=60)
@@ -368,7 +368,7 @@ def main() -> int:
         return asyncio.run(run(url, token, args.clients, args.duration, mix))
 
     if args.serve:
-        with served(args.workers) as (url, token):
+        with served(args.workers) as (url, token, _):
             tallies = measure(url, token)
     else:
         if not args.token:

@@ -9,12 +9,15 @@ back, in `--rounds` interleaved rounds (the machine may be shared: a pair sees t
 - gets one version `--requests` times (`model-versions/get` / `modelVersion(group, version)`);
 - lists a model's versions with a filter, 100 at a time, `--requests` times (`model-versions/search` with
   `name='…'` / `modelVersions(filter: {group}, first: 100)`);
-- sends each system's cheapest request `--requests` times (MLflow's `GET /health`, which reads nothing; a
+- sends each system's cheapest request `--requests` times ten (MLflow's `GET /health`, which reads nothing; a
   `{__typename}` document with the bearer token, whose lookup is all the server does);
 
-and prints ops/s, p50/p95, errors, and the version-number anomalies of the concurrent registration (duplicate
-numbers, gaps, versions missing) with the throughput ratio lineage-graph / MLflow per row (the median of the
-rounds' ratios).
+Every client, on either side, is `lean_http.LeanHTTP` over its own keep-alive connection: httpx spent 2.5-3 ms of
+the machine's CPU per request (more for a JSON POST than for MLflow's bare GETs), which the servers then lacked.
+
+It prints ops/s, p50/p95, each server's CPU per operation (its children included: the managed Neo4j, MLflow's job
+runners), errors, and the version-number anomalies of the concurrent registration (duplicate numbers, gaps,
+versions missing) with the throughput ratio lineage-graph / MLflow per row (the median of the rounds' ratios).
 
     .venv/bin/python -m bench.mlflow_registry --versions 500 --clients 16 --requests 300
 """
@@ -36,9 +39,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import httpx
+import orjson
 from bench.load import _percentile, served
+
+sys.path.insert(0, str(Path(__file__).parent))
+from lean_http import LeanHTTP
+from server_cpu import tree_cpu_seconds
 
 REGISTER = (
     "mutation($g: String!, $uri: String!) { registerModelVersion(input: {group: $g, artifactUri: $uri}) { version } }"
@@ -53,60 +62,72 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # the server's, children included (bench/server_cpu.py)
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
+    @property
+    def cpu_ms_per_op(self) -> float:
+        return 1000 * self.cpu_seconds / len(self.latencies) if self.latencies else 0.0
+
 
 class Registry(Protocol):
     name: str
 
-    async def create_model(self, http: httpx.AsyncClient, model: str) -> None: ...
-    async def register(self, http: httpx.AsyncClient, model: str, n: int) -> int | None: ...
-    async def get(self, http: httpx.AsyncClient, model: str, version: int) -> bool: ...
-    async def search(self, http: httpx.AsyncClient, model: str) -> bool: ...
-    async def cheapest(self, http: httpx.AsyncClient) -> bool: ...
-    async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]: ...
+    async def create_model(self, http: LeanHTTP, model: str) -> None: ...
+    async def register(self, http: LeanHTTP, model: str, n: int) -> int | None: ...
+    async def get(self, http: LeanHTTP, model: str, version: int) -> bool: ...
+    async def search(self, http: LeanHTTP, model: str) -> bool: ...
+    async def cheapest(self, http: LeanHTTP) -> bool: ...
+    async def versions(self, http: LeanHTTP, model: str) -> list[int]: ...
 
 
 class MlflowRegistry:
     name = "MLflow"
     prefix = "/api/2.0/mlflow"
 
-    async def create_model(self, http: httpx.AsyncClient, model: str) -> None:
-        response = await http.post(f"{self.prefix}/registered-models/create", json={"name": model})
-        response.raise_for_status()
+    async def _post(self, http: LeanHTTP, operation: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        status, answer = await http.post(f"{self.prefix}/{operation}", orjson.dumps(body))
+        return orjson.loads(answer) if status == 200 else None
 
-    async def register(self, http: httpx.AsyncClient, model: str, n: int) -> int | None:
+    async def _get(self, http: LeanHTTP, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        status, answer = await http.get(f"{self.prefix}/{operation}?{urlencode(params)}")
+        return orjson.loads(answer) if status == 200 else None
+
+    async def create_model(self, http: LeanHTTP, model: str) -> None:
+        if await self._post(http, "registered-models/create", {"name": model}) is None:
+            raise SystemExit(f"could not create MLflow model {model}")
+
+    async def register(self, http: LeanHTTP, model: str, n: int) -> int | None:
         body = {"name": model, "source": f"s3://bench-models/{model}/{n}/model.tar.gz"}
-        response = await http.post(f"{self.prefix}/model-versions/create", json=body)
-        if response.status_code != 200:
-            return None
-        return int(response.json()["model_version"]["version"])
+        created = await self._post(http, "model-versions/create", body)
+        return None if created is None else int(created["model_version"]["version"])
 
-    async def get(self, http: httpx.AsyncClient, model: str, version: int) -> bool:
-        response = await http.get(f"{self.prefix}/model-versions/get", params={"name": model, "version": version})
-        return response.status_code == 200
+    async def get(self, http: LeanHTTP, model: str, version: int) -> bool:
+        return await self._get(http, "model-versions/get", {"name": model, "version": version}) is not None
 
-    async def search(self, http: httpx.AsyncClient, model: str) -> bool:
-        params = {"filter": f"name='{model}'", "max_results": 100}
-        response = await http.get(f"{self.prefix}/model-versions/search", params=params)
-        return response.status_code == 200 and len(response.json().get("model_versions", [])) > 0
+    async def search(self, http: LeanHTTP, model: str) -> bool:
+        found = await self._get(http, "model-versions/search", {"filter": f"name='{model}'", "max_results": 100})
+        return found is not None and len(found.get("model_versions", [])) > 0
 
-    async def cheapest(self, http: httpx.AsyncClient) -> bool:
-        return (await http.get("/health")).status_code == 200
+    async def cheapest(self, http: LeanHTTP) -> bool:
+        status, _ = await http.get("/health")
+        return status == 200
 
-    async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]:
+    async def versions(self, http: LeanHTTP, model: str) -> list[int]:
         found: list[int] = []
         token: str | None = None
         while True:
             params: dict[str, Any] = {"filter": f"name='{model}'", "max_results": 1000}
             if token:
                 params["page_token"] = token
-            body = (await http.get(f"{self.prefix}/model-versions/search", params=params)).json()
-            found += [int(v["version"]) for v in body.get("model_versions", [])]
-            token = body.get("next_page_token")
+            page = await self._get(http, "model-versions/search", params)
+            if page is None:
+                return found
+            found += [int(v["version"]) for v in page.get("model_versions", [])]
+            token = page.get("next_page_token")
             if not token:
                 return found
 
@@ -114,38 +135,38 @@ class MlflowRegistry:
 class LineageGraphRegistry:
     name = "lineage-graph"
 
-    async def _call(self, http: httpx.AsyncClient, query: str, variables: dict[str, Any]) -> dict[str, Any] | None:
-        response = await http.post("/graphql", json={"query": query, "variables": variables})
-        body: dict[str, Any] = response.json()
-        if response.status_code != 200 or body.get("errors"):
+    async def _call(self, http: LeanHTTP, query: str, variables: dict[str, Any]) -> dict[str, Any] | None:
+        status, answer = await http.post("/graphql", orjson.dumps({"query": query, "variables": variables}))
+        body: dict[str, Any] = orjson.loads(answer)
+        if status != 200 or body.get("errors"):
             return None
         data: dict[str, Any] = body["data"]
         return data
 
-    async def create_model(self, http: httpx.AsyncClient, model: str) -> None:
+    async def create_model(self, http: LeanHTTP, model: str) -> None:
         created = await self._call(
             http, "mutation($g: String!) { createModelGroup(input: {name: $g}) { name } }", {"g": model}
         )
         if created is None:
             raise SystemExit(f"could not create model group {model}")
 
-    async def register(self, http: httpx.AsyncClient, model: str, n: int) -> int | None:
+    async def register(self, http: LeanHTTP, model: str, n: int) -> int | None:
         data = await self._call(http, REGISTER, {"g": model, "uri": f"s3://bench-models/{model}/{n}/model.tar.gz"})
         return None if data is None else int(data["registerModelVersion"]["version"])
 
-    async def get(self, http: httpx.AsyncClient, model: str, version: int) -> bool:
+    async def get(self, http: LeanHTTP, model: str, version: int) -> bool:
         data = await self._call(http, GET, {"g": model, "v": version})
         return data is not None and data["modelVersion"] is not None
 
-    async def search(self, http: httpx.AsyncClient, model: str) -> bool:
+    async def search(self, http: LeanHTTP, model: str) -> bool:
         data = await self._call(http, LIST, {"g": model})
         return data is not None and len(data["modelVersions"]["nodes"]) > 0
 
-    async def cheapest(self, http: httpx.AsyncClient) -> bool:
+    async def cheapest(self, http: LeanHTTP) -> bool:
         data = await self._call(http, "{ __typename }", {})
         return data is not None and data["__typename"] == "Query"
 
-    async def versions(self, http: httpx.AsyncClient, model: str) -> list[int]:
+    async def versions(self, http: LeanHTTP, model: str) -> list[int]:
         found: list[int] = []
         after: str | None = None
         while True:
@@ -164,39 +185,49 @@ class LineageGraphRegistry:
             after = page["pageInfo"]["endCursor"]
 
 
-async def _timed(count: int, clients: int, op: Callable[[int], Awaitable[bool]]) -> Result:
-    """Run `op(0..count-1)` with `clients` concurrent workers taking the next item."""
+Op = Callable[[LeanHTTP, int], Awaitable[bool]]
+
+
+async def _timed(count: int, connections: list[LeanHTTP], op: Op) -> Result:
+    """Run `op(connection, 0..count-1)` with one concurrent worker per connection, each taking the next item."""
     result = Result()
     items = iter(range(count))
 
-    async def worker() -> None:
+    async def worker(http: LeanHTTP) -> None:
         for n in items:
             started = time.perf_counter()
             try:
-                ok = await op(n)
-            except httpx.HTTPError:
+                ok = await op(http, n)
+            except (OSError, orjson.JSONDecodeError):  # a refused or cut connection, or a body that is not JSON
+                await http.close()
                 ok = False
             result.latencies.append(time.perf_counter() - started)
             if not ok:
                 result.errors += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
+    await asyncio.gather(*(worker(http) for http in connections))
     result.seconds = time.perf_counter() - started
     return result
 
 
 @dataclass
 class Side:
-    """One system under test, with its HTTP client and the models the rows write into."""
+    """One system under test: its server's pid, its clients' connections and the models the rows write into."""
 
     registry: Registry
-    http: httpx.AsyncClient
+    pid: int
+    connections: list[LeanHTTP]
     serial: str
     parallel: str
 
+    async def close(self) -> None:
+        for http in self.connections:
+            await http.close()
 
-async def prepare(registry: Registry, http: httpx.AsyncClient, warm_up: int = 3) -> Side:
+
+async def prepare(registry: Registry, pid: int, connections: list[LeanHTTP], warm_up: int = 3) -> Side:
+    http = connections[0]
     batch = uuid.uuid4().hex[:8]
     serial, parallel, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "warm"))
     for model in (serial, parallel, warm):
@@ -208,34 +239,50 @@ async def prepare(registry: Registry, http: httpx.AsyncClient, warm_up: int = 3)
         if n < 3 or n % 5 == 0:
             await registry.get(http, warm, 1)
             await registry.search(http, warm)
-    return Side(registry, http, serial, parallel)
+    return Side(registry, pid, connections, serial, parallel)
 
 
 Row = Callable[[Side], Awaitable[Result]]
 
 
+@dataclass(frozen=True)
+class Served:
+    """A server the bench started: where it listens, the token it takes (MLflow's takes none), its pid."""
+
+    url: str
+    token: str | None
+    pid: int
+
+
 def rows(versions: int, clients: int, requests: int) -> dict[str, Row]:
-    def register_into(side: Side, model: str) -> Callable[[int], Awaitable[bool]]:
-        async def op(n: int) -> bool:
-            return await side.registry.register(side.http, model, n) is not None
+    def register_into(side: Side, model: str) -> Op:
+        async def op(http: LeanHTTP, n: int) -> bool:
+            return await side.registry.register(http, model, n) is not None
 
         return op
 
     async def serial(side: Side) -> Result:
-        return await _timed(versions, 1, register_into(side, side.serial))
+        return await _timed(versions, side.connections[:1], register_into(side, side.serial))
 
     async def parallel(side: Side) -> Result:
-        return await _timed(versions, clients, register_into(side, side.parallel))
+        return await _timed(versions, side.connections[:clients], register_into(side, side.parallel))
 
     async def get(side: Side) -> Result:
         middle = max(versions // 2, 1)  # registered by the first round's serial row
-        return await _timed(requests, clients, lambda n: side.registry.get(side.http, side.serial, middle))
+        return await _timed(
+            requests, side.connections[:clients], lambda http, n: side.registry.get(http, side.serial, middle)
+        )
 
     async def search(side: Side) -> Result:
-        return await _timed(requests, clients, lambda n: side.registry.search(side.http, side.serial))
+        return await _timed(
+            requests, side.connections[:clients], lambda http, n: side.registry.search(http, side.serial)
+        )
 
     async def cheapest(side: Side) -> Result:
-        return await _timed(requests, clients, lambda n: side.registry.cheapest(side.http))
+        # Ten times as many: at 1-2k requests/s, `requests` of them are over in a fraction of a second, where
+        # one garbage collection or background poll on either side decides the ratio.
+        count = 10 * requests
+        return await _timed(count, side.connections[:clients], lambda http, n: side.registry.cheapest(http))
 
     return {
         f"register {versions} versions, 1 client": serial,
@@ -260,6 +307,7 @@ def _add(total: Result, part: Result) -> None:
     total.latencies += part.latencies
     total.errors += part.errors
     total.seconds += part.seconds
+    total.cpu_seconds += part.cpu_seconds
 
 
 async def interleaved(ours: Side, theirs: Side, table: dict[str, Row], rounds: int) -> dict[str, Measured]:
@@ -272,7 +320,9 @@ async def interleaved(ours: Side, theirs: Side, table: dict[str, Row], rounds: i
             pair: dict[str, Result] = {}
             order = [("ours", ours), ("theirs", theirs)]
             for name, side in order if round_ % 2 == 0 else order[::-1]:
+                cpu = tree_cpu_seconds(side.pid)
                 pair[name] = await row(side)
+                pair[name].cpu_seconds = tree_cpu_seconds(side.pid) - cpu
             _add(measured[work].ours, pair["ours"])
             _add(measured[work].theirs, pair["theirs"])
             if pair["theirs"].rate:
@@ -288,29 +338,27 @@ def anomalies(numbers: list[int], expected: int) -> str:
 
 
 async def exercise(
-    ours_url: str,
-    token: str,
-    theirs_url: str,
+    ours: Served,
+    theirs: Served,
     versions: int,
     clients: int,
     requests: int,
     rounds: int,
     warm_up: int = 3,
 ) -> dict[str, Measured]:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {token}"}
-    async with (
-        httpx.AsyncClient(base_url=ours_url, headers=headers, timeout=60, limits=limits) as our_http,
-        httpx.AsyncClient(base_url=theirs_url, timeout=60, limits=limits) as their_http,
-    ):
-        ours = await prepare(LineageGraphRegistry(), our_http, warm_up)
-        theirs = await prepare(MlflowRegistry(), their_http, warm_up)
+    our_clients = [LeanHTTP(ours.url, ours.token) for _ in range(clients)]
+    our_side = await prepare(LineageGraphRegistry(), ours.pid, our_clients, warm_up)
+    their_side = await prepare(MlflowRegistry(), theirs.pid, [LeanHTTP(theirs.url) for _ in range(clients)], warm_up)
+    try:
         table = rows(versions, clients, requests)
-        measured = await interleaved(ours, theirs, table, rounds)
+        measured = await interleaved(our_side, their_side, table, rounds)
         concurrent = measured[f"register {versions} versions, {clients} clients"]
-        for name, side, result in (("ours", ours, concurrent.ours), ("theirs", theirs, concurrent.theirs)):
-            found = await side.registry.versions(side.http, side.parallel)
+        for name, side, result in (("ours", our_side, concurrent.ours), ("theirs", their_side, concurrent.theirs)):
+            found = await side.registry.versions(side.connections[0], side.parallel)
             concurrent.anomalies[name] = anomalies(found, versions * rounds - result.errors)
+    finally:
+        await our_side.close()
+        await their_side.close()
     return measured
 
 
@@ -326,8 +374,9 @@ def mlflow_python() -> str:
 
 
 @contextmanager
-def mlflow_server(python: str, workers: int) -> Iterator[str]:
-    """`mlflow server` with a fresh SQLite backend on a free loopback port; stopped on exit."""
+def mlflow_server(python: str, workers: int) -> Iterator[tuple[str, int]]:
+    """`mlflow server` with a fresh SQLite backend on a free loopback port, stopped on exit; yields its URL and
+    pid."""
     from lineage_graph.neo4j_local import free_port
 
     port = free_port()
@@ -354,7 +403,7 @@ def mlflow_server(python: str, workers: int) -> Iterator[str]:
                     except httpx.TransportError:
                         pass
                     time.sleep(0.5)
-                yield url
+                yield url, server.pid
             finally:
                 # MLflow's server runs workers in its process group; stop them all, firmly if they linger.
                 os.killpg(server.pid, signal.SIGTERM)
@@ -367,13 +416,14 @@ def mlflow_server(python: str, workers: int) -> Iterator[str]:
 
 def report(measured: dict[str, Measured]) -> str:
     lines = [
-        f"{'work':<40}{'system':<15}{'ops/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}  anomalies",
+        f"{'work':<40}{'system':<15}{'ops/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/op':>11}{'errors':>8}  anomalies",
     ]
     for work, m in measured.items():
         for system, key, result in (("lineage-graph", "ours", m.ours), ("MLflow", "theirs", m.theirs)):
             ms = [value * 1000 for value in result.latencies] or [0.0]
             lines.append(
                 f"{work:<40}{system:<15}{result.rate:>9.1f}{_percentile(ms, 50):>9.1f}{_percentile(ms, 95):>9.1f}"
+                f"{result.cpu_ms_per_op:>11.2f}"
                 f"{result.errors:>8}  {m.anomalies.get(key, '')}"
             )
         ratio = statistics.median(m.ratios) if m.ratios else float("inf")
@@ -397,9 +447,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     python = mlflow_python()
-    with mlflow_server(python, args.workers) as mlflow_url, served(args.workers) as (url, token):
+    with mlflow_server(python, args.workers) as (mlflow_url, mlflow_pid), served(args.workers) as (url, token, pid):
+        ours, theirs = Served(url, token, pid), Served(mlflow_url, None, mlflow_pid)
         measured = asyncio.run(
-            exercise(url, token, mlflow_url, args.versions, args.clients, args.requests, args.rounds, args.warm_up)
+            exercise(ours, theirs, args.versions, args.clients, args.requests, args.rounds, args.warm_up)
         )
     print(
         f"{args.workers} worker(s) each; MLflow with SQLite, lineage-graph with Neo4j; same machine, same run, "
