@@ -56,6 +56,13 @@ class ErrorPolicy(MaskErrors):
     def __init__(self) -> None:
         super().__init__(error_message="Internal server error")
 
+    def _process_result(self, result: object) -> None:
+        # Strawberry's check is `isinstance` against a runtime Protocol, which walks the protocol's members on
+        # every call (a twentieth of a `{__typename}` request); reading the attribute is the same test.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         return [self._process(error) for error in errors]
 

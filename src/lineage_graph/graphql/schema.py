@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection
 from strawberry.extensions.base_extension import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -18,6 +19,7 @@ from lineage_graph.graphql.auth import AuthMutation, AuthQuery
 from lineage_graph.graphql.contracts import ContractMutation, ContractQuery
 from lineage_graph.graphql.errors import ErrorPolicy, code_document_errors
 from lineage_graph.graphql.execution import PlainObjectExecution
+from lineage_graph.graphql.extension_hooks import PlannedExtensionsRunner
 from lineage_graph.graphql.governance import GovernanceMutation, GovernanceQuery
 from lineage_graph.graphql.hardening import Limits, limit_extensions
 from lineage_graph.graphql.input_conversion import plan_inputs
@@ -45,6 +47,12 @@ class LineageSchema(strawberry.Schema):
             if error.original_error is None:
                 logger.info("refused document: %s", error.message[:200])
         code_document_errors(errors)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        # Each extension class's hooks are analysed once for the process, not per request (extension_hooks.py).
+        return PlannedExtensionsRunner(execution_context=execution_context, extensions=extensions)
 
 
 Query = merge_types(
