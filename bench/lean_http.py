@@ -27,6 +27,7 @@ class LeanHTTP:
             self._head += f"authorization: Bearer {token}\r\n"
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.opened = 0  # connections opened: one for a whole bench, unless the server closes them
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         """POST a JSON body; the response's status and body."""
@@ -52,9 +53,10 @@ class LeanHTTP:
     async def _once(self, request: bytes) -> tuple[int, bytes]:
         if self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self._host, self._port)
+            self.opened += 1
         assert self._reader is not None
         response = _Response()
-        parser = httptools.HttpResponseParser(response)
+        parser = response.parser = httptools.HttpResponseParser(response)
         try:
             self._writer.write(request)
             data = await self._reader.read(1 << 20)
@@ -70,7 +72,7 @@ class LeanHTTP:
             if not data:
                 await self.close()
                 raise ConnectionError("the server closed the connection mid-response")
-        if not parser.should_keep_alive():
+        if not response.keep_alive:
             await self.close()
         return parser.get_status_code(), b"".join(response.body)
 
@@ -88,12 +90,19 @@ class _Stale(Exception):
 class _Response:
     """httptools' callbacks for one response: its body chunks, and whether it is complete."""
 
+    parser: httptools.HttpResponseParser
+
     def __init__(self) -> None:
         self.body: list[bytes] = []
         self.complete = False
+        self.keep_alive = False
 
     def on_body(self, body: bytes) -> None:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
         self.complete = True
+        # Asked here, not after `feed_data` returns: once the message is complete llhttp clears the response's
+        # flags, content-length among them, and a response without one would have to end the connection, so the
+        # answer afterwards is always "close", and every request would pay for a new connection.
+        self.keep_alive = self.parser.should_keep_alive()

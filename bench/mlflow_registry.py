@@ -6,6 +6,10 @@ back, in `--rounds` interleaved rounds (the machine may be shared: a pair sees t
 
 - registers `--versions` versions into a fresh model with 1 client, then into another with `--clients` clients
   (MLflow: `model-versions/create`; lineage-graph: `registerModelVersion` with the same minimal fields);
+- registers `--versions` versions with what trained them, `--clients` at a time: the run, its hyperparameters,
+  a metric, the commit and the training dataset (MLflow: five calls, `runs/create`, `runs/log-batch`,
+  `runs/log-inputs`, `model-versions/create` with the run id and `runs/update` to finish the run;
+  lineage-graph: one `registerModelVersion`);
 - gets one version `--requests` times (`model-versions/get` / `modelVersion(group, version)`);
 - lists a model's versions with a filter, 100 at a time, `--requests` times (`model-versions/search` with
   `name='…'` / `modelVersions(filter: {group}, first: 100)`);
@@ -34,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,8 +58,37 @@ REGISTER = (
     "mutation($g: String!, $uri: String!) { registerModelVersion(input: {group: $g, artifactUri: $uri}) { version } }"
 )
 GET = "query($g: String!, $v: Int!) { modelVersion(group: $g, version: $v) { id version artifactUri approvalStatus } }"
+REGISTER_TRAINED = "mutation($in: RegisterModelVersionInput!) { registerModelVersion(input: $in) { version } }"
 LIST = """query($g: String!) { modelVersions(filter: {group: $g}, first: 100) {
   totalCount nodes { version artifactUri approvalStatus createdAt } } }"""
+
+
+@dataclass(frozen=True)
+class Training:
+    """What trained version `n` of `model`: the same facts, sent to each system its own way."""
+
+    model: str
+    n: int
+    # Every registration's run is new on both sides, in every round: MLflow's `runs/create` makes one each time.
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.model}-train-{self.token}"
+
+    @property
+    def artifact_uri(self) -> str:
+        return f"s3://bench-models/{self.model}/{self.n}/model.tar.gz"
+
+    @property
+    def dataset(self) -> tuple[str, str, str]:
+        """(namespace, name, version) of the training data."""
+        return "s3://bench-data", f"{self.model}-features", f"v{self.n % 10}"
+
+    commit = "4f2a9c1"
+    repository = "github.com/example/models"
+    hyperparameters = {"max_depth": "6", "eta": "0.1"}
+    auc = 0.91
 
 
 @dataclass
@@ -66,7 +100,8 @@ class Result:
 
     @property
     def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
+        """Operations that succeeded, per second: a refused one did not do the work."""
+        return (len(self.latencies) - self.errors) / self.seconds if self.seconds else 0.0
 
     @property
     def cpu_ms_per_op(self) -> float:
@@ -75,9 +110,11 @@ class Result:
 
 class Registry(Protocol):
     name: str
+    refusals: Counter[str]  # why requests failed: the operation, the HTTP status, the error code
 
     async def create_model(self, http: LeanHTTP, model: str) -> None: ...
     async def register(self, http: LeanHTTP, model: str, n: int) -> int | None: ...
+    async def register_trained(self, http: LeanHTTP, model: str, n: int) -> int | None: ...
     async def get(self, http: LeanHTTP, model: str, version: int) -> bool: ...
     async def search(self, http: LeanHTTP, model: str) -> bool: ...
     async def cheapest(self, http: LeanHTTP) -> bool: ...
@@ -88,13 +125,28 @@ class MlflowRegistry:
     name = "MLflow"
     prefix = "/api/2.0/mlflow"
 
+    def __init__(self) -> None:
+        self.refusals: Counter[str] = Counter()
+
+    def _answer(self, operation: str, status: int, answer: bytes) -> dict[str, Any] | None:
+        if status == 200:
+            body: dict[str, Any] = orjson.loads(answer)
+            return body
+        try:
+            error = orjson.loads(answer)
+            code = f"{error.get('error_code', '')} {error.get('message', '')[:100]}"
+        except orjson.JSONDecodeError:
+            code = answer[:100].decode(errors="replace")
+        self.refusals[f"{operation}: HTTP {status} {code}"] += 1
+        return None
+
     async def _post(self, http: LeanHTTP, operation: str, body: dict[str, Any]) -> dict[str, Any] | None:
         status, answer = await http.post(f"{self.prefix}/{operation}", orjson.dumps(body))
-        return orjson.loads(answer) if status == 200 else None
+        return self._answer(operation, status, answer)
 
     async def _get(self, http: LeanHTTP, operation: str, params: dict[str, Any]) -> dict[str, Any] | None:
         status, answer = await http.get(f"{self.prefix}/{operation}?{urlencode(params)}")
-        return orjson.loads(answer) if status == 200 else None
+        return self._answer(operation, status, answer)
 
     async def create_model(self, http: LeanHTTP, model: str) -> None:
         if await self._post(http, "registered-models/create", {"name": model}) is None:
@@ -104,6 +156,40 @@ class MlflowRegistry:
         body = {"name": model, "source": f"s3://bench-models/{model}/{n}/model.tar.gz"}
         created = await self._post(http, "model-versions/create", body)
         return None if created is None else int(created["model_version"]["version"])
+
+    async def register_trained(self, http: LeanHTTP, model: str, n: int) -> int | None:
+        """MLflow's way: a run in the default experiment, its parameters, metric and commit tag in one batch,
+        the dataset as a run input, the version from the run, then the run finished."""
+        t = Training(model, n)
+        now = int(time.time() * 1000)
+        run = await self._post(http, "runs/create", {"experiment_id": "0", "run_name": t.run_id, "start_time": now})
+        if run is None:
+            return None
+        run_id = run["run"]["info"]["run_id"]
+        batch = {
+            "run_id": run_id,
+            "params": [{"key": k, "value": v} for k, v in t.hyperparameters.items()],
+            "metrics": [{"key": "auc", "value": t.auc, "timestamp": now, "step": 0}],
+            "tags": [
+                {"key": "mlflow.source.git.commit", "value": t.commit},
+                {"key": "mlflow.source.git.repoURL", "value": t.repository},
+            ],
+        }
+        namespace, name, version = t.dataset
+        dataset = {"name": name, "digest": version, "source_type": "s3", "source": f"{namespace}/{name}/{version}"}
+        inputs = {"run_id": run_id, "datasets": [{"tags": [{"key": "mlflow.data.context", "value": "training"}],
+                                                  "dataset": dataset}]}  # fmt: skip
+        if await self._post(http, "runs/log-batch", batch) is None:
+            return None
+        if await self._post(http, "runs/log-inputs", inputs) is None:
+            return None
+        created = await self._post(
+            http, "model-versions/create", {"name": model, "source": t.artifact_uri, "run_id": run_id}
+        )
+        finished = {"run_id": run_id, "status": "FINISHED", "end_time": int(time.time() * 1000)}
+        if created is None or await self._post(http, "runs/update", finished) is None:
+            return None
+        return int(created["model_version"]["version"])
 
     async def get(self, http: LeanHTTP, model: str, version: int) -> bool:
         return await self._get(http, "model-versions/get", {"name": model, "version": version}) is not None
@@ -135,10 +221,16 @@ class MlflowRegistry:
 class LineageGraphRegistry:
     name = "lineage-graph"
 
+    def __init__(self) -> None:
+        self.refusals: Counter[str] = Counter()
+
     async def _call(self, http: LeanHTTP, query: str, variables: dict[str, Any]) -> dict[str, Any] | None:
         status, answer = await http.post("/graphql", orjson.dumps({"query": query, "variables": variables}))
         body: dict[str, Any] = orjson.loads(answer)
         if status != 200 or body.get("errors"):
+            codes = {e.get("extensions", {}).get("code", "") for e in body.get("errors") or [{}]}
+            operation = query.split("{", 2)[1].split("(")[0].strip() or query[:40]
+            self.refusals[f"{operation}: HTTP {status} {' '.join(sorted(codes))}"] += 1
             return None
         data: dict[str, Any] = body["data"]
         return data
@@ -152,6 +244,21 @@ class LineageGraphRegistry:
 
     async def register(self, http: LeanHTTP, model: str, n: int) -> int | None:
         data = await self._call(http, REGISTER, {"g": model, "uri": f"s3://bench-models/{model}/{n}/model.tar.gz"})
+        return None if data is None else int(data["registerModelVersion"]["version"])
+
+    async def register_trained(self, http: LeanHTTP, model: str, n: int) -> int | None:
+        t = Training(model, n)
+        namespace, name, version = t.dataset
+        registration = {
+            "group": model,
+            "artifactUri": t.artifact_uri,
+            "hyperparameters": t.hyperparameters,
+            "metrics": [{"name": "auc", "value": t.auc}],
+            "trainedOnDatasets": [{"namespace": namespace, "name": name, "version": version}],
+            "producedBy": {"runId": t.run_id},
+            "code": {"repository": t.repository, "commit": t.commit},
+        }
+        data = await self._call(http, REGISTER_TRAINED, {"in": registration})
         return None if data is None else int(data["registerModelVersion"]["version"])
 
     async def get(self, http: LeanHTTP, model: str, version: int) -> bool:
@@ -220,6 +327,7 @@ class Side:
     connections: list[LeanHTTP]
     serial: str
     parallel: str
+    trained: str
 
     async def close(self) -> None:
         for http in self.connections:
@@ -229,20 +337,27 @@ class Side:
 async def prepare(registry: Registry, pid: int, connections: list[LeanHTTP], warm_up: int = 3) -> Side:
     http = connections[0]
     batch = uuid.uuid4().hex[:8]
-    serial, parallel, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "warm"))
-    for model in (serial, parallel, warm):
+    serial, parallel, trained, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "trained", "warm"))
+    for model in (serial, parallel, trained, warm):
         await registry.create_model(http, model)
     # Warm-up, not measured: lazy imports, first query plans, connection pools; with a larger `warm_up`, also the
     # JIT compilation of a freshly started JVM (Neo4j's), which goes on for its first few thousand writes.
     for n in range(warm_up):
         await registry.register(http, warm, n)
+        await registry.register_trained(http, warm, n)
         if n < 3 or n % 5 == 0:
             await registry.get(http, warm, 1)
             await registry.search(http, warm)
-    return Side(registry, pid, connections, serial, parallel)
+    return Side(registry, pid, connections, serial, parallel, trained)
 
 
 Row = Callable[[Side], Awaitable[Result]]
+PARALLEL = "register {} versions at once, {}"
+TRAINED = "register {} with run, data, metric, {}"
+
+
+def _clients(n: int) -> str:
+    return "1 client" if n == 1 else f"{n} clients"
 
 
 @dataclass(frozen=True)
@@ -260,6 +375,12 @@ def rows(versions: int, clients: int, requests: int) -> dict[str, Row]:
             return await side.registry.register(http, model, n) is not None
 
         return op
+
+    async def trained(side: Side) -> Result:
+        async def op(http: LeanHTTP, n: int) -> bool:
+            return await side.registry.register_trained(http, side.trained, n) is not None
+
+        return await _timed(versions, side.connections[:clients], op)
 
     async def serial(side: Side) -> Result:
         return await _timed(versions, side.connections[:1], register_into(side, side.serial))
@@ -286,10 +407,11 @@ def rows(versions: int, clients: int, requests: int) -> dict[str, Row]:
 
     return {
         f"register {versions} versions, 1 client": serial,
-        f"register {versions} versions, {clients} clients": parallel,
-        f"get one version, {clients} clients": get,
-        f"list 100 versions by model, {clients} clients": search,
-        f"cheapest request, {clients} clients": cheapest,
+        PARALLEL.format(versions, _clients(clients)): parallel,
+        TRAINED.format(versions, _clients(clients)): trained,
+        f"get one version, {_clients(clients)}": get,
+        f"list 100 versions by model, {_clients(clients)}": search,
+        f"cheapest request, {_clients(clients)}": cheapest,
     }
 
 
@@ -301,6 +423,7 @@ class Measured:
     theirs: Result = field(default_factory=Result)
     ratios: list[float] = field(default_factory=list)
     anomalies: dict[str, str] = field(default_factory=dict)
+    refusals: dict[str, Counter[str]] = field(default_factory=lambda: {"ours": Counter(), "theirs": Counter()})
 
 
 def _add(total: Result, part: Result) -> None:
@@ -320,9 +443,10 @@ async def interleaved(ours: Side, theirs: Side, table: dict[str, Row], rounds: i
             pair: dict[str, Result] = {}
             order = [("ours", ours), ("theirs", theirs)]
             for name, side in order if round_ % 2 == 0 else order[::-1]:
-                cpu = tree_cpu_seconds(side.pid)
+                cpu, refused = tree_cpu_seconds(side.pid), side.registry.refusals.copy()
                 pair[name] = await row(side)
                 pair[name].cpu_seconds = tree_cpu_seconds(side.pid) - cpu
+                measured[work].refusals[name] += side.registry.refusals - refused
             _add(measured[work].ours, pair["ours"])
             _add(measured[work].theirs, pair["theirs"])
             if pair["theirs"].rate:
@@ -352,10 +476,15 @@ async def exercise(
     try:
         table = rows(versions, clients, requests)
         measured = await interleaved(our_side, their_side, table, rounds)
-        concurrent = measured[f"register {versions} versions, {clients} clients"]
-        for name, side, result in (("ours", our_side, concurrent.ours), ("theirs", their_side, concurrent.theirs)):
-            found = await side.registry.versions(side.connections[0], side.parallel)
-            concurrent.anomalies[name] = anomalies(found, versions * rounds - result.errors)
+        # The rows where `clients` register into one model at once: their version numbers, as each system lists them.
+        for work, model in (
+            (PARALLEL.format(versions, _clients(clients)), "parallel"),
+            (TRAINED.format(versions, _clients(clients)), "trained"),
+        ):
+            concurrent = measured[work]
+            for name, side, result in (("ours", our_side, concurrent.ours), ("theirs", their_side, concurrent.theirs)):
+                found = await side.registry.versions(side.connections[0], getattr(side, model))
+                concurrent.anomalies[name] = anomalies(found, versions * rounds - result.errors)
     finally:
         await our_side.close()
         await their_side.close()
@@ -415,21 +544,25 @@ def mlflow_server(python: str, workers: int) -> Iterator[tuple[str, int]]:
 
 
 def report(measured: dict[str, Measured]) -> str:
+    w = max(len(work) for work in measured) + 2
     lines = [
-        f"{'work':<40}{'system':<15}{'ops/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/op':>11}{'errors':>8}  anomalies",
+        f"{'work':<{w}}{'system':<15}{'ops/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'CPU ms/op':>11}{'errors':>8}  anomalies",
     ]
     for work, m in measured.items():
         for system, key, result in (("lineage-graph", "ours", m.ours), ("MLflow", "theirs", m.theirs)):
             ms = [value * 1000 for value in result.latencies] or [0.0]
             lines.append(
-                f"{work:<40}{system:<15}{result.rate:>9.1f}{_percentile(ms, 50):>9.1f}{_percentile(ms, 95):>9.1f}"
+                f"{work:<{w}}{system:<15}{result.rate:>9.1f}{_percentile(ms, 50):>9.1f}{_percentile(ms, 95):>9.1f}"
                 f"{result.cpu_ms_per_op:>11.2f}"
                 f"{result.errors:>8}  {m.anomalies.get(key, '')}"
             )
         ratio = statistics.median(m.ratios) if m.ratios else float("inf")
         spread = f"{min(m.ratios):.2f}-{max(m.ratios):.2f}" if m.ratios else "-"
+        for key, system in (("ours", "lineage-graph"), ("theirs", "MLflow")):
+            for reason, count in m.refusals[key].most_common():
+                lines.append(f"{'':<{w}}{'refused':<15}{count:>9}  {system}: {reason}")
         lines.append(
-            f"{'':<40}{'ratio':<15}{ratio:>9.2f}  (lineage-graph / MLflow throughput, median of {len(m.ratios)} "
+            f"{'':<{w}}{'ratio':<15}{ratio:>9.2f}  (lineage-graph / MLflow throughput, median of {len(m.ratios)} "
             f"paired rounds, range {spread})"
         )
     return "\n".join(lines)
@@ -441,19 +574,22 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=300, help="requests per read row")
     parser.add_argument("--workers", type=int, default=1, help="server processes of each system")
+    parser.add_argument("--mlflow-workers", type=int, help="MLflow's server processes (default: --workers)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every row")
     parser.add_argument(
         "--warm-up", type=int, default=3, help="registrations per system before the rounds, not measured (default 3)"
     )
     args = parser.parse_args()
     python = mlflow_python()
-    with mlflow_server(python, args.workers) as (mlflow_url, mlflow_pid), served(args.workers) as (url, token, pid):
+    mlflow_workers = args.mlflow_workers or args.workers
+    with mlflow_server(python, mlflow_workers) as (mlflow_url, mlflow_pid), served(args.workers) as (url, token, pid):
         ours, theirs = Served(url, token, pid), Served(mlflow_url, None, mlflow_pid)
         measured = asyncio.run(
             exercise(ours, theirs, args.versions, args.clients, args.requests, args.rounds, args.warm_up)
         )
     print(
-        f"{args.workers} worker(s) each; MLflow with SQLite, lineage-graph with Neo4j; same machine, same run, "
+        f"{args.workers} lineage-graph worker(s), {mlflow_workers} MLflow worker(s); MLflow with SQLite, "
+        f"lineage-graph with Neo4j; same machine, same run, "
         f"{args.rounds} interleaved rounds after {args.warm_up} warm-up registrations each; "
         f"load average {os.getloadavg()[0]:.1f}"
     )

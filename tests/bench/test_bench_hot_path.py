@@ -68,6 +68,10 @@ def test_mlflow_bench_runs_both_registries_side_by_side(settings: Settings, db: 
         extra={"MLFLOW_PYTHON": str(MLFLOW_PYTHON)},
     )
     ratio_rows = [line for line in out.splitlines() if line.split()[:1] == ["ratio"]]
-    assert len(ratio_rows) == 5, out  # one per row of work (the header's "registrations" is not one)
+    assert len(ratio_rows) == 6, out  # one per row of work (the header's "registrations" is not one)
     assert "cheapest request" in out
+    trained = [line for line in out.splitlines() if "with run, data, metric" in line]
+    assert len(trained) == 2, out
+    for line in trained:  # the errors column, before the anomalies: every five-call registration succeeded
+        assert line.split()[-1] == "0", out
     assert out.count("dup=0 gaps=0 missing=0") == 2
