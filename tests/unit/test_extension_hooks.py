@@ -135,6 +135,7 @@ def test_each_request_has_its_own_extension_objects() -> None:
 def test_a_class_without_a_stage_hook_is_left_out() -> None:
     assert hook_factory(AsyncGenerators, "on_parse") is None
     factory = hook_factory(Generators, "on_parse")
-    assert factory is not None and factory[1] is False
+    assert factory is not None
+    assert factory[1] is False
     assert hook_factory(AsyncGenerators, "on_execute") is not None
     assert hook_factory(Generators, "on_parse") is factory  # made once
