@@ -1,7 +1,8 @@
 """Side by side with MLflow's model registry server: the same registry work against both, in one run.
 
 It starts `mlflow server` (from its own virtualenv, `scripts/mlflow-venv`, with a SQLite backend in a
-temporary directory) and `lineage-graph serve`, both on loopback, and runs each row on both systems back to
+temporary directory, or with `--mlflow-backend postgresql` on a private PostgreSQL cluster, see
+bench/postgres_local.py) and `lineage-graph serve`, both on loopback, and runs each row on both systems back to
 back, in `--rounds` interleaved rounds (the machine may be shared: a pair sees the same load):
 
 - registers `--versions` versions into a fresh model with 1 client, then into another with `--clients` clients
@@ -20,10 +21,12 @@ Every client, on either side, is `lean_http.LeanHTTP` over its own keep-alive co
 the machine's CPU per request (more for a JSON POST than for MLflow's bare GETs), which the servers then lacked.
 
 It prints ops/s, p50/p95, each server's CPU per operation (its children included: the managed Neo4j, MLflow's job
-runners), errors, and the version-number anomalies of the concurrent registration (duplicate numbers, gaps,
-versions missing) with the throughput ratio lineage-graph / MLflow per row (the median of the rounds' ratios).
+runners; a PostgreSQL cluster's postmaster and backends count as MLflow's), errors, and the version-number
+anomalies of the concurrent registration (duplicate numbers, gaps, versions missing) with the throughput ratio
+lineage-graph / MLflow per row (the median of the rounds' ratios).
 
     .venv/bin/python -m bench.mlflow_registry --versions 500 --clients 16 --requests 300
+    .venv/bin/python -m bench.mlflow_registry --clients 16 --mlflow-backend postgresql
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -134,10 +137,11 @@ class MlflowRegistry:
             return body
         try:
             error = orjson.loads(answer)
-            code = f"{error.get('error_code', '')} {error.get('message', '')[:100]}"
+            code = f"{error.get('error_code', '')} {error.get('message', '')}"
         except orjson.JSONDecodeError:
-            code = answer[:100].decode(errors="replace")
-        self.refusals[f"{operation}: HTTP {status} {code}"] += 1
+            code = answer.decode(errors="replace")
+        # One line of the report per reason: the database's messages run over several (PostgreSQL's DETAIL).
+        self.refusals[f"{operation}: HTTP {status} {' '.join(code.split())[:120]}"] += 1
         return None
 
     async def _post(self, http: LeanHTTP, operation: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -320,10 +324,10 @@ async def _timed(count: int, connections: list[LeanHTTP], op: Op) -> Result:
 
 @dataclass
 class Side:
-    """One system under test: its server's pid, its clients' connections and the models the rows write into."""
+    """One system under test: its server's pids, its clients' connections and the models the rows write into."""
 
     registry: Registry
-    pid: int
+    pids: tuple[int, ...]
     connections: list[LeanHTTP]
     serial: str
     parallel: str
@@ -334,7 +338,7 @@ class Side:
             await http.close()
 
 
-async def prepare(registry: Registry, pid: int, connections: list[LeanHTTP], warm_up: int = 3) -> Side:
+async def prepare(registry: Registry, pids: tuple[int, ...], connections: list[LeanHTTP], warm_up: int = 3) -> Side:
     http = connections[0]
     batch = uuid.uuid4().hex[:8]
     serial, parallel, trained, warm = (f"bench-{kind}-{batch}" for kind in ("serial", "parallel", "trained", "warm"))
@@ -348,7 +352,7 @@ async def prepare(registry: Registry, pid: int, connections: list[LeanHTTP], war
         if n < 3 or n % 5 == 0:
             await registry.get(http, warm, 1)
             await registry.search(http, warm)
-    return Side(registry, pid, connections, serial, parallel, trained)
+    return Side(registry, pids, connections, serial, parallel, trained)
 
 
 Row = Callable[[Side], Awaitable[Result]]
@@ -362,11 +366,13 @@ def _clients(n: int) -> str:
 
 @dataclass(frozen=True)
 class Served:
-    """A server the bench started: where it listens, the token it takes (MLflow's takes none), its pid."""
+    """A server the bench started: where it listens, the token it takes (MLflow's takes none), and the pids
+    whose CPU is its work: its own (with children such as our managed Neo4j), and its database's when that runs
+    apart (PostgreSQL)."""
 
     url: str
     token: str | None
-    pid: int
+    pids: tuple[int, ...]
 
 
 def rows(versions: int, clients: int, requests: int) -> dict[str, Row]:
@@ -443,9 +449,9 @@ async def interleaved(ours: Side, theirs: Side, table: dict[str, Row], rounds: i
             pair: dict[str, Result] = {}
             order = [("ours", ours), ("theirs", theirs)]
             for name, side in order if round_ % 2 == 0 else order[::-1]:
-                cpu, refused = tree_cpu_seconds(side.pid), side.registry.refusals.copy()
+                cpu, refused = tree_cpu_seconds(*side.pids), side.registry.refusals.copy()
                 pair[name] = await row(side)
-                pair[name].cpu_seconds = tree_cpu_seconds(side.pid) - cpu
+                pair[name].cpu_seconds = tree_cpu_seconds(*side.pids) - cpu
                 measured[work].refusals[name] += side.registry.refusals - refused
             _add(measured[work].ours, pair["ours"])
             _add(measured[work].theirs, pair["theirs"])
@@ -471,8 +477,8 @@ async def exercise(
     warm_up: int = 3,
 ) -> dict[str, Measured]:
     our_clients = [LeanHTTP(ours.url, ours.token) for _ in range(clients)]
-    our_side = await prepare(LineageGraphRegistry(), ours.pid, our_clients, warm_up)
-    their_side = await prepare(MlflowRegistry(), theirs.pid, [LeanHTTP(theirs.url) for _ in range(clients)], warm_up)
+    our_side = await prepare(LineageGraphRegistry(), ours.pids, our_clients, warm_up)
+    their_side = await prepare(MlflowRegistry(), theirs.pids, [LeanHTTP(theirs.url) for _ in range(clients)], warm_up)
     try:
         table = rows(versions, clients, requests)
         measured = await interleaved(our_side, their_side, table, rounds)
@@ -502,19 +508,38 @@ def mlflow_python() -> str:
     return made.stdout.strip().splitlines()[-1]
 
 
+BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL (its CPU counted as MLflow's)"}
+BACKENDS = tuple(BACKEND_NAMES)
+
+
 @contextmanager
-def mlflow_server(python: str, workers: int) -> Iterator[tuple[str, int]]:
-    """`mlflow server` with a fresh SQLite backend on a free loopback port, stopped on exit; yields its URL and
-    pid."""
+def backend_store(kind: str, home: str) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """MLflow's backend store: a SQLite file in `home`, or a private PostgreSQL cluster (bench/postgres_local.py).
+    Yields its URI and the pids of a database that runs apart from MLflow's server (none for SQLite, which runs
+    inside it)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{home}/mlflow.db", ()
+        return
+    from lineage_graph.neo4j_local import free_port
+    from postgres_local import postgres_database
+
+    with postgres_database(free_port()) as cluster:
+        yield cluster.url, (cluster.pid,)
+
+
+@contextmanager
+def mlflow_server(python: str, workers: int, backend: str = "sqlite") -> Iterator[tuple[str, tuple[int, ...]]]:
+    """`mlflow server` with a fresh `backend` store on a free loopback port, stopped on exit; yields its URL and
+    the pids of its server and its database."""
     from lineage_graph.neo4j_local import free_port
 
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="mlflow-bench-") as home:
+    with tempfile.TemporaryDirectory(prefix="mlflow-bench-") as home, backend_store(backend, home) as (store, db):
         log = Path("bench/results")
         log.mkdir(parents=True, exist_ok=True)
         command = [
             python, "-m", "mlflow", "server",
-            "--backend-store-uri", f"sqlite:///{home}/mlflow.db",
+            "--backend-store-uri", store,
             "--default-artifact-root", f"{home}/artifacts",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
         ]  # fmt: skip
@@ -532,10 +557,11 @@ def mlflow_server(python: str, workers: int) -> Iterator[tuple[str, int]]:
                     except httpx.TransportError:
                         pass
                     time.sleep(0.5)
-                yield url, server.pid
+                yield url, (server.pid, *db)
             finally:
                 # MLflow's server runs workers in its process group; stop them all, firmly if they linger.
-                os.killpg(server.pid, signal.SIGTERM)
+                with suppress(ProcessLookupError):  # it may have exited already (a start that failed)
+                    os.killpg(server.pid, signal.SIGTERM)
                 try:
                     server.wait(timeout=20)
                 except subprocess.TimeoutExpired:
@@ -575,6 +601,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per read row")
     parser.add_argument("--workers", type=int, default=1, help="server processes of each system")
     parser.add_argument("--mlflow-workers", type=int, help="MLflow's server processes (default: --workers)")
+    parser.add_argument(
+        "--mlflow-backend", choices=BACKENDS, default="sqlite", help="MLflow's backend store (default: sqlite)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every row")
     parser.add_argument(
         "--warm-up", type=int, default=3, help="registrations per system before the rounds, not measured (default 3)"
@@ -582,13 +611,17 @@ def main() -> int:
     args = parser.parse_args()
     python = mlflow_python()
     mlflow_workers = args.mlflow_workers or args.workers
-    with mlflow_server(python, mlflow_workers) as (mlflow_url, mlflow_pid), served(args.workers) as (url, token, pid):
-        ours, theirs = Served(url, token, pid), Served(mlflow_url, None, mlflow_pid)
+    with (
+        mlflow_server(python, mlflow_workers, args.mlflow_backend) as (mlflow_url, mlflow_pids),
+        served(args.workers) as (url, token, pid),
+    ):
+        ours, theirs = Served(url, token, (pid,)), Served(mlflow_url, None, mlflow_pids)
         measured = asyncio.run(
             exercise(ours, theirs, args.versions, args.clients, args.requests, args.rounds, args.warm_up)
         )
     print(
-        f"{args.workers} lineage-graph worker(s), {mlflow_workers} MLflow worker(s); MLflow with SQLite, "
+        f"{args.workers} lineage-graph worker(s), {mlflow_workers} MLflow worker(s); "
+        f"MLflow with {BACKEND_NAMES[args.mlflow_backend]}, "
         f"lineage-graph with Neo4j; same machine, same run, "
         f"{args.rounds} interleaved rounds after {args.warm_up} warm-up registrations each; "
         f"load average {os.getloadavg()[0]:.1f}"

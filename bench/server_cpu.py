@@ -23,14 +23,15 @@ def _stat(pid: int) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU seconds of `root` and its live descendants (a process that exited meanwhile is not
-    counted: the benches' servers keep theirs for the whole run)."""
+def tree_cpu_seconds(*roots: int) -> float:
+    """User + system CPU seconds of the `roots` and their live descendants (a process that exited meanwhile is
+    not counted: the benches' servers keep theirs for the whole run). Several roots, for a server whose database
+    runs apart from it (MLflow on PostgreSQL)."""
     stats = {pid: stat for pid in _pids() if (stat := _stat(pid)) is not None}
     children: dict[int, list[int]] = {}
     for pid, (parent, _) in stats.items():
         children.setdefault(parent, []).append(pid)
-    total, todo = 0.0, [root]
+    total, todo = 0.0, list(roots)
     while todo:
         pid = todo.pop()
         if pid in stats:

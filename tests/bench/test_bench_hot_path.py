@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from neo4j import Driver
 
+from bench import postgres_local
 from lineage_graph.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +53,10 @@ def test_floor_bench_compares_with_a_bare_starlette_route(settings: Settings, db
 
 
 @pytest.mark.skipif(not MLFLOW_PYTHON.exists(), reason="MLflow's virtualenv is absent (create it: scripts/mlflow-venv)")
-def test_mlflow_bench_runs_both_registries_side_by_side(settings: Settings, db: Driver) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_mlflow_bench_runs_both_registries_side_by_side(settings: Settings, db: Driver, backend: str) -> None:
+    if backend == "postgresql" and postgres_local.binaries() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/install --for-tests installs Debian's package as root)")
     out = _run(
         settings,
         "-m",
@@ -65,8 +69,11 @@ def test_mlflow_bench_runs_both_registries_side_by_side(settings: Settings, db: 
         "3",
         "--warm-up",
         "6",
+        "--mlflow-backend",
+        backend,
         extra={"MLFLOW_PYTHON": str(MLFLOW_PYTHON)},
     )
+    assert f"MLflow with {'SQLite' if backend == 'sqlite' else 'PostgreSQL'}" in out
     ratio_rows = [line for line in out.splitlines() if line.split()[:1] == ["ratio"]]
     assert len(ratio_rows) == 6, out  # one per row of work (the header's "registrations" is not one)
     assert "cheapest request" in out
