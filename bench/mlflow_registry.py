@@ -53,8 +53,11 @@ import httpx
 import orjson
 from bench.load import _percentile, served
 
+from lineage_graph.neo4j_local import free_port
+
 sys.path.insert(0, str(Path(__file__).parent))
 from lean_http import LeanHTTP
+from postgres_local import postgres_database
 from server_cpu import tree_cpu_seconds
 
 REGISTER = (
@@ -509,7 +512,6 @@ def mlflow_python() -> str:
 
 
 BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL (its CPU counted as MLflow's)"}
-BACKENDS = tuple(BACKEND_NAMES)
 
 
 @contextmanager
@@ -520,9 +522,6 @@ def backend_store(kind: str, home: str) -> Iterator[tuple[str, tuple[int, ...]]]
     if kind == "sqlite":
         yield f"sqlite:///{home}/mlflow.db", ()
         return
-    from lineage_graph.neo4j_local import free_port
-    from postgres_local import postgres_database
-
     with postgres_database(free_port()) as cluster:
         yield cluster.url, (cluster.pid,)
 
@@ -531,8 +530,6 @@ def backend_store(kind: str, home: str) -> Iterator[tuple[str, tuple[int, ...]]]
 def mlflow_server(python: str, workers: int, backend: str = "sqlite") -> Iterator[tuple[str, tuple[int, ...]]]:
     """`mlflow server` with a fresh `backend` store on a free loopback port, stopped on exit; yields its URL and
     the pids of its server and its database."""
-    from lineage_graph.neo4j_local import free_port
-
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="mlflow-bench-") as home, backend_store(backend, home) as (store, db):
         log = Path("bench/results")
@@ -602,7 +599,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="server processes of each system")
     parser.add_argument("--mlflow-workers", type=int, help="MLflow's server processes (default: --workers)")
     parser.add_argument(
-        "--mlflow-backend", choices=BACKENDS, default="sqlite", help="MLflow's backend store (default: sqlite)"
+        "--mlflow-backend",
+        choices=tuple(BACKEND_NAMES),
+        default="sqlite",
+        help="MLflow's backend store (default: sqlite)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every row")
     parser.add_argument(
